@@ -1,0 +1,336 @@
+"""Provides the ``ferryman`` command line: headless ``ls``, ``get`` and ``put`` for scripts and
+slow links, and the entry point of the full-screen app.
+
+Exit codes (DESIGN.md): 0 ok, 1 other failure, 2 usage, 3 connection or login failed,
+4 certificate not trusted, 5 transfer failed. Errors go to stderr as one line.
+"""
+
+from __future__ import annotations
+
+import argparse
+import getpass
+import json
+import os
+import posixpath
+import sys
+import time
+from collections.abc import Sequence
+
+from tui import __version__
+from tui.errors import (
+    EXIT_FAILURE,
+    EXIT_OK,
+    EXIT_TRANSFER,
+    FerrymanError,
+    IsADirectory,
+    RemoteError,
+    UsageError,
+)
+from tui.remote.base import Entry, EntryType, RemoteFS, check_name
+from tui.remote.replies import meaning
+from tui.remote.tls import accept_fingerprints, refuse_all
+from tui.sites import TLS_MODES, Site
+from tui.textsafe import printable
+from tui.transfer.copy import CopyReport, download_file, download_tree, upload_file, upload_tree
+
+COMMANDS = ("ls", "get", "put")
+PASSWORD_ENV = "FERRYMAN_PASSWORD"
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message: str) -> None:  # type: ignore[override]
+        self.print_usage(sys.stderr)
+        raise UsageError(message)
+
+
+def _common(parser: argparse.ArgumentParser) -> None:
+    group = parser.add_argument_group("connection")
+    group.add_argument(
+        "--trust",
+        action="append",
+        default=[],
+        metavar="FP",
+        help="accept the certificate with this SHA-256 fingerprint for this run",
+    )
+    group.add_argument("--ca-file", metavar="PEM", help="also trust the CA certificates in PEM")
+    mode = group.add_mutually_exclusive_group()
+    mode.add_argument(
+        "--passive",
+        dest="passive",
+        action="store_true",
+        default=True,
+        help="passive data connections (EPSV, then PASV); the default",
+    )
+    mode.add_argument(
+        "--active", dest="passive", action="store_false", help="active data connections (EPRT/PORT)"
+    )
+    group.add_argument(
+        "--tls", choices=TLS_MODES, help="TLS for ftp:// URLs: 'auto' uses AUTH TLS when offered"
+    )
+    group.add_argument(
+        "--timeout",
+        type=float,
+        default=30.0,
+        metavar="S",
+        help="seconds to wait for the server (default 30)",
+    )
+    group.add_argument(
+        "--netrc-file", metavar="FILE", help="read credentials from FILE, not ~/.netrc"
+    )
+    group.add_argument(
+        "-v",
+        "--verbose",
+        action="store_true",
+        help="show the protocol conversation on stderr (password masked)",
+    )
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = _Parser(prog="ferryman", description="Terminal file manager for FTP and FTPS.")
+    parser.add_argument("--version", action="version", version=f"ferryman {__version__}")
+    commands = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
+
+    ls = commands.add_parser("ls", help="list a remote directory")
+    ls.add_argument("url", metavar="URL")
+    ls.add_argument("--json", action="store_true", help="print one JSON array")
+    _common(ls)
+
+    get = commands.add_parser("get", help="download a file or, with -r, a directory")
+    get.add_argument("url", metavar="URL")
+    get.add_argument("local", metavar="LOCAL", nargs="?", default=".")
+    _transfer_options(get)
+    _common(get)
+
+    put = commands.add_parser("put", help="upload a file or, with -r, a directory")
+    put.add_argument("local", metavar="LOCAL")
+    put.add_argument("url", metavar="URL")
+    _transfer_options(put)
+    _common(put)
+    return parser
+
+
+def _transfer_options(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("-r", "--recursive", action="store_true", help="copy directories")
+    parser.add_argument(
+        "--resume",
+        action="store_true",
+        help="continue from a partial file left by an interrupted run",
+    )
+
+
+def build_app_parser() -> argparse.ArgumentParser:
+    parser = _Parser(
+        prog="ferryman",
+        description="Terminal file manager for FTP and FTPS. "
+        f"Headless commands: {', '.join(COMMANDS)} (ferryman COMMAND --help).",
+    )
+    parser.add_argument("--version", action="version", version=f"ferryman {__version__}")
+    parser.add_argument("url", metavar="URL", nargs="?", help="connect to this site at start")
+    parser.add_argument(
+        "--demo",
+        action="store_true",
+        help="serve a sandbox over FTPS on 127.0.0.1 to try Ferryman on",
+    )
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run the command line; returns the exit code (the console script exits with it)."""
+    args_list = list(sys.argv[1:] if argv is None else argv)
+    try:
+        if args_list and args_list[0] in COMMANDS:
+            args = build_parser().parse_args(args_list)
+            return _run(args)
+        return _run_app(build_app_parser().parse_args(args_list))
+    except FerrymanError as error:
+        _fail(error)
+        return error.exit_code
+    except KeyboardInterrupt:
+        print("ferryman: interrupted", file=sys.stderr)
+        return 130
+
+
+def _run_app(args: argparse.Namespace) -> int:
+    if args.demo:
+        from tui.demo import run_demo
+
+        return run_demo()
+    print(
+        "ferryman: the full-screen app is not built yet; use the headless commands "
+        f"({', '.join(COMMANDS)}) or --demo",
+        file=sys.stderr,
+    )
+    return EXIT_FAILURE
+
+
+def _fail(error: FerrymanError) -> None:
+    print(f"ferryman: {printable(error.title)}: {printable(str(error))}", file=sys.stderr)
+
+
+def _run(args: argparse.Namespace) -> int:
+    from tui.connection import ConnectionService
+
+    try:
+        decider = accept_fingerprints(*args.trust) if args.trust else refuse_all
+    except ValueError as error:
+        raise UsageError(f"--trust: {error}") from error
+    service = ConnectionService(
+        decider=decider,
+        password_prompt=_prompt_password,
+        log=_print_log if args.verbose else None,
+        timeout=args.timeout,
+        ca_file=args.ca_file,
+        netrc_file=args.netrc_file,
+        tls=args.tls,
+        passive=args.passive,
+    )
+    if args.ca_file and not os.path.isfile(args.ca_file):
+        raise UsageError(f"--ca-file: no such file {args.ca_file}")
+    site = service.site_for(args.url)
+    with service.open(site) as fs:
+        if args.command == "ls":
+            return _ls(fs, site, as_json=args.json)
+        try:
+            report = _get(fs, site, args) if args.command == "get" else _put(fs, site, args)
+        except RemoteError as error:
+            # A missing source, a refused write, a full disk: the transfer failed (exit 5).
+            _fail(error)
+            return EXIT_TRANSFER
+        return EXIT_TRANSFER if report.failed else EXIT_OK
+
+
+def _prompt_password(site: Site) -> str | None:
+    from_env = os.environ.get(PASSWORD_ENV)
+    if from_env is not None:
+        return from_env
+    if not sys.stdin.isatty():
+        from tui.errors import AuthFailed
+
+        raise AuthFailed(
+            f"No password for {site.user}@{site.key}: put it in ~/.netrc or ${PASSWORD_ENV}, "
+            "or run on a terminal to be asked"
+        )
+    return getpass.getpass(f"Password for {site.user}@{site.key}: ")
+
+
+def _print_log(direction: str, line: str) -> None:
+    text = printable(line)
+    if direction == "<" and line[:3].isdigit() and line[3:4] == " ":
+        text += f"   [{meaning(int(line[:3]))}]"
+    print(f"{direction} {text}", file=sys.stderr, flush=True)
+
+
+# --- ls ----------------------------------------------------------------------------------
+
+
+def _ls(fs: RemoteFS, site: Site, *, as_json: bool) -> int:
+    path = site.path or fs.home
+    try:
+        entries = fs.listdir(path)
+    except RemoteError:
+        # `ls FILE` shows the file, like ls(1); if it is not there, the listing error stands.
+        entry = fs.stat(path)
+        if entry.is_dir:
+            raise
+        entries = [entry]
+    entries.sort(key=lambda entry: (entry.type is not EntryType.DIR, entry.name))
+    if as_json:
+        json.dump([_entry_json(entry) for entry in entries], sys.stdout, indent=None)
+        sys.stdout.write("\n")
+        return EXIT_OK
+    for entry in entries:
+        print(_entry_line(entry))
+    return EXIT_OK
+
+
+def _entry_json(entry: Entry) -> dict[str, object]:
+    return {
+        "name": entry.name,
+        "type": entry.type.value,
+        "size": entry.size,
+        "mtime": entry.mtime.isoformat().replace("+00:00", "Z") if entry.mtime else None,
+        "perms": entry.perms,
+        "target": entry.target,
+        "raw": entry.raw,
+    }
+
+
+def _entry_line(entry: Entry) -> str:
+    if entry.type is EntryType.UNKNOWN:
+        return f"?  {printable(entry.raw or entry.name)}"
+    kind = {"dir": "d", "link": "l", "file": "-"}[entry.type.value]
+    perms = (entry.perms or "")[-9:].ljust(9)
+    size = "" if entry.size is None else str(entry.size)
+    when = entry.mtime.strftime("%Y-%m-%d %H:%M") if entry.mtime else "-"
+    name = printable(entry.name)
+    if entry.target:
+        name += f" -> {printable(entry.target)}"
+    return f"{kind}{perms} {size:>12} {when:>16}  {name}"
+
+
+# --- get / put ---------------------------------------------------------------------------
+
+
+def _get(fs: RemoteFS, site: Site, args: argparse.Namespace) -> CopyReport:
+    source = fs.resolve(site.path)
+    entry = fs.stat(source)
+    name = posixpath.basename(source.rstrip("/")) or site.host
+    check_name(name)
+    target = args.local
+    if os.path.isdir(target):
+        target = os.path.join(target, name)
+    started = time.monotonic()
+    if entry.is_dir:
+        if not args.recursive:
+            raise IsADirectory(f"{source} is a directory (use -r to copy it)")
+        report = download_tree(fs, source, target, resume=args.resume)
+    else:
+        report = CopyReport()
+        report.bytes = download_file(
+            fs, source, target, expected_size=entry.size, resume=args.resume
+        )
+        report.files = 1
+    _summary("get", report, time.monotonic() - started)
+    return report
+
+
+def _put(fs: RemoteFS, site: Site, args: argparse.Namespace) -> CopyReport:
+    local = args.local
+    if not os.path.exists(local):
+        raise UsageError(f"No such file or directory: {local}")
+    name = os.path.basename(os.path.normpath(local))
+    target = fs.resolve(site.path)
+    if site.path == "" or site.path.endswith("/") or _is_remote_dir(fs, target):
+        target = posixpath.join(target, name)
+    started = time.monotonic()
+    if os.path.isdir(local):
+        if not args.recursive:
+            raise IsADirectory(f"{local} is a directory (use -r to copy it)")
+        report = upload_tree(fs, local, target, resume=args.resume)
+    else:
+        report = CopyReport()
+        report.bytes = upload_file(fs, local, target, resume=args.resume)
+        report.files = 1
+    _summary("put", report, time.monotonic() - started)
+    return report
+
+
+def _is_remote_dir(fs: RemoteFS, path: str) -> bool:
+    try:
+        return fs.stat(path).is_dir
+    except RemoteError:
+        return False
+
+
+def _summary(verb: str, report: CopyReport, seconds: float) -> None:
+    for path, reason in report.skipped:
+        print(f"ferryman: skipped {printable(path)}: {printable(reason)}", file=sys.stderr)
+    for path, reason in report.failed:
+        print(f"ferryman: failed {printable(path)}: {printable(reason)}", file=sys.stderr)
+    if sys.stderr.isatty():
+        rate = report.bytes / seconds / 1e6 if seconds > 0 else 0.0
+        print(
+            f"{verb}: {report.files} files, {report.bytes} bytes in {seconds:.1f} s "
+            f"({rate:.1f} MB/s)",
+            file=sys.stderr,
+        )

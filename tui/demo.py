@@ -1,0 +1,222 @@
+"""Provides the sandbox FTPS server behind ``ferryman --demo`` (pyftpdlib on 127.0.0.1).
+
+It serves a temporary folder of sample files with a freshly made self-signed certificate,
+so a new user meets the certificate decision at once. The test suite uses the same
+:class:`SandboxServer` for its in-process servers.
+"""
+
+from __future__ import annotations
+
+import datetime
+import ipaddress
+import logging
+import os
+import ssl
+import sys
+import tempfile
+import threading
+from dataclasses import dataclass
+from typing import TextIO
+
+DEMO_USER = "demo"
+DEMO_PASSWORD = "demo"
+
+
+@dataclass(frozen=True, slots=True)
+class TLSFiles:
+    """PEM files for a server: ``cert`` may hold the leaf followed by intermediates."""
+
+    cert: str
+    key: str
+
+
+def self_signed(directory: str, host: str = "127.0.0.1", days: int = 30) -> TLSFiles:
+    """Write a new RSA-2048 self-signed certificate for ``host`` (and localhost)."""
+    from cryptography import x509
+    from cryptography.hazmat.primitives import hashes, serialization
+    from cryptography.hazmat.primitives.asymmetric import rsa
+    from cryptography.x509.oid import NameOID
+
+    key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    name = x509.Name(
+        [
+            x509.NameAttribute(NameOID.COMMON_NAME, host),
+            x509.NameAttribute(NameOID.ORGANIZATION_NAME, "Ferryman demo"),
+        ]
+    )
+    now = datetime.datetime.now(datetime.UTC)
+    certificate = (
+        x509.CertificateBuilder()
+        .subject_name(name)
+        .issuer_name(name)
+        .public_key(key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now - datetime.timedelta(minutes=5))
+        .not_valid_after(now + datetime.timedelta(days=days))
+        .add_extension(
+            x509.SubjectAlternativeName(
+                [x509.IPAddress(ipaddress.ip_address(host)), x509.DNSName("localhost")]
+            ),
+            critical=False,
+        )
+        .sign(key, hashes.SHA256())
+    )
+    files = TLSFiles(
+        os.path.join(directory, "demo-cert.pem"), os.path.join(directory, "demo-key.pem")
+    )
+    with open(files.cert, "wb") as handle:
+        handle.write(certificate.public_bytes(serialization.Encoding.PEM))
+    with open(os.open(files.key, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600), "wb") as handle:
+        handle.write(
+            key.private_bytes(
+                serialization.Encoding.PEM,
+                serialization.PrivateFormat.TraditionalOpenSSL,
+                serialization.NoEncryption(),
+            )
+        )
+    return files
+
+
+class SandboxServer:
+    """A pyftpdlib server in a background thread, on 127.0.0.1.
+
+    Args:
+        root: The folder it serves (the user's home, chrooted by pyftpdlib).
+        user, password: The one account; anonymous access is off.
+        tls: Certificate and key for explicit FTPS (AUTH TLS); ``None`` for plain FTP only.
+        require_tls: Refuse logins and data connections without TLS.
+        mlsd: Offer MLST/MLSD; without it clients must parse LIST (like vsftpd).
+        port: 0 picks a free port.
+    """
+
+    def __init__(
+        self,
+        root: str,
+        *,
+        user: str = DEMO_USER,
+        password: str = DEMO_PASSWORD,
+        tls: TLSFiles | None = None,
+        require_tls: bool = False,
+        mlsd: bool = True,
+        host: str = "127.0.0.1",
+        port: int = 0,
+    ) -> None:
+        self.root = root
+        self.user = user
+        self.password = password
+        self.tls = tls
+        self.require_tls = require_tls
+        self.mlsd = mlsd
+        self.host = host
+        self.port = port
+        self._server = None
+        self._thread: threading.Thread | None = None
+
+    def start(self) -> SandboxServer:
+        from pyftpdlib.authorizers import DummyAuthorizer
+        from pyftpdlib.handlers import FTPHandler, TLS_FTPHandler
+        from pyftpdlib.servers import FTPServer
+
+        # pyftpdlib sets up INFO logging to stderr unless its logger has a handler already.
+        logger = logging.getLogger("pyftpdlib")
+        if not logger.handlers:
+            logger.addHandler(logging.NullHandler())
+        logger.setLevel(logging.WARNING)
+        authorizer = DummyAuthorizer()
+        authorizer.add_user(self.user, self.password, self.root, perm="elradfmwMT")
+        base = TLS_FTPHandler if self.tls else FTPHandler
+        attributes: dict[str, object] = {
+            "authorizer": authorizer,
+            "banner": "Ferryman sandbox ready",
+            "timeout": 60,
+            "ssl_context": None,  # each server class builds its own context
+        }
+        commands = dict(base.proto_cmds)
+        if not self.mlsd:
+            commands.pop("MLSD", None)
+            commands.pop("MLST", None)
+        attributes["proto_cmds"] = commands
+        if self.tls:
+            attributes.update(
+                certfile=self.tls.cert,
+                keyfile=self.tls.key,
+                tls_control_required=self.require_tls,
+                tls_data_required=self.require_tls,
+            )
+        handler = type("SandboxHandler", (base,), attributes)
+        self._server = FTPServer((self.host, self.port), handler)
+        self.port = self._server.address[1]
+        self._thread = threading.Thread(
+            target=self._server.serve_forever,
+            kwargs={"timeout": 0.2, "blocking": True, "handle_exit": False},
+            name=f"sandbox-ftp-{self.port}",
+            daemon=True,
+        )
+        self._thread.start()
+        return self
+
+    def stop(self) -> None:
+        if self._server is not None:
+            self._server.close_all()
+            self._server = None
+        if self._thread is not None:
+            self._thread.join(timeout=5)
+            self._thread = None
+
+    def url(self, scheme: str = "ftpes", path: str = "", *, credentials: bool = True) -> str:
+        auth = f"{self.user}:{self.password}@" if credentials else ""
+        return f"{scheme}://{auth}{self.host}:{self.port}/{path}"
+
+    def __enter__(self) -> SandboxServer:
+        return self.start()
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+
+SAMPLE_FILES = {
+    "README.txt": "Welcome to the Ferryman demo.\n\nEverything here is a temporary sandbox.\n",
+    "docs/guide.md": "# Guide\n\nPress F5 to copy, F6 to move, F8 to delete.\n",
+    "docs/notes.txt": "Notes for the demo.\n",
+    "src/hello.py": 'def main() -> None:\n    print("Hello from Ferryman")\n',
+    "src/data/values.csv": "name,value\nalpha,1\nbeta,2\n",
+    "photos/ÉtéParis.txt": "A name with non-ASCII letters.\n",
+}
+
+
+def make_sample_tree(root: str) -> None:
+    """Fill ``root`` with a few text files, folders and one binary file."""
+    for relative, text in SAMPLE_FILES.items():
+        path = os.path.join(root, relative)
+        os.makedirs(os.path.dirname(path), exist_ok=True)
+        with open(path, "w", encoding="utf-8") as handle:
+            handle.write(text)
+    with open(os.path.join(root, "archive.bin"), "wb") as handle:
+        handle.write(bytes(range(256)) * 64)
+
+
+def run_demo(out: TextIO | None = None) -> int:
+    """Serve the sandbox until interrupted, printing how to reach it."""
+    from tui.remote.tls import fingerprint
+
+    stream = out or sys.stdout
+    with tempfile.TemporaryDirectory(prefix="ferryman-demo-") as workdir:
+        root = os.path.join(workdir, "files")
+        os.makedirs(root)
+        make_sample_tree(root)
+        tls = self_signed(workdir)
+        with open(tls.cert, encoding="ascii") as handle:
+            sha256 = fingerprint(ssl.PEM_cert_to_DER_cert(handle.read()))
+        server = SandboxServer(root, tls=tls).start()
+        url = server.url("ftpes")
+        print(f"Ferryman demo server: {url}", file=stream)
+        print(f"Certificate SHA-256:  {sha256}", file=stream)
+        print(f"Try: ferryman ls {url} --trust {sha256}", file=stream)
+        print("Press Ctrl-C to stop.", file=stream, flush=True)
+        try:
+            threading.Event().wait()
+        except KeyboardInterrupt:
+            pass
+        finally:
+            server.stop()
+    return 0

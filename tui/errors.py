@@ -1,0 +1,183 @@
+"""Provides Ferryman's error types: one base class that every layer raises and every UI shows.
+
+Each error carries a short ``title`` (the heading of an error modal, or the first words of a
+CLI error line), the ``exit_code`` the CLI uses for it (see DESIGN.md), and, when a server
+said something, the ``reply`` it sent (code and text) so the user sees the server's words.
+"""
+
+from __future__ import annotations
+
+# CLI exit codes (DESIGN.md, "CLI contract").
+EXIT_OK = 0
+EXIT_FAILURE = 1
+EXIT_USAGE = 2
+EXIT_CONNECTION = 3
+EXIT_CERTIFICATE = 4
+EXIT_TRANSFER = 5
+
+
+class FerrymanError(Exception):
+    """Base of every error Ferryman raises on purpose.
+
+    Args:
+        message: One clear sentence for the user (no trailing period needed).
+        reply: The server's reply line that caused it, if any (e.g. ``"550 No such file"``).
+    """
+
+    title = "Error"
+    exit_code = EXIT_FAILURE
+
+    def __init__(self, message: str, *, reply: str | None = None) -> None:
+        super().__init__(message)
+        self.message = message
+        self.reply = reply
+
+    @property
+    def code(self) -> int | None:
+        """The three-digit FTP reply code, when the error came from a reply."""
+        if self.reply and self.reply[:3].isdigit():
+            return int(self.reply[:3])
+        return None
+
+    def __str__(self) -> str:
+        return self.message
+
+
+class UsageError(FerrymanError):
+    """The command line or a URL is malformed."""
+
+    title = "Invalid input"
+    exit_code = EXIT_USAGE
+
+
+class ConfigError(FerrymanError):
+    """A configuration or data file cannot be read or written."""
+
+    title = "Configuration error"
+
+
+# --- connecting ---------------------------------------------------------------------------
+
+
+class ConnectFailed(FerrymanError):
+    """The server could not be reached: unknown host, refused port, timeout, bad greeting."""
+
+    title = "Connection failed"
+    exit_code = EXIT_CONNECTION
+
+
+class AuthFailed(FerrymanError):
+    """The server refused the user name or password (530, 430, 332/532)."""
+
+    title = "Login failed"
+    exit_code = EXIT_CONNECTION
+
+
+class TLSNotOffered(FerrymanError):
+    """TLS was required but the server does not offer it (AUTH TLS refused)."""
+
+    title = "TLS not offered"
+    exit_code = EXIT_CONNECTION
+
+
+class TLSError(FerrymanError):
+    """The TLS handshake or a TLS data connection failed for a reason other than trust."""
+
+    title = "TLS error"
+    exit_code = EXIT_CONNECTION
+
+
+class CertificateNotTrusted(FerrymanError):
+    """The server's certificate is not trusted and nobody accepted it.
+
+    Attributes:
+        check: The :class:`tui.remote.tls.TLSCheck` describing the certificate and why it
+            failed, for the certificate viewer or ``ferryman cert``.
+    """
+
+    title = "Certificate not trusted"
+    exit_code = EXIT_CERTIFICATE
+
+    def __init__(self, message: str, check: object) -> None:
+        super().__init__(message)
+        self.check = check
+
+
+class ConnectionLost(FerrymanError):
+    """An open connection broke: the server closed it (421), reset it, or stopped answering."""
+
+    title = "Connection lost"
+    exit_code = EXIT_CONNECTION
+
+
+# --- operations ---------------------------------------------------------------------------
+
+
+class RemoteError(FerrymanError):
+    """An operation on an open connection failed; the connection itself is still usable."""
+
+    title = "Operation failed"
+
+
+class NotFound(RemoteError):
+    """The file or directory does not exist."""
+
+    title = "Not found"
+
+
+class PermissionDenied(RemoteError):
+    """The server (or the local disk) refused the operation."""
+
+    title = "Permission denied"
+
+
+class DiskFull(RemoteError):
+    """No space left: the server's disk or quota (452, 552), or the local disk."""
+
+    title = "Disk full"
+    exit_code = EXIT_TRANSFER
+
+
+class AlreadyExists(RemoteError):
+    """The target already exists (MKD of an existing directory, for instance)."""
+
+    title = "Already exists"
+
+
+class NotSupported(RemoteError):
+    """The server does not implement the command (500, 502, 504)."""
+
+    title = "Not supported"
+
+
+class InvalidName(RemoteError):
+    """A name cannot be sent to the server or used on disk (CR/LF, NUL, '..')."""
+
+    title = "Invalid name"
+
+
+class IsADirectory(RemoteError):
+    """A file operation was asked of a directory."""
+
+    title = "Is a directory"
+
+
+class ProtocolError(FerrymanError):
+    """The server sent something that is not valid FTP."""
+
+    title = "Protocol error"
+    exit_code = EXIT_CONNECTION
+
+
+class TransferFailed(FerrymanError):
+    """A data transfer did not complete (425, 426, 451, short read, cancelled)."""
+
+    title = "Transfer failed"
+    exit_code = EXIT_TRANSFER
+
+
+class Cancelled(FerrymanError):
+    """The user cancelled the operation."""
+
+    title = "Cancelled"
+    exit_code = EXIT_TRANSFER

@@ -1,0 +1,261 @@
+"""Provides the RemoteFS interface that every backend (local disk, FTP/FTPS, later SFTP) implements.
+
+Paths are POSIX strings. Names that are not valid in the site's charset keep their bytes as
+lone surrogates (``surrogateescape``), exactly like ``os.fsdecode`` on Linux, so a name read
+from a server can be sent back or written to disk byte for byte.
+"""
+
+from __future__ import annotations
+
+import abc
+import enum
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Protocol
+
+from tui.errors import InvalidName, NotFound, NotSupported
+
+
+class EntryType(enum.Enum):
+    """What a directory entry is. ``UNKNOWN`` holds a listing line nobody could parse."""
+
+    FILE = "file"
+    DIR = "dir"
+    LINK = "link"
+    UNKNOWN = "unknown"
+
+
+@dataclass(frozen=True, slots=True)
+class Entry:
+    """One directory entry.
+
+    Attributes:
+        name: The entry's name (no slash), or the whole line for an unparseable listing line.
+        type: File, directory, symbolic link, or unknown.
+        size: Size in bytes, when the server said.
+        mtime: Modification time, timezone-aware; UTC unless the server says otherwise.
+        mtime_precision: ``"second"``, ``"minute"`` or ``"day"``: how exact ``mtime`` is
+            (MLSD gives seconds, LIST gives minutes for recent files and days for old ones).
+        perms: Permissions as ``ls`` shows them (``"rwxr-xr-x"``), or the MLSD ``perm`` fact.
+        target: The link target, for symbolic links that report one.
+        raw: The listing line, kept when it could not be parsed (``type`` is ``UNKNOWN``).
+    """
+
+    name: str
+    type: EntryType
+    size: int | None = None
+    mtime: datetime | None = None
+    mtime_precision: str | None = None
+    perms: str | None = None
+    target: str | None = None
+    raw: str | None = None
+
+    @property
+    def is_dir(self) -> bool:
+        return self.type is EntryType.DIR
+
+    @property
+    def is_file(self) -> bool:
+        return self.type is EntryType.FILE
+
+
+@dataclass(slots=True)
+class Capabilities:
+    """What a connected backend can do; the UI greys out what it cannot.
+
+    Attributes:
+        mlsd: Machine-readable listings (MLSD/MLST) are available.
+        resume_download: Reading from an offset works (REST STREAM).
+        resume_upload: Writing at an offset or appending works (REST+STOR or APPE).
+        chmod: Permissions can be changed (None: not tried yet).
+        set_mtime: Modification times can be set (MFMT).
+        hashes: Checksum algorithms the server computes (HASH/XSHA256/XMD5), upper case.
+        utf8: The server declared UTF-8 names.
+        features: Everything else the server announced (FEAT), name to argument.
+    """
+
+    mlsd: bool = False
+    resume_download: bool = False
+    resume_upload: bool = False
+    chmod: bool | None = None
+    set_mtime: bool = False
+    hashes: list[str] = field(default_factory=list)
+    utf8: bool = False
+    features: dict[str, str] = field(default_factory=dict)
+
+
+class Reader(Protocol):
+    """A stream of a file's bytes from some offset. Close it (or use ``with``) when done."""
+
+    def readinto(self, buffer: memoryview | bytearray) -> int: ...
+
+    def read(self, size: int = -1) -> bytes: ...
+
+    def close(self) -> None: ...
+
+    def __enter__(self) -> Reader: ...
+
+    def __exit__(self, *exc: object) -> None: ...
+
+
+class Writer(Protocol):
+    """A stream into a file. ``close()`` completes the write and raises if it failed;
+    ``abort()`` gives up and leaves whatever arrived."""
+
+    def write(self, data: bytes | memoryview) -> int: ...
+
+    def close(self) -> None: ...
+
+    def abort(self) -> None: ...
+
+    def __enter__(self) -> Writer: ...
+
+    def __exit__(self, *exc: object) -> None: ...
+
+
+ProgressCallback = Callable[[int], None]
+"""Called with the number of bytes moved since the last call."""
+
+
+class RemoteFS(abc.ABC):
+    """A file system reached over one connection.
+
+    Not thread-safe: one connection serves one thread at a time (DESIGN.md). Every method
+    raises a :class:`tui.errors.FerrymanError` subclass: ``NotFound``, ``PermissionDenied``,
+    ``DiskFull``, ``NotSupported``, ``InvalidName``, ``RemoteError`` for other refusals, and
+    ``ConnectionLost`` when the connection broke (the object is then unusable).
+    """
+
+    #: A short label for messages and the status line, e.g. ``"ftpes://user@host:21"``.
+    label: str = ""
+
+    @property
+    @abc.abstractmethod
+    def capabilities(self) -> Capabilities:
+        """What this backend can do."""
+
+    @property
+    @abc.abstractmethod
+    def home(self) -> str:
+        """The absolute directory the session started in."""
+
+    @abc.abstractmethod
+    def resolve(self, path: str) -> str:
+        """Make ``path`` absolute and normal; relative paths start at ``home``."""
+
+    @abc.abstractmethod
+    def listdir(self, path: str) -> list[Entry]:
+        """List a directory (without ``.`` and ``..``).
+
+        Raises:
+            NotFound: ``path`` does not exist or is not a directory.
+        """
+
+    def iterdir(self, path: str) -> Iterator[Entry]:
+        """Iterate a directory; backends may stream it."""
+        return iter(self.listdir(path))
+
+    @abc.abstractmethod
+    def stat(self, path: str) -> Entry:
+        """Describe one path. Links are reported as the server reports them.
+
+        Raises:
+            NotFound: ``path`` does not exist.
+        """
+
+    def exists(self, path: str) -> bool:
+        """Whether ``path`` exists (any type)."""
+        try:
+            self.stat(path)
+        except NotFound:
+            return False
+        return True
+
+    @abc.abstractmethod
+    def mkdir(self, path: str) -> None:
+        """Create one directory. Raises ``RemoteError`` if it exists or cannot be made."""
+
+    @abc.abstractmethod
+    def remove(self, path: str) -> None:
+        """Delete a file (or link). Raises ``NotFound`` / ``PermissionDenied``."""
+
+    @abc.abstractmethod
+    def rmdir(self, path: str) -> None:
+        """Delete an empty directory."""
+
+    @abc.abstractmethod
+    def rename(self, source: str, target: str) -> None:
+        """Rename or move ``source`` to ``target`` (replacing a file where the server allows)."""
+
+    @abc.abstractmethod
+    def size(self, path: str) -> int:
+        """A file's size in bytes."""
+
+    @abc.abstractmethod
+    def mtime(self, path: str) -> datetime:
+        """A file's modification time (aware, UTC)."""
+
+    def set_mtime(self, path: str, when: datetime) -> None:
+        """Set a file's modification time. Raises ``NotSupported`` where it cannot."""
+        raise NotSupported("Setting modification times is not supported here")
+
+    def chmod(self, path: str, mode: int) -> None:
+        """Change permissions. Raises ``NotSupported`` where the server cannot."""
+        raise NotSupported("Changing permissions is not supported here")
+
+    @abc.abstractmethod
+    def open_read(self, path: str, offset: int = 0) -> Reader:
+        """Open a file for reading from ``offset``.
+
+        Raises:
+            NotFound: the file does not exist.
+            NotSupported: ``offset`` > 0 and the server cannot resume.
+        """
+
+    @abc.abstractmethod
+    def open_write(self, path: str, offset: int | None = None, *, append: bool = False) -> Writer:
+        """Open a file for writing.
+
+        Args:
+            path: The file to write.
+            offset: ``None`` truncates or creates; an integer writes from that offset
+                (resume), keeping the bytes before it.
+            append: Append to the end (APPE) instead.
+        """
+
+    @abc.abstractmethod
+    def keepalive(self) -> None:
+        """Keep an idle connection open (FTP: NOOP). Raises ``ConnectionLost``."""
+
+    @abc.abstractmethod
+    def close(self) -> None:
+        """Close the connection politely; never raises."""
+
+    def __enter__(self) -> RemoteFS:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
+def join(base: str, name: str) -> str:
+    """Join a directory path and an entry name, POSIX style."""
+    if base.endswith("/"):
+        return base + name
+    return f"{base}/{name}"
+
+
+def check_name(name: str) -> str:
+    """Return ``name`` if it is safe as a single path component, else raise ``InvalidName``.
+
+    A name from a server is data: it must not climb out of a folder, point at an absolute
+    path, or carry bytes a file system or terminal would act on.
+    """
+    if name in ("", ".", ".."):
+        raise InvalidName(f"Unsafe name {name!r}")
+    if "/" in name or "\\" in name or "\x00" in name:
+        raise InvalidName(f"Unsafe name {name!r}: it contains a path separator or NUL")
+    if any(ord(ch) < 0x20 or ord(ch) == 0x7F for ch in name):
+        raise InvalidName(f"Unsafe name {name!r}: it contains control characters")
+    return name

@@ -1,0 +1,291 @@
+"""Provides the FTP control channel: greeting, TLS, logging, and opening data connections.
+
+Built on :class:`ftplib.FTP` for reply parsing, with the parts ftplib gets wrong for real
+servers replaced: TLS data connections reuse the control session (vsftpd and ProFTPD demand
+it), the PASV address is ignored in favour of the control connection's peer, active mode
+accepts only the control peer, every socket has a timeout and ``TCP_NODELAY``, and no
+transfer calls ``unwrap()`` without a deadline. Not thread-safe.
+"""
+
+from __future__ import annotations
+
+import ftplib
+import socket
+import ssl
+import time
+from collections.abc import Callable
+
+from tui.errors import ProtocolError, TLSError
+
+LogCallback = Callable[[str, str], None]
+"""Called with a direction (``">"`` sent, ``"<"`` received, ``"*"`` note) and one line."""
+
+# Bytes on the control channel are Latin-1 so every byte round-trips unchanged; names are
+# decoded with the site's charset one level up (see ftp.py).
+WIRE_ENCODING = "latin-1"
+
+
+def _nodelay(sock: socket.socket) -> None:
+    # Small TLS records and command lines otherwise wait ~40 ms for Nagle (DESIGN.md).
+    try:
+        sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+    except OSError:
+        pass  # not a TCP socket (never in practice); nothing to gain from failing
+
+
+class Control(ftplib.FTP):
+    """One FTP control connection.
+
+    Args:
+        timeout: Seconds for connecting and for every read or write on any socket.
+        log: Receives each protocol line; ``PASS`` arguments are masked before it sees them.
+    """
+
+    def __init__(self, *, timeout: float, log: LogCallback | None = None) -> None:
+        super().__init__(timeout=timeout, encoding=WIRE_ENCODING)
+        self.log = log
+        self.passive = True
+        self.use_epsv = True
+        self.server_hostname = ""
+        self.data_context: ssl.SSLContext | None = None  # set once PROT P is in force
+        self.leaf_der: bytes | None = None
+
+    # --- connection ----------------------------------------------------------------------
+
+    def open(
+        self,
+        host: str,
+        port: int,
+        *,
+        server_hostname: str,
+        implicit_context: ssl.SSLContext | None = None,
+    ) -> str:
+        """Connect, wrap in TLS first for implicit FTPS, and read the greeting.
+
+        Raises:
+            OSError: cannot connect (``socket.gaierror`` for an unknown host).
+            ssl.SSLError: the implicit TLS handshake failed.
+            ftplib.Error: the greeting is a refusal (e.g. 421 too many users).
+        """
+        self.host, self.port = host, port
+        self.server_hostname = server_hostname
+        self._note(f"Connecting to {host} port {port}")
+        sock = socket.create_connection((host, port), self.timeout)
+        _nodelay(sock)
+        self.af = sock.family
+        if implicit_context is not None:
+            try:
+                sock = implicit_context.wrap_socket(sock, server_hostname=server_hostname)
+            except BaseException:
+                sock.close()
+                raise
+            self._note(f"TLS {sock.version()} established (implicit)")
+        self._attach(sock)
+        self.welcome = self.getresp()
+        return self.welcome
+
+    def start_tls(self, context: ssl.SSLContext) -> None:
+        """AUTH TLS and wrap the control socket (explicit FTPS).
+
+        Raises:
+            ftplib.error_perm: the server refused AUTH TLS.
+            ssl.SSLError: the handshake failed (``SSLCertVerificationError`` when untrusted).
+        """
+        self.voidcmd("AUTH TLS")
+        assert self.sock is not None
+        self._attach(context.wrap_socket(self.sock, server_hostname=self.server_hostname))
+        self._note(f"TLS {self.tls_socket.version()} established")
+
+    def protect_data(self, context: ssl.SSLContext) -> None:
+        """PBSZ 0 + PROT P: every data connection from now on is TLS, checked like this one."""
+        self.voidcmd("PBSZ 0")
+        self.voidcmd("PROT P")
+        self.data_context = context
+        self.leaf_der = self.tls_socket.getpeercert(binary_form=True)
+
+    @property
+    def tls_socket(self) -> ssl.SSLSocket:
+        if not isinstance(self.sock, ssl.SSLSocket):
+            raise TLSError("The control connection is not encrypted")
+        return self.sock
+
+    @property
+    def is_tls(self) -> bool:
+        return isinstance(self.sock, ssl.SSLSocket)
+
+    def _attach(self, sock: socket.socket) -> None:
+        self.sock = sock
+        self.file = sock.makefile("r", encoding=self.encoding)
+
+    def abandon(self) -> None:
+        """Close the sockets at once, without QUIT (after a failure or on cancel)."""
+        try:
+            self.close()
+        except OSError:
+            pass  # closing a broken socket can fail; it is closed either way
+
+    # --- logging -------------------------------------------------------------------------
+
+    def _note(self, text: str) -> None:
+        if self.log:
+            self.log("*", text)
+
+    def putline(self, line: str) -> None:
+        if self.log:
+            shown = "PASS ****" if line[:5].upper() == "PASS " else line
+            self.log(">", shown)
+        super().putline(line)
+
+    def getline(self) -> str:
+        line = super().getline()
+        if self.log:
+            self.log("<", line)
+        return line
+
+    # --- data connections ----------------------------------------------------------------
+
+    def open_data(self, command: str, rest: int | None = None) -> tuple[socket.socket, str]:
+        """Open a data connection for ``command`` (RETR, STOR, MLSD, LIST …).
+
+        Returns:
+            The connected (and, under PROT P, encrypted) socket and the 1xx reply.
+
+        Raises:
+            ftplib.Error: the server refused the command or REST.
+            TLSError: the data connection's TLS failed or showed another certificate.
+            OSError: the data connection could not be made.
+        """
+        if self.passive:
+            conn, reply = self._open_passive(command, rest)
+        else:
+            conn, reply = self._open_active(command, rest)
+        if self.data_context is None:
+            return conn, reply
+        try:
+            return self._secure_data(conn), reply
+        except BaseException:
+            conn.close()
+            raise
+
+    def _secure_data(self, conn: socket.socket) -> ssl.SSLSocket:
+        assert self.data_context is not None
+        try:
+            secure = self.data_context.wrap_socket(
+                conn,
+                server_hostname=self.server_hostname,
+                session=self.tls_socket.session,
+            )
+        except ssl.SSLError as error:
+            raise TLSError(f"TLS on the data connection failed: {error}") from error
+        if secure.getpeercert(binary_form=True) != self.leaf_der:
+            secure.close()
+            raise TLSError(
+                "The data connection presented a different certificate from the control "
+                "connection; refusing it (possible interception)"
+            )
+        return secure
+
+    def _send_transfer(self, command: str, rest: int | None) -> str:
+        if rest is not None:
+            self.sendcmd(f"REST {rest}")
+        reply = self.sendcmd(command)
+        # Some servers answer 2xx at once for an empty transfer and the 1xx afterwards
+        # (ftplib does the same dance).
+        if reply[0] == "2":
+            reply = self.getresp()
+        if reply[0] != "1":
+            raise ftplib.error_reply(reply)
+        return reply
+
+    def _passive_address(self) -> tuple[str, int]:
+        assert self.sock is not None
+        peer_host = self.sock.getpeername()[0]
+        if self.use_epsv:
+            try:
+                _, port = ftplib.parse229(self.sendcmd("EPSV"), self.sock.getpeername())
+                return peer_host, port
+            except ftplib.error_perm:
+                if self.af == socket.AF_INET6:
+                    raise
+                self.use_epsv = False  # older servers: fall back to PASV for this session
+            except ftplib.error_proto as error:
+                raise ProtocolError(f"Malformed EPSV reply: {error}") from error
+        try:
+            _, port = ftplib.parse227(self.sendcmd("PASV"))
+        except ftplib.error_proto as error:
+            raise ProtocolError(f"Malformed PASV reply: {error}") from error
+        # The address in a PASV reply is never used: a hostile or misconfigured server
+        # could point the data connection anywhere (FTP bounce). Its port is enough.
+        return peer_host, port
+
+    def _open_passive(self, command: str, rest: int | None) -> tuple[socket.socket, str]:
+        host, port = self._passive_address()
+        conn = socket.create_connection((host, port), self.timeout)
+        _nodelay(conn)
+        try:
+            reply = self._send_transfer(command, rest)
+        except BaseException:
+            conn.close()
+            raise
+        return conn, reply
+
+    def _open_active(self, command: str, rest: int | None) -> tuple[socket.socket, str]:
+        assert self.sock is not None
+        local_host = self.sock.getsockname()[0]
+        peer_host = self.sock.getpeername()[0]
+        listener = socket.create_server((local_host, 0), family=self.af, backlog=1)
+        listener.settimeout(self.timeout)
+        try:
+            port = listener.getsockname()[1]
+            if self.af == socket.AF_INET6:
+                self.voidcmd(f"EPRT |2|{local_host}|{port}|")
+            else:
+                try:
+                    self.voidcmd(f"EPRT |1|{local_host}|{port}|")
+                except ftplib.error_perm:
+                    octets = local_host.replace(".", ",")
+                    self.voidcmd(f"PORT {octets},{port >> 8},{port & 0xFF}")
+            reply = self._send_transfer(command, rest)
+            return self._accept_from(listener, peer_host), reply
+        finally:
+            listener.close()
+
+    def _accept_from(self, listener: socket.socket, peer_host: str) -> socket.socket:
+        # Only the server we are talking to may connect: anyone else who races to the
+        # port is turned away, until the deadline.
+        deadline = time.monotonic() + float(self.timeout)
+        while True:
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                raise TimeoutError("the server did not open the data connection in time")
+            listener.settimeout(remaining)
+            conn, address = listener.accept()
+            if address[0] == peer_host:
+                conn.settimeout(self.timeout)
+                _nodelay(conn)
+                return conn
+            self._note(f"Refused a data connection from {address[0]} (not the server)")
+            conn.close()
+
+
+def close_data(conn: socket.socket, *, sending: bool, grace: float = 5.0) -> None:
+    """Close a data connection without the unbounded ``unwrap()`` hang.
+
+    When sending, the server needs TLS close_notify (and then EOF) to know the upload is
+    complete, so it is sent, waiting at most ``grace`` seconds for the peer's answer. When
+    receiving, the server already ended the stream; just close.
+    """
+    try:
+        if sending and isinstance(conn, ssl.SSLSocket):
+            conn.settimeout(grace)
+            try:
+                conn = conn.unwrap()
+            except (OSError, ValueError):
+                pass  # the peer closed first or never answers close_notify; EOF still follows
+        if sending:
+            try:
+                conn.shutdown(socket.SHUT_WR)
+            except OSError:
+                pass  # already closed by the peer
+    finally:
+        conn.close()

@@ -1,0 +1,239 @@
+"""Provides LocalFS: the RemoteFS interface on the local disk, so panes and transfers treat both
+sides alike. Thread-safe (it keeps no state but the start directory)."""
+
+from __future__ import annotations
+
+import errno
+import os
+import stat as stat_module
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import UTC, datetime
+from typing import BinaryIO
+
+from tui.errors import (
+    AlreadyExists,
+    DiskFull,
+    FerrymanError,
+    IsADirectory,
+    NotFound,
+    PermissionDenied,
+    RemoteError,
+)
+from tui.remote.base import Capabilities, Entry, EntryType, RemoteFS
+
+
+def os_error(error: OSError, action: str) -> FerrymanError:
+    """Map an OSError to the Ferryman error a user understands."""
+    reason = error.strerror or str(error)
+    message = f"{action}: {reason}"
+    by_errno: dict[int, type[FerrymanError]] = {
+        errno.ENOENT: NotFound,
+        errno.ENOTDIR: NotFound,
+        errno.EACCES: PermissionDenied,
+        errno.EPERM: PermissionDenied,
+        errno.EROFS: PermissionDenied,
+        errno.ENOSPC: DiskFull,
+        errno.EDQUOT: DiskFull,
+        errno.EFBIG: DiskFull,
+        errno.EEXIST: AlreadyExists,
+        errno.ENOTEMPTY: RemoteError,
+        errno.EISDIR: IsADirectory,
+    }
+    return by_errno.get(error.errno or 0, RemoteError)(message)
+
+
+@contextmanager
+def translate(action: str) -> Iterator[None]:
+    """Re-raise OSErrors inside the block as Ferryman errors naming ``action``."""
+    try:
+        yield
+    except OSError as error:
+        raise os_error(error, action) from error
+
+
+def entry_from_stat(name: str, info: os.stat_result, target: str | None = None) -> Entry:
+    mode = info.st_mode
+    if stat_module.S_ISLNK(mode):
+        kind = EntryType.LINK
+    elif stat_module.S_ISDIR(mode):
+        kind = EntryType.DIR
+    else:
+        kind = EntryType.FILE
+    return Entry(
+        name=name,
+        type=kind,
+        size=info.st_size,
+        mtime=datetime.fromtimestamp(info.st_mtime, UTC),
+        mtime_precision="second",
+        perms=stat_module.filemode(mode)[1:],
+        target=target,
+    )
+
+
+class _LocalReader:
+    def __init__(self, handle: BinaryIO, action: str) -> None:
+        self._handle = handle
+        self._action = action
+
+    def readinto(self, buffer: memoryview | bytearray) -> int:
+        with translate(self._action):
+            return self._handle.readinto(buffer) or 0
+
+    def read(self, size: int = -1) -> bytes:
+        with translate(self._action):
+            return self._handle.read(size)
+
+    def close(self) -> None:
+        self._handle.close()
+
+    def __enter__(self) -> _LocalReader:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
+class _LocalWriter:
+    def __init__(self, handle: BinaryIO, action: str) -> None:
+        self._handle = handle
+        self._action = action
+
+    def write(self, data: bytes | memoryview) -> int:
+        with translate(self._action):
+            return self._handle.write(data)
+
+    def close(self) -> None:
+        with translate(self._action):
+            self._handle.close()
+
+    def abort(self) -> None:
+        try:
+            self._handle.close()
+        except OSError:
+            pass  # aborting: the write already failed, and this error adds nothing
+
+    def __enter__(self) -> _LocalWriter:
+        return self
+
+    def __exit__(self, exc_type: object, *rest: object) -> None:
+        if exc_type is None:
+            self.close()
+        else:
+            self.abort()
+
+
+class LocalFS(RemoteFS):
+    """The local disk. Paths are native strings (``os.fsdecode`` form)."""
+
+    def __init__(self, home: str | None = None) -> None:
+        self._home = os.path.abspath(home or os.getcwd())
+        self.label = "local"
+        self._caps = Capabilities(
+            mlsd=True, resume_download=True, resume_upload=True, chmod=True, set_mtime=True
+        )
+
+    @property
+    def capabilities(self) -> Capabilities:
+        return self._caps
+
+    @property
+    def home(self) -> str:
+        return self._home
+
+    def resolve(self, path: str) -> str:
+        return os.path.normpath(os.path.join(self._home, path))
+
+    def iterdir(self, path: str) -> Iterator[Entry]:
+        target = self.resolve(path)
+        with translate(f"Cannot list {target}"):
+            scan = list(os.scandir(target))
+        for item in scan:
+            try:
+                info = item.stat(follow_symlinks=False)
+                link = os.readlink(item.path) if item.is_symlink() else None
+            except OSError:
+                continue  # vanished between listing and stat; it is simply not there now
+            yield entry_from_stat(item.name, info, link)
+
+    def listdir(self, path: str) -> list[Entry]:
+        return list(self.iterdir(path))
+
+    def stat(self, path: str) -> Entry:
+        target = self.resolve(path)
+        with translate(f"Cannot find {target}"):
+            info = os.lstat(target)
+            link = os.readlink(target) if stat_module.S_ISLNK(info.st_mode) else None
+        return entry_from_stat(os.path.basename(target) or target, info, link)
+
+    def mkdir(self, path: str) -> None:
+        target = self.resolve(path)
+        with translate(f"Cannot create {target}"):
+            os.mkdir(target)
+
+    def remove(self, path: str) -> None:
+        target = self.resolve(path)
+        with translate(f"Cannot delete {target}"):
+            os.remove(target)
+
+    def rmdir(self, path: str) -> None:
+        target = self.resolve(path)
+        with translate(f"Cannot remove directory {target}"):
+            os.rmdir(target)
+
+    def rename(self, source: str, target: str) -> None:
+        old, new = self.resolve(source), self.resolve(target)
+        with translate(f"Cannot rename {old} to {new}"):
+            os.replace(old, new)
+
+    def size(self, path: str) -> int:
+        target = self.resolve(path)
+        with translate(f"Cannot get the size of {target}"):
+            return os.stat(target).st_size
+
+    def mtime(self, path: str) -> datetime:
+        target = self.resolve(path)
+        with translate(f"Cannot get the time of {target}"):
+            return datetime.fromtimestamp(os.stat(target).st_mtime, UTC)
+
+    def set_mtime(self, path: str, when: datetime) -> None:
+        target = self.resolve(path)
+        stamp = when.timestamp()
+        with translate(f"Cannot set the time of {target}"):
+            os.utime(target, (stamp, stamp))
+
+    def chmod(self, path: str, mode: int) -> None:
+        target = self.resolve(path)
+        with translate(f"Cannot chmod {target}"):
+            os.chmod(target, mode)
+
+    def open_read(self, path: str, offset: int = 0) -> _LocalReader:
+        target = self.resolve(path)
+        action = f"Cannot read {target}"
+        with translate(action):
+            handle = open(target, "rb")  # noqa: SIM115 - closed by the reader
+            if offset:
+                handle.seek(offset)
+        return _LocalReader(handle, action)
+
+    def open_write(
+        self, path: str, offset: int | None = None, *, append: bool = False
+    ) -> _LocalWriter:
+        target = self.resolve(path)
+        action = f"Cannot write {target}"
+        with translate(action):
+            if append:
+                handle = open(target, "ab")  # noqa: SIM115 - closed by the writer
+            elif offset is not None:
+                handle = open(target, "r+b" if os.path.exists(target) else "wb")  # noqa: SIM115
+                handle.seek(offset)
+                handle.truncate()
+            else:
+                handle = open(target, "wb")  # noqa: SIM115
+        return _LocalWriter(handle, action)
+
+    def keepalive(self) -> None:
+        return None
+
+    def close(self) -> None:
+        return None

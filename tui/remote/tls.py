@@ -1,0 +1,164 @@
+"""Provides TLS contexts and the certificate-trust seam between a connection and whoever decides.
+
+A connection first handshakes with full verification (certifi + the system store + an
+optional user CA file, with hostname checking). If that succeeds the server is trusted and
+nobody is asked. If it fails, the connection fetches the certificate without verifying it,
+describes it in a :class:`TLSCheck`, and calls a :data:`CertificateDecider`: the trust store
+(issue 3), the certificate modal (the app) or ``--trust FP`` (the CLI) answer there. The
+default decider refuses, so nothing is trusted silently.
+"""
+
+from __future__ import annotations
+
+import _ssl
+import hashlib
+import ssl
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+import certifi
+
+
+def verifying_context(ca_file: str | None = None) -> ssl.SSLContext:
+    """A client context that verifies the chain and the host name.
+
+    Trust anchors: certifi's bundle, the system store, and ``ca_file`` when given.
+    """
+    context = ssl.create_default_context(cafile=certifi.where())
+    context.load_default_certs()
+    if ca_file:
+        context.load_verify_locations(cafile=ca_file)
+    return context
+
+
+def unverified_context() -> ssl.SSLContext:
+    """A client context that accepts any certificate, for fetching one to show the user.
+
+    Only used after a verifying handshake failed; what it yields is checked against the
+    decision (the exact fingerprint the user or the trust store accepted).
+    """
+    context = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
+    context.check_hostname = False
+    context.verify_mode = ssl.CERT_NONE
+    return context
+
+
+def fingerprint(der: bytes, algorithm: str = "sha256") -> str:
+    """Upper-case hex pairs joined by colons, e.g. ``"AB:CD:…"`` (DESIGN.md)."""
+    digest = hashlib.new(algorithm, der).hexdigest().upper()
+    return ":".join(digest[index : index + 2] for index in range(0, len(digest), 2))
+
+
+def normalize_fingerprint(text: str) -> str:
+    """Accept ``SHA256:ab:cd…``, ``abcd…`` or ``AB:CD…`` and return the canonical form.
+
+    Raises:
+        ValueError: the text is not a SHA-256 fingerprint.
+    """
+    value = text.strip()
+    if value.upper().startswith("SHA256:"):
+        value = value[7:]
+    hex_digits = value.replace(":", "").upper()
+    if len(hex_digits) != 64 or any(ch not in "0123456789ABCDEF" for ch in hex_digits):
+        raise ValueError(f"not a SHA-256 fingerprint: {text!r}")
+    return ":".join(hex_digits[index : index + 2] for index in range(0, 64, 2))
+
+
+# `_ssl.Certificate.public_bytes` takes the private module's encoding constants.
+_ENCODING_DER = getattr(ssl, "ENCODING_DER", getattr(_ssl, "ENCODING_DER", 2))
+
+
+def peer_chain(sock: ssl.SSLSocket) -> list[bytes]:
+    """The certificates the server sent, leaf first, as DER.
+
+    Python 3.13 made ``get_unverified_chain`` public; 3.11 and 3.12 only have it on the
+    private ``_sslobj``. Without either, fall back to the leaf alone.
+    """
+    getter = getattr(sock, "get_unverified_chain", None)
+    if getter is None:
+        getter = getattr(getattr(sock, "_sslobj", None), "get_unverified_chain", None)
+    chain: list[bytes] = []
+    if getter is not None:
+        for cert in getter() or []:
+            chain.append(cert if isinstance(cert, bytes) else cert.public_bytes(_ENCODING_DER))
+    if not chain:
+        leaf = sock.getpeercert(binary_form=True)
+        if leaf:
+            chain.append(leaf)
+    return chain
+
+
+@dataclass(frozen=True, slots=True)
+class PeerCertificate:
+    """What a server presented in a TLS handshake.
+
+    Attributes:
+        chain: DER certificates as sent, leaf first.
+        tls_version: e.g. ``"TLSv1.3"``.
+        cipher: e.g. ``"TLS_AES_256_GCM_SHA384"``.
+    """
+
+    chain: tuple[bytes, ...]
+    tls_version: str
+    cipher: str
+
+    @property
+    def leaf(self) -> bytes:
+        return self.chain[0]
+
+    @property
+    def sha256(self) -> str:
+        return fingerprint(self.leaf, "sha256")
+
+    @property
+    def sha1(self) -> str:
+        return fingerprint(self.leaf, "sha1")
+
+    @classmethod
+    def from_socket(cls, sock: ssl.SSLSocket) -> PeerCertificate:
+        cipher = sock.cipher()
+        return cls(
+            chain=tuple(peer_chain(sock)),
+            tls_version=sock.version() or "",
+            cipher=cipher[0] if cipher else "",
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class TLSCheck:
+    """The verification result for one site, handed to a decider and kept on the session.
+
+    Attributes:
+        site: ``"host:port"``, the trust store's key.
+        host: The host name that was checked against the certificate.
+        peer: The certificate and session parameters.
+        verified: The chain and host name verified against the trust anchors.
+        problems: Why verification failed (OpenSSL's words), empty when ``verified``.
+        verify_code: OpenSSL's verification error code (0 when verified).
+    """
+
+    site: str
+    host: str
+    peer: PeerCertificate
+    verified: bool
+    problems: tuple[str, ...] = field(default=())
+    verify_code: int = 0
+
+
+CertificateDecider = Callable[[TLSCheck], bool]
+"""Called with an unverified certificate; returns True to connect, False to refuse."""
+
+
+def refuse_all(check: TLSCheck) -> bool:
+    """The default decider: an unverified certificate is never accepted silently."""
+    return False
+
+
+def accept_fingerprints(*fingerprints: str) -> CertificateDecider:
+    """A decider that accepts exactly the given SHA-256 fingerprints (``--trust``)."""
+    wanted = {normalize_fingerprint(value) for value in fingerprints}
+
+    def decide(check: TLSCheck) -> bool:
+        return check.peer.sha256 in wanted
+
+    return decide

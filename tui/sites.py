@@ -1,0 +1,139 @@
+"""Provides the Site model (where to connect and how) and URL parsing.
+
+URL paths follow curl and lftp: ``ftp://host/dir/file`` is relative to the directory the
+server logs you into (on most servers that is ``/``), and ``ftp://host//abs/path`` or
+``ftp://host/%2Fabs/path`` is absolute.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import netrc
+import os
+from dataclasses import dataclass, field
+from urllib.parse import quote, unquote, urlsplit
+
+from tui.errors import ConfigError, UsageError
+
+#: scheme → (TLS mode, default port)
+SCHEMES: dict[str, tuple[str, int]] = {
+    "ftp": ("none", 21),
+    "ftpes": ("explicit", 21),
+    "ftps": ("implicit", 990),
+}
+TLS_MODES = ("none", "auto", "explicit", "implicit")
+
+
+@dataclass(slots=True)
+class Site:
+    """Everything needed to open a session.
+
+    Attributes:
+        host: Host name or IP address (IPv6 without brackets).
+        port: TCP port.
+        tls: ``"none"`` (plain FTP), ``"auto"`` (AUTH TLS when offered), ``"explicit"``
+            (AUTH TLS required) or ``"implicit"`` (TLS from the first byte).
+        user: Login name; ``None`` means look it up (netrc) or log in anonymously.
+        password: Never logged, shown or written in plain text.
+        path: The remote path the user asked for: absolute, or relative to the login
+            directory, or ``""`` for the login directory itself.
+        passive: Passive (EPSV/PASV) data connections, else active (EPRT/PORT).
+        encoding: The charset of names on this server.
+        name: The saved site's name, if it came from the site manager.
+    """
+
+    host: str
+    port: int
+    tls: str = "none"
+    user: str | None = None
+    password: str | None = field(default=None, repr=False)
+    path: str = ""
+    passive: bool = True
+    encoding: str = "utf-8"
+    name: str | None = None
+
+    @property
+    def key(self) -> str:
+        """``host:port``, the trust store's key (IPv6 hosts in brackets)."""
+        host = f"[{self.host}]" if ":" in self.host else self.host
+        return f"{host}:{self.port}"
+
+    @property
+    def scheme(self) -> str:
+        return {"implicit": "ftps", "explicit": "ftpes"}.get(self.tls, "ftp")
+
+    def url(self, *, path: str | None = None) -> str:
+        """The site's URL without the password, for messages and logs."""
+        user = f"{quote(self.user, safe='')}@" if self.user else ""
+        target = self.path if path is None else path
+        if target.startswith("/"):
+            target = "/" + target  # absolute paths keep their meaning (see module doc)
+        return (
+            f"{self.scheme}://{user}{self.key}/{quote(target, safe='/', errors='surrogateescape')}"
+        )
+
+    def with_path(self, path: str) -> Site:
+        return dataclasses.replace(self, path=path)
+
+
+def parse_url(url: str) -> Site:
+    """Parse ``scheme://[user[:password]@]host[:port][/path]``.
+
+    Raises:
+        UsageError: not a URL Ferryman can open.
+    """
+    if "://" not in url:
+        raise UsageError(f"Not a URL: {url!r} (expected e.g. ftpes://user@host/path)")
+    try:
+        parts = urlsplit(url)
+        port = parts.port
+    except ValueError as error:
+        raise UsageError(f"Invalid URL {url!r}: {error}") from error
+    scheme = parts.scheme.lower()
+    if scheme == "sftp":
+        raise UsageError("sftp:// is not supported yet; use ftp://, ftpes:// or ftps://")
+    if scheme not in SCHEMES:
+        raise UsageError(f"Unknown scheme {scheme!r} in {url!r}: use ftp://, ftpes:// or ftps://")
+    if not parts.hostname:
+        raise UsageError(f"No host in URL {url!r}")
+    tls, default_port = SCHEMES[scheme]
+    path = unquote(parts.path, errors="surrogateescape")
+    # "/dir" is relative to the login directory, "//dir" (or "/%2Fdir") is absolute.
+    path = path[1:] if path.startswith("/") else path
+    if "\r" in path or "\n" in path or "\x00" in path:
+        raise UsageError("A path cannot contain line breaks or NUL")
+    return Site(
+        host=parts.hostname,
+        port=port or default_port,
+        tls=tls,
+        user=unquote(parts.username) if parts.username else None,
+        password=unquote(parts.password) if parts.password is not None else None,
+        path=path,
+    )
+
+
+def netrc_credentials(
+    host: str, user: str | None, file: str | None = None
+) -> tuple[str, str] | None:
+    """Look up ``(login, password)`` for ``host`` in ``~/.netrc`` (or ``file``).
+
+    Returns ``None`` when there is no file or no matching entry; when ``user`` is given, the
+    entry must be for that user.
+
+    Raises:
+        ConfigError: the file exists but cannot be parsed.
+    """
+    path = file or os.path.join(os.path.expanduser("~"), ".netrc")
+    if not os.path.exists(path):
+        return None
+    try:
+        entries = netrc.netrc(path)
+    except (netrc.NetrcParseError, OSError) as error:
+        raise ConfigError(f"Cannot read {path}: {error}") from error
+    found = entries.authenticators(host)
+    if not found:
+        return None
+    login, _account, password = found
+    if user is not None and login and login != user:
+        return None
+    return (login or user or "anonymous", password or "")

@@ -1,0 +1,313 @@
+"""Provides single-session copying of files and trees between the local disk and a RemoteFS.
+
+Nothing is lost: a file is written under a temporary name (``.NAME.ferryman-part``) beside
+its target, checked against the expected size, and only then renamed over the target, so a
+failed transfer never replaces a good file; the partial file stays for ``resume``. Names
+from the server are checked before they become local paths, so a recursive download cannot
+write outside its target folder.
+"""
+
+from __future__ import annotations
+
+import os
+import posixpath
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from functools import partial
+from typing import BinaryIO
+
+from tui.errors import (
+    Cancelled,
+    ConnectionLost,
+    FerrymanError,
+    InvalidName,
+    NotFound,
+    NotSupported,
+    RemoteError,
+    TransferFailed,
+)
+from tui.remote.base import EntryType, Reader, RemoteFS, Writer, check_name
+from tui.remote.local import translate
+
+BLOCK_SIZE = 256 * 1024
+Progress = Callable[[int], None]
+
+
+def part_name(name: str) -> str:
+    """The temporary name a file is written under until it is complete."""
+    return f".{name}.ferryman-part"
+
+
+@dataclass(slots=True)
+class CopyReport:
+    """What a copy did: counts, and every file it skipped or failed, with the reason."""
+
+    files: int = 0
+    bytes: int = 0
+    skipped: list[tuple[str, str]] = field(default_factory=list)
+    failed: list[tuple[str, str]] = field(default_factory=list)
+
+
+def copy_stream(
+    reader: Reader,
+    writer: Writer,
+    *,
+    progress: Progress | None = None,
+    cancel: threading.Event | None = None,
+    block_size: int = BLOCK_SIZE,
+) -> int:
+    """Move bytes from ``reader`` to ``writer`` through one reused buffer; returns the count."""
+    buffer = bytearray(block_size)
+    view = memoryview(buffer)
+    total = 0
+    while True:
+        if cancel is not None and cancel.is_set():
+            raise Cancelled("Cancelled by the user")
+        count = reader.readinto(view)
+        if not count:
+            return total
+        writer.write(view[:count])
+        total += count
+        if progress is not None:
+            progress(count)
+
+
+def download_file(
+    fs: RemoteFS,
+    remote_path: str,
+    local_path: str,
+    *,
+    expected_size: int | None = None,
+    resume: bool = False,
+    progress: Progress | None = None,
+    cancel: threading.Event | None = None,
+) -> int:
+    """Download one file to ``local_path`` through a temporary file; returns bytes received.
+
+    Raises:
+        NotFound, PermissionDenied, DiskFull, TransferFailed, ConnectionLost, Cancelled.
+    """
+    directory, name = os.path.split(os.path.abspath(local_path))
+    part = os.path.join(directory, part_name(name))
+    offset = os.path.getsize(part) if resume and os.path.isfile(part) else 0
+    if expected_size is None:
+        expected_size = _remote_size(fs, remote_path)
+    if expected_size is not None and offset > expected_size:
+        offset = 0  # the partial file is longer than the source: it is from another file
+    with translate(f"Cannot write {part}"):
+        handle = open(part, "r+b" if offset else "wb")  # noqa: SIM115 - closed below
+    with handle:
+        handle.seek(offset)
+        handle.truncate()
+        local = _FileWriter(handle, part)
+        reader = fs.open_read(remote_path, offset)
+        try:
+            received = copy_stream(reader, local, progress=progress, cancel=cancel)
+        except BaseException:
+            _quietly(reader.close)
+            raise
+        reader.close()
+    written = os.path.getsize(part)
+    if expected_size is not None and written != expected_size:
+        raise TransferFailed(
+            f"Download of {remote_path} is incomplete: {written} of {expected_size} bytes; "
+            f"the partial file {part} is kept for --resume"
+        )
+    with translate(f"Cannot rename {part} to {local_path}"):
+        os.replace(part, local_path)
+    return received
+
+
+def upload_file(
+    fs: RemoteFS,
+    local_path: str,
+    remote_path: str,
+    *,
+    resume: bool = False,
+    progress: Progress | None = None,
+    cancel: threading.Event | None = None,
+) -> int:
+    """Upload one file to ``remote_path`` through a temporary remote file; returns bytes sent.
+
+    Raises:
+        NotFound (local file), PermissionDenied, DiskFull, TransferFailed, ConnectionLost,
+        Cancelled.
+    """
+    directory, name = posixpath.split(remote_path)
+    part = posixpath.join(directory, part_name(name))
+    with translate(f"Cannot read {local_path}"):
+        source = open(local_path, "rb")  # noqa: SIM115 - closed below
+        size = os.fstat(source.fileno()).st_size
+    with source:
+        offset = 0
+        if resume and fs.capabilities.resume_upload:
+            offset = _remote_size(fs, part) or 0
+            offset = offset if offset <= size else 0
+        source.seek(offset)
+        writer = fs.open_write(part, offset or None)
+        try:
+            sent = copy_stream(
+                _FileReader(source, local_path), writer, progress=progress, cancel=cancel
+            )
+        except BaseException:
+            _quietly(writer.abort)
+            raise
+        writer.close()
+    stored = _remote_size(fs, part)
+    if stored is not None and stored != size:
+        raise TransferFailed(
+            f"Upload of {local_path} is incomplete on the server: {stored} of {size} bytes; "
+            f"the partial file {part} is kept for --resume"
+        )
+    _replace_remote(fs, part, remote_path)
+    return sent
+
+
+def download_tree(
+    fs: RemoteFS,
+    remote_dir: str,
+    local_dir: str,
+    *,
+    resume: bool = False,
+    progress: Progress | None = None,
+    cancel: threading.Event | None = None,
+) -> CopyReport:
+    """Copy a remote directory tree into ``local_dir`` (created if missing).
+
+    Entries whose names are unsafe (``..``, separators, control characters), symbolic
+    links and unparseable listing lines are skipped and reported, never followed.
+    A file that fails is reported and the rest continue; a lost connection ends it all.
+    """
+    report = CopyReport()
+    options = {"resume": resume, "progress": progress, "cancel": cancel}
+    pending = [(remote_dir, local_dir)]
+    while pending:
+        source, target = pending.pop()
+        with translate(f"Cannot create {target}"):
+            os.makedirs(target, exist_ok=True)
+        for entry in fs.listdir(source):
+            remote = posixpath.join(source, entry.name)
+            if entry.type is EntryType.UNKNOWN:
+                report.skipped.append((entry.name, "listing line not understood"))
+                continue
+            try:
+                check_name(entry.name)
+            except InvalidName as error:
+                report.skipped.append((remote, str(error)))
+                continue
+            local = os.path.join(target, entry.name)
+            if entry.type is EntryType.DIR:
+                pending.append((remote, local))
+            elif entry.type is EntryType.LINK:
+                report.skipped.append((remote, "symbolic link (not followed)"))
+            else:
+                copy = partial(download_file, fs, remote, local, expected_size=entry.size)
+                _copy_one(report, remote, partial(copy, **options))
+    return report
+
+
+def upload_tree(
+    fs: RemoteFS,
+    local_dir: str,
+    remote_dir: str,
+    *,
+    resume: bool = False,
+    progress: Progress | None = None,
+    cancel: threading.Event | None = None,
+) -> CopyReport:
+    """Copy a local directory tree into ``remote_dir`` (created if missing).
+
+    Symbolic links are skipped (and reported) so a link loop cannot run forever.
+    """
+    report = CopyReport()
+    options = {"resume": resume, "progress": progress, "cancel": cancel}
+    pending = [(local_dir, remote_dir)]
+    while pending:
+        source, target = pending.pop()
+        _ensure_remote_dir(fs, target)
+        with translate(f"Cannot list {source}"):
+            items = sorted(os.scandir(source), key=lambda item: item.name)
+        for item in items:
+            local = item.path
+            remote = posixpath.join(target, item.name)
+            if item.is_symlink():
+                report.skipped.append((local, "symbolic link (not followed)"))
+            elif item.is_dir():
+                pending.append((local, remote))
+            else:
+                _copy_one(report, local, partial(upload_file, fs, local, remote, **options))
+    return report
+
+
+def _copy_one(report: CopyReport, label: str, copy: Callable[[], int]) -> None:
+    try:
+        report.bytes += copy()
+        report.files += 1
+    except (ConnectionLost, Cancelled):
+        raise
+    except FerrymanError as error:
+        report.failed.append((label, str(error)))
+
+
+def _ensure_remote_dir(fs: RemoteFS, path: str) -> None:
+    try:
+        fs.mkdir(path)
+    except RemoteError as error:
+        # Servers word "exists" many ways (550 "Create directory operation failed").
+        # The directory is fine if it is there now.
+        try:
+            if fs.stat(path).is_dir:
+                return
+        except NotFound:
+            pass
+        raise error
+
+
+def _replace_remote(fs: RemoteFS, part: str, target: str) -> None:
+    try:
+        fs.rename(part, target)
+    except RemoteError as error:
+        # Some servers (IIS, some pure-ftpd set-ups) refuse to rename over a file:
+        # delete the old one only now that the new one is complete, then rename.
+        try:
+            fs.remove(target)
+        except NotFound:
+            raise error from None  # nothing was in the way: the rename failed for its reason
+        fs.rename(part, target)
+
+
+def _remote_size(fs: RemoteFS, path: str) -> int | None:
+    try:
+        return fs.size(path)
+    except (NotFound, NotSupported):
+        return None
+
+
+def _quietly(action: Callable[[], object]) -> None:
+    try:
+        action()
+    except FerrymanError:
+        pass  # already failing for a better reason; this one would only hide it
+
+
+class _FileWriter:
+    """A local file handle as a Writer, with disk errors named for the user."""
+
+    def __init__(self, handle: BinaryIO, path: str) -> None:
+        self._handle = handle
+        self._path = path
+
+    def write(self, data: bytes | memoryview) -> int:
+        with translate(f"Cannot write {self._path}"):
+            return self._handle.write(data)
+
+
+class _FileReader:
+    def __init__(self, handle: BinaryIO, path: str) -> None:
+        self._handle = handle
+        self._path = path
+
+    def readinto(self, buffer: memoryview | bytearray) -> int:
+        with translate(f"Cannot read {self._path}"):
+            return self._handle.readinto(buffer) or 0
