@@ -42,6 +42,10 @@ _DOS = re.compile(
 )
 
 
+# Returned by a format parser for a line that is not in its format (None means "no entry").
+_NO_MATCH = object()
+
+
 def raw_entry(line: str) -> Entry:
     """An entry that shows a line as it came, for lines no parser understood."""
     return Entry(name=line, type=EntryType.UNKNOWN, raw=line)
@@ -97,7 +101,11 @@ def parse_list_line(line: str, now: datetime | None = None) -> Entry | None:
     if not stripped.strip() or re.match(r"^total\s+\d+\s*$", stripped, re.IGNORECASE):
         return None
     try:
-        return _parse_unix(stripped, now) or _parse_dos(stripped) or raw_entry(stripped)
+        for parse in (_parse_unix, _parse_dos):
+            entry = parse(stripped, now)
+            if entry is not _NO_MATCH:
+                return entry  # type: ignore[return-value]
+        return raw_entry(stripped)
     except (ValueError, OverflowError):
         # A line shaped like a listing with impossible values (month 13, day 40) is shown raw.
         return raw_entry(stripped)
@@ -114,17 +122,17 @@ def parse_listing(lines: Iterable[str], *, mlsd: bool, now: datetime | None = No
     return entries
 
 
-def _parse_unix(line: str, now: datetime | None) -> Entry | None:
+def _parse_unix(line: str, now: datetime | None) -> Entry | None | object:
     match = _UNIX.match(line)
     if match:
         month = _MONTHS.get(match["month"].lower())
         if month is None:
-            return None
+            return _NO_MATCH
         mtime, precision = _unix_time(month, int(match["day"]), match["when"], now)
     else:
         match = _UNIX_ISO.match(line)
         if not match:
-            return None
+            return _NO_MATCH
         mtime = datetime.strptime(f"{match['date']} {match['time']}", "%Y-%m-%d %H:%M")
         mtime, precision = mtime.replace(tzinfo=UTC), "minute"
     kind = match["type"]
@@ -164,10 +172,10 @@ def _unix_time(month: int, day: int, when: str, now: datetime | None) -> tuple[d
     return datetime(int(when), month, day, tzinfo=UTC), "day"
 
 
-def _parse_dos(line: str) -> Entry | None:
+def _parse_dos(line: str, now: datetime | None = None) -> Entry | None | object:
     match = _DOS.match(line)
     if not match:
-        return None
+        return _NO_MATCH
     year = int(match["y"])
     if year < 100:
         year += 2000 if year < 70 else 1900

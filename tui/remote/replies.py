@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 from tui.errors import (
     AlreadyExists,
     AuthFailed,
@@ -87,6 +89,8 @@ def meaning(code: int) -> str:
     }.get(code // 100, "Unknown reply")
 
 
+# "File exists", "already exists"; not pure-ftpd's "Can't check for file existence".
+_EXISTS = re.compile(r"\b(exists|already)\b")
 _DENIED_WORDS = ("denied", "permission", "not allowed", "forbidden", "refused", "read-only")
 _MISSING_WORDS = ("no such", "not found", "does not exist", "doesn't exist", "not exist")
 
@@ -119,7 +123,7 @@ def error_for_reply(reply: str, action: str) -> FerrymanError:
     elif code in (450, 521, 550):
         if any(word in lowered for word in _MISSING_WORDS):
             error_class = NotFound
-        elif "exist" in lowered or code == 521:
+        elif _EXISTS.search(lowered) or code == 521:
             error_class = AlreadyExists
         elif any(word in lowered for word in _DENIED_WORDS):
             error_class = PermissionDenied

@@ -1,0 +1,68 @@
+"""Shared fixtures: test certificates and in-process pyftpdlib servers (the fast suite)."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from dataclasses import dataclass
+
+import pytest
+
+from tests.certs import make_ca, make_leaf
+from tui.demo import SandboxServer, TLSFiles
+
+
+@dataclass(frozen=True)
+class TestPKI:
+    ca_file: str
+    tls: TLSFiles
+    leaf_der: bytes
+    directory: str
+
+
+@pytest.fixture(scope="session")
+def pki(tmp_path_factory: pytest.TempPathFactory) -> TestPKI:
+    """A root CA (trust it with --ca-file) and a leaf it signed for 127.0.0.1 and localhost."""
+    directory = str(tmp_path_factory.mktemp("pki"))
+    ca = make_ca()
+    ca_file, _ = ca.write(directory, "ca")
+    leaf = make_leaf(ca)
+    cert, key = leaf.write(directory, "leaf")
+    return TestPKI(ca_file, TLSFiles(cert, key), leaf.der, directory)
+
+
+@pytest.fixture
+def root(tmp_path) -> str:
+    """The folder the server serves."""
+    path = tmp_path / "served"
+    path.mkdir()
+    return str(path)
+
+
+@pytest.fixture
+def plain_server(root: str) -> Iterator[SandboxServer]:
+    """pyftpdlib, plain FTP only (no AUTH TLS)."""
+    with SandboxServer(root) as server:
+        yield server
+
+
+@pytest.fixture
+def tls_server(root: str, pki: TestPKI) -> Iterator[SandboxServer]:
+    """pyftpdlib with explicit TLS (AUTH TLS) and a CA-signed certificate."""
+    with SandboxServer(root, tls=pki.tls) as server:
+        yield server
+
+
+@pytest.fixture
+def list_only_server(root: str, pki: TestPKI) -> Iterator[SandboxServer]:
+    """pyftpdlib without MLST/MLSD, so clients must parse LIST (like vsftpd)."""
+    with SandboxServer(root, tls=pki.tls, mlsd=False) as server:
+        yield server
+
+
+def write(root: str, relative: str, data: bytes) -> str:
+    path = os.path.join(root, relative)
+    os.makedirs(os.path.dirname(path), exist_ok=True)
+    with open(path, "wb") as handle:
+        handle.write(data)
+    return path

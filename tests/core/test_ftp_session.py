@@ -1,0 +1,206 @@
+"""The FTP backend through the ConnectionService, against pyftpdlib in-process."""
+
+from __future__ import annotations
+
+import hashlib
+import os
+from datetime import UTC, datetime
+
+import pytest
+
+from tests.conftest import write
+from tui.connection import ConnectionService
+from tui.errors import (
+    AlreadyExists,
+    AuthFailed,
+    CertificateNotTrusted,
+    ConnectFailed,
+    NotFound,
+    TLSNotOffered,
+)
+from tui.remote.base import EntryType
+from tui.remote.tls import accept_fingerprints, fingerprint
+
+
+def service(pki, **options) -> ConnectionService:
+    return ConnectionService(ca_file=pki.ca_file, timeout=10, **options)
+
+
+def test_plain_login_lists_the_served_folder(plain_server, root, pki):
+    write(root, "a.txt", b"alpha")
+    os.mkdir(os.path.join(root, "sub"))
+    with service(pki).open(plain_server.url("ftp")) as fs:
+        assert fs.tls is None
+        entries = {entry.name: entry for entry in fs.listdir("/")}
+    assert entries["a.txt"].type is EntryType.FILE and entries["a.txt"].size == 5
+    assert entries["sub"].type is EntryType.DIR
+    assert entries["a.txt"].perms == "rw-r--r--" or entries["a.txt"].perms  # unix.mode asked for
+
+
+def test_explicit_tls_verified_by_ca_reports_the_session(tls_server, pki):
+    with service(pki).open(tls_server.url("ftpes")) as fs:
+        assert fs.tls is not None and fs.tls.verified
+        assert fs.tls.peer.leaf == pki.leaf_der
+        assert fs.tls.peer.tls_version.startswith("TLSv1.")
+        assert fs.control.data_context is not None  # PROT P in force
+        assert fs.listdir("/") == []
+
+
+def test_untrusted_certificate_is_refused_with_what_the_viewer_needs(tls_server, pki):
+    plain = ConnectionService(timeout=10)  # no --ca-file: the test CA is unknown
+    with pytest.raises(CertificateNotTrusted) as caught:
+        plain.open(tls_server.url("ftpes"))
+    check = caught.value.check
+    assert not check.verified
+    assert check.site == f"127.0.0.1:{tls_server.port}"
+    assert check.peer.sha256 == fingerprint(pki.leaf_der)
+    assert "unable to get local issuer certificate" in check.problems[0]
+    assert caught.value.exit_code == 4
+
+
+def test_decider_can_accept_an_untrusted_certificate_by_fingerprint(tls_server, root, pki):
+    write(root, "x.bin", b"x" * 1000)
+    seen = []
+
+    def decide(check):
+        seen.append(check)
+        return accept_fingerprints(fingerprint(pki.leaf_der))(check)
+
+    with ConnectionService(timeout=10, decider=decide).open(tls_server.url("ftpes")) as fs:
+        assert [entry.name for entry in fs.listdir("/")] == ["x.bin"]
+        with fs.open_read("/x.bin") as reader:
+            assert reader.read() == b"x" * 1000
+    assert len(seen) == 1 and not seen[0].verified
+
+
+def test_decider_that_accepts_another_fingerprint_does_not_connect(tls_server):
+    other = "AA:" * 31 + "AA"
+    with pytest.raises(CertificateNotTrusted):
+        ConnectionService(timeout=10, decider=accept_fingerprints(other)).open(
+            tls_server.url("ftpes")
+        )
+
+
+def test_tls_required_but_not_offered(plain_server, pki):
+    with pytest.raises(TLSNotOffered, match="does not offer TLS"):
+        service(pki).open(plain_server.url("ftpes"))
+
+
+def test_tls_auto_falls_back_to_plain_and_uses_tls_when_offered(plain_server, tls_server, pki):
+    with service(pki, tls="auto").open(plain_server.url("ftp")) as fs:
+        assert fs.tls is None
+    with service(pki, tls="auto").open(tls_server.url("ftp")) as fs:
+        assert fs.tls is not None and fs.tls.verified
+
+
+def test_wrong_password(plain_server, pki):
+    url = plain_server.url("ftp").replace(":demo@", ":wrong@")
+    with pytest.raises(AuthFailed, match="530"):
+        service(pki).open(url)
+
+
+def test_refused_port_and_unknown_host(pki):
+    with pytest.raises(ConnectFailed, match="refused"):
+        service(pki).open("ftp://127.0.0.1:1/")
+    with pytest.raises(ConnectFailed, match="Unknown host"):
+        service(pki).open("ftp://no-such-host.invalid/")
+
+
+@pytest.mark.parametrize("passive", [True, False], ids=["passive", "active"])
+def test_file_operations_round_trip(tls_server, root, pki, passive):
+    payload = os.urandom(300_000)
+    with service(pki, passive=passive).open(tls_server.url("ftpes")) as fs:
+        fs.mkdir("/dir")
+        with pytest.raises(AlreadyExists):
+            fs.mkdir("/dir")
+        with fs.open_write("/dir/f.bin") as writer:
+            writer.write(payload)
+        assert fs.size("/dir/f.bin") == len(payload)
+        assert fs.stat("/dir/f.bin").type is EntryType.FILE
+        assert fs.stat("/dir").type is EntryType.DIR
+        fs.rename("/dir/f.bin", "/dir/g.bin")
+        with fs.open_read("/dir/g.bin") as reader:
+            assert hashlib.sha256(reader.read()).digest() == hashlib.sha256(payload).digest()
+        with pytest.raises(NotFound):
+            fs.stat("/dir/f.bin")
+        fs.remove("/dir/g.bin")
+        fs.rmdir("/dir")
+        assert not fs.exists("/dir")
+    assert os.listdir(root) == []
+
+
+def test_resume_reads_and_writes_from_an_offset(tls_server, root, pki):
+    payload = bytes(range(256)) * 1000
+    write(root, "src.bin", payload)
+    with service(pki).open(tls_server.url("ftpes")) as fs:
+        assert fs.capabilities.resume_download
+        with fs.open_read("/src.bin", offset=1000) as reader:
+            assert reader.read() == payload[1000:]
+        with fs.open_write("/dst.bin") as writer:
+            writer.write(payload[:5000])
+        with fs.open_write("/dst.bin", offset=5000) as writer:
+            writer.write(payload[5000:])
+        with fs.open_write("/dst.bin", append=True) as writer:
+            writer.write(b"tail")
+    with open(os.path.join(root, "dst.bin"), "rb") as handle:
+        assert handle.read() == payload + b"tail"
+
+
+def test_closing_a_reader_early_keeps_the_session_usable(tls_server, root, pki):
+    write(root, "big.bin", os.urandom(8 * 1024 * 1024))
+    with service(pki).open(tls_server.url("ftpes")) as fs:
+        with fs.open_read("/big.bin") as reader:
+            assert len(reader.read(4096)) > 0  # the viewer reads only what it shows
+        assert fs.size("/big.bin") == 8 * 1024 * 1024
+        fs.keepalive()
+
+
+def test_mtime_set_and_read(tls_server, root, pki):
+    write(root, "t.txt", b"t")
+    when = datetime(2021, 5, 6, 7, 8, 9, tzinfo=UTC)
+    with service(pki).open(tls_server.url("ftpes")) as fs:
+        assert fs.capabilities.set_mtime
+        fs.set_mtime("/t.txt", when)
+        assert fs.mtime("/t.txt") == when
+    assert os.stat(os.path.join(root, "t.txt")).st_mtime == when.timestamp()
+
+
+def test_list_fallback_when_the_server_has_no_mlsd(list_only_server, root, pki):
+    write(root, "file one.txt", b"12345")
+    os.mkdir(os.path.join(root, ".hidden"))
+    with service(pki).open(list_only_server.url("ftpes")) as fs:
+        assert not fs.capabilities.mlsd
+        entries = {entry.name: entry for entry in fs.listdir("/")}
+        stat = fs.stat("/file one.txt")
+    assert entries["file one.txt"].size == 5 and entries["file one.txt"].type is EntryType.FILE
+    assert entries[".hidden"].type is EntryType.DIR
+    assert entries["file one.txt"].mtime_precision == "minute"
+    assert stat.size == 5 and stat.mtime is not None
+
+
+def test_chmod_is_reported(plain_server, root, pki):
+    write(root, "m.txt", b"m")
+    with service(pki).open(plain_server.url("ftp")) as fs:
+        fs.chmod("/m.txt", 0o600)
+        assert fs.capabilities.chmod is True
+    assert os.stat(os.path.join(root, "m.txt")).st_mode & 0o777 == 0o600
+
+
+def test_protocol_log_masks_the_password(plain_server, pki):
+    lines = []
+    with service(pki, log=lambda direction, line: lines.append((direction, line))).open(
+        plain_server.url("ftp")
+    ):
+        pass
+    sent = [line for direction, line in lines if direction == ">"]
+    assert "PASS ****" in sent
+    assert not any("demo" in line for line in sent if line.startswith("PASS"))
+    assert any(line.startswith("230") for direction, line in lines if direction == "<")
+
+
+def test_relative_paths_start_at_the_login_directory(plain_server, root, pki):
+    write(root, "sub/inner.txt", b"i")
+    with service(pki).open(plain_server.url("ftp", "sub")) as fs:
+        assert fs.home == "/"
+        assert fs.resolve("sub/../sub/inner.txt") == "/sub/inner.txt"
+        assert [entry.name for entry in fs.listdir("sub")] == ["inner.txt"]
