@@ -22,7 +22,6 @@ from tui.errors import (
     EXIT_OK,
     EXIT_TRANSFER,
     FerrymanError,
-    IsADirectory,
     RemoteError,
     UsageError,
 )
@@ -192,6 +191,8 @@ def _run(args: argparse.Namespace) -> int:
             return _ls(fs, site, as_json=args.json)
         try:
             report = _get(fs, site, args) if args.command == "get" else _put(fs, site, args)
+        except UsageError:
+            raise
         except RemoteError as error:
             # A missing source, a refused write, a full disk: the transfer failed (exit 5).
             _fail(error)
@@ -282,7 +283,7 @@ def _get(fs: RemoteFS, site: Site, args: argparse.Namespace) -> CopyReport:
     started = time.monotonic()
     if entry.is_dir:
         if not args.recursive:
-            raise IsADirectory(f"{source} is a directory (use -r to copy it)")
+            raise UsageError(f"{source} is a directory (use -r to copy it)")
         report = download_tree(fs, source, target, resume=args.resume)
     else:
         report = CopyReport()
@@ -305,7 +306,7 @@ def _put(fs: RemoteFS, site: Site, args: argparse.Namespace) -> CopyReport:
     started = time.monotonic()
     if os.path.isdir(local):
         if not args.recursive:
-            raise IsADirectory(f"{local} is a directory (use -r to copy it)")
+            raise UsageError(f"{local} is a directory (use -r to copy it)")
         report = upload_tree(fs, local, target, resume=args.resume)
     else:
         report = CopyReport()

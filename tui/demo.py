@@ -115,6 +115,7 @@ class SandboxServer:
     def start(self) -> SandboxServer:
         from pyftpdlib.authorizers import DummyAuthorizer
         from pyftpdlib.handlers import FTPHandler, TLS_FTPHandler
+        from pyftpdlib.ioloop import IOLoop
         from pyftpdlib.servers import FTPServer
 
         # pyftpdlib sets up INFO logging to stderr unless its logger has a handler already.
@@ -144,7 +145,9 @@ class SandboxServer:
                 tls_data_required=self.require_tls,
             )
         handler = type("SandboxHandler", (base,), attributes)
-        self._server = FTPServer((self.host, self.port), handler)
+        # Its own IOLoop: pyftpdlib's default is one per process, shared by every server,
+        # so two sandboxes at once (tests) would race and stopping one would close both.
+        self._server = FTPServer((self.host, self.port), handler, ioloop=IOLoop())
         self.port = self._server.address[1]
         self._thread = threading.Thread(
             target=self._server.serve_forever,

@@ -42,7 +42,9 @@ def interop_ready() -> None:
     reason = missing()
     if reason is None:
         return
-    message = f"interop servers unavailable: {reason}. Install: sudo tests/interop/install-servers.sh"
+    message = (
+        f"interop servers unavailable: {reason}. Install: sudo tests/interop/install-servers.sh"
+    )
     if IN_CI:
         pytest.fail(message)
     pytest.skip(message)

@@ -223,7 +223,10 @@ class PureFTPd(ServerProcess):
     modes = ("ftp", "ftpes")
 
     def command(self) -> list[str]:
-        with open(self.tls.cert, encoding="ascii") as cert, open(self.tls.key, encoding="ascii") as key:
+        with (
+            open(self.tls.cert, encoding="ascii") as cert,
+            open(self.tls.key, encoding="ascii") as key,
+        ):
             combined = self._write("pure-ftpd.pem", cert.read() + key.read())
         os.chmod(combined, 0o600)
         return [

@@ -44,7 +44,6 @@ from tui.remote.tls import (
 )
 from tui.sites import Site
 
-
 _MLST_FACTS = {"type", "size", "modify", "perm", "unix.mode"}
 
 

@@ -1,0 +1,149 @@
+"""A scripted FTP server for behaviour no real server produces on purpose: hostile listings,
+lying PASV replies, connections dropped mid-transfer, greetings that are not FTP.
+
+It speaks just enough FTP for a client to log in, list and download; everything it gets is
+recorded as raw bytes so tests can check exactly what the client sent. Loopback only.
+"""
+
+from __future__ import annotations
+
+import socket
+import threading
+from dataclasses import dataclass, field
+
+
+@dataclass
+class Script:
+    greeting: bytes = b"220 scripted server\r\n"
+    listing: bytes = b""
+    files: dict[bytes, bytes] = field(default_factory=dict)
+    epsv: bool = True
+    # Where PASV claims the data port is; the client must ignore it (127.0.0.2 is loopback,
+    # but the data listener is only on 127.0.0.1, so using it fails).
+    pasv_host: bytes = b"127,0,0,2"
+    drop_mid_listing: bool = False
+    drop_mid_file: bool = False  # send half the file, then 426 and close the data socket
+    silent: bool = False  # accept, never say anything
+
+
+class ScriptedServer:
+    """Serves one scripted connection at a time until stopped."""
+
+    def __init__(self, script: Script) -> None:
+        self.script = script
+        self.received: list[bytes] = []
+        self._listener = socket.create_server(("127.0.0.1", 0))
+        self._listener.settimeout(0.2)
+        self.port = self._listener.getsockname()[1]
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._serve, daemon=True)
+
+    def url(self, path: str = "", scheme: str = "ftp") -> str:
+        return f"{scheme}://user:pass@127.0.0.1:{self.port}/{path}"
+
+    def __enter__(self) -> ScriptedServer:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._stop.set()
+        self._thread.join(timeout=5)
+        self._listener.close()
+
+    def _serve(self) -> None:
+        while not self._stop.is_set():
+            try:
+                conn, _ = self._listener.accept()
+            except TimeoutError:
+                continue
+            with conn:
+                conn.settimeout(5)
+                try:
+                    self._session(conn)
+                except OSError:
+                    pass  # the client went away; wait for the next one
+
+    def _session(self, conn: socket.socket) -> None:
+        script = self.script
+        if script.silent:
+            self._stop.wait(10)
+            return
+        conn.sendall(script.greeting)
+        if not script.greeting.startswith(b"220"):
+            return
+        reader = conn.makefile("rb")
+        data_listener: socket.socket | None = None
+        for _ in range(200):  # bounded: no script needs more commands
+            line = reader.readline()
+            if not line:
+                return
+            self.received.append(line.rstrip(b"\r\n"))
+            verb, _, argument = line.rstrip(b"\r\n").partition(b" ")
+            verb = verb.upper()
+            if verb == b"USER":
+                conn.sendall(b"331 password please\r\n")
+            elif verb == b"PASS":
+                conn.sendall(b"230 logged in\r\n")
+            elif verb == b"FEAT":
+                conn.sendall(b"211-Features:\r\n SIZE\r\n211 End\r\n")
+            elif verb == b"SYST":
+                conn.sendall(b"215 UNIX Type: L8\r\n")
+            elif verb == b"PWD":
+                conn.sendall(b'257 "/" is the current directory\r\n')
+            elif verb in (b"TYPE", b"CWD"):
+                conn.sendall(b"250 ok\r\n" if verb == b"CWD" else b"200 ok\r\n")
+            elif verb == b"EPSV" and script.epsv:
+                data_listener = socket.create_server(("127.0.0.1", 0))
+                port = data_listener.getsockname()[1]
+                conn.sendall(b"229 Entering Extended Passive Mode (|||%d|)\r\n" % port)
+            elif verb == b"PASV":
+                data_listener = socket.create_server(("127.0.0.1", 0))
+                port = data_listener.getsockname()[1]
+                conn.sendall(
+                    b"227 Entering Passive Mode (%s,%d,%d)\r\n"
+                    % (script.pasv_host, port >> 8, port & 0xFF)
+                )
+            elif verb == b"SIZE":
+                name = argument.rsplit(b"/", 1)[-1]
+                if name in script.files:
+                    conn.sendall(b"213 %d\r\n" % len(script.files[name]))
+                else:
+                    conn.sendall(b"550 no such file\r\n")
+            elif verb == b"LIST" and data_listener is not None:
+                self._send_data(conn, data_listener, script.listing, script.drop_mid_listing)
+                if script.drop_mid_listing:
+                    return
+                data_listener = None
+            elif verb == b"RETR" and data_listener is not None:
+                name = argument.rsplit(b"/", 1)[-1]
+                if name not in script.files:
+                    conn.sendall(b"550 no such file\r\n")
+                    continue
+                self._send_data(conn, data_listener, script.files[name], script.drop_mid_file)
+                data_listener = None
+            elif verb == b"QUIT":
+                conn.sendall(b"221 bye\r\n")
+                return
+            else:
+                conn.sendall(b"502 not implemented here\r\n")
+
+    def _send_data(
+        self, conn: socket.socket, listener: socket.socket, payload: bytes, drop: bool
+    ) -> None:
+        conn.sendall(b"150 here it comes\r\n")
+        listener.settimeout(5)
+        try:
+            data, _ = listener.accept()
+        finally:
+            listener.close()
+        with data:
+            if drop:
+                data.sendall(payload[: len(payload) // 2])
+                data.close()
+                if self.script.drop_mid_listing:
+                    conn.close()  # the whole connection vanishes, no reply
+                else:
+                    conn.sendall(b"426 Connection closed; transfer aborted\r\n")
+                return
+            data.sendall(payload)
+        conn.sendall(b"226 done\r\n")

@@ -1,0 +1,36 @@
+"""The core below the UI line imports neither Textual nor Rich (DESIGN.md, "Layers")."""
+
+from __future__ import annotations
+
+import pathlib
+import subprocess
+import sys
+
+import pytest
+
+ROOT = pathlib.Path(__file__).resolve().parents[2]
+CORE = ["tui.connection", "tui.sites", "tui.errors", "tui.textsafe", "tui.cli", "tui.demo"]
+CORE += [
+    "tui." + ".".join(path.relative_to(ROOT / "tui").with_suffix("").parts)
+    for package in ("remote", "trust", "transfer")
+    for path in sorted((ROOT / "tui" / package).glob("*.py"))
+    if path.name != "__init__.py"
+]
+
+
+@pytest.mark.parametrize("module", CORE)
+def test_core_module_imports_no_ui(module):
+    code = (
+        f"import sys, {module}\n"
+        "bad = sorted(m for m in sys.modules if m.split('.')[0] in ('textual', 'rich'))\n"
+        "print(','.join(bad))"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT, timeout=60
+    )
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == "", f"{module} pulls in {result.stdout.strip()}"
+
+
+def test_the_check_covers_the_core_packages():
+    assert "tui.remote.ftp" in CORE and "tui.transfer.copy" in CORE
