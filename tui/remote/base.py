@@ -12,7 +12,7 @@ import enum
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Protocol
+from typing import Protocol, Self
 
 from tui.errors import InvalidName, NotFound, NotSupported
 
@@ -94,7 +94,7 @@ class Reader(Protocol):
 
     def close(self) -> None: ...
 
-    def __enter__(self) -> Reader: ...
+    def __enter__(self) -> Self: ...
 
     def __exit__(self, *exc: object) -> None: ...
 
@@ -109,7 +109,7 @@ class Writer(Protocol):
 
     def abort(self) -> None: ...
 
-    def __enter__(self) -> Writer: ...
+    def __enter__(self) -> Self: ...
 
     def __exit__(self, *exc: object) -> None: ...
 

@@ -253,7 +253,7 @@ class Control(ftplib.FTP):
     def _accept_from(self, listener: socket.socket, peer_host: str) -> socket.socket:
         # Only the server we are talking to may connect: anyone else who races to the
         # port is turned away, until the deadline.
-        deadline = time.monotonic() + float(self.timeout)
+        deadline = time.monotonic() + float(self.timeout or 30.0)
         while True:
             remaining = deadline - time.monotonic()
             if remaining <= 0:

@@ -11,7 +11,7 @@ from __future__ import annotations
 import ftplib
 import socket
 import ssl
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Self
 
 from tui.errors import ConnectionLost, FerrymanError, TransferFailed
 from tui.remote.ftpcontrol import close_data
@@ -100,7 +100,7 @@ class _Stream:
             return TransferFailed(f"{self._action}: the data connection broke ({error})")
         return error_for_reply(reply, self._action)
 
-    def __enter__(self) -> _Stream:
+    def __enter__(self) -> Self:
         return self
 
 
@@ -163,8 +163,8 @@ class FTPWriter(_Stream):
     def abort(self) -> None:
         self._finish(sending=True, complete=False)
 
-    def __exit__(self, exc_type: object, *rest: object) -> None:
-        if exc_type is None:
+    def __exit__(self, *exc: object) -> None:
+        if not exc or exc[0] is None:
             self.close()
         else:
             self.abort()

@@ -9,7 +9,8 @@ import stat as stat_module
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
-from typing import BinaryIO
+from io import BufferedRandom, BufferedReader, BufferedWriter
+from typing import Self
 
 from tui.errors import (
     AlreadyExists,
@@ -72,7 +73,7 @@ def entry_from_stat(name: str, info: os.stat_result, target: str | None = None) 
 
 
 class _LocalReader:
-    def __init__(self, handle: BinaryIO, action: str) -> None:
+    def __init__(self, handle: BufferedReader, action: str) -> None:
         self._handle = handle
         self._action = action
 
@@ -87,7 +88,7 @@ class _LocalReader:
     def close(self) -> None:
         self._handle.close()
 
-    def __enter__(self) -> _LocalReader:
+    def __enter__(self) -> Self:
         return self
 
     def __exit__(self, *exc: object) -> None:
@@ -95,7 +96,7 @@ class _LocalReader:
 
 
 class _LocalWriter:
-    def __init__(self, handle: BinaryIO, action: str) -> None:
+    def __init__(self, handle: BufferedWriter | BufferedRandom, action: str) -> None:
         self._handle = handle
         self._action = action
 
@@ -113,11 +114,11 @@ class _LocalWriter:
         except OSError:
             pass  # aborting: the write already failed, and this error adds nothing
 
-    def __enter__(self) -> _LocalWriter:
+    def __enter__(self) -> Self:
         return self
 
-    def __exit__(self, exc_type: object, *rest: object) -> None:
-        if exc_type is None:
+    def __exit__(self, *exc: object) -> None:
+        if not exc or exc[0] is None:
             self.close()
         else:
             self.abort()
@@ -221,11 +222,15 @@ class LocalFS(RemoteFS):
     ) -> _LocalWriter:
         target = self.resolve(path)
         action = f"Cannot write {target}"
+        handle: BufferedWriter | BufferedRandom
         with translate(action):
             if append:
                 handle = open(target, "ab")  # noqa: SIM115 - closed by the writer
             elif offset is not None:
-                handle = open(target, "r+b" if os.path.exists(target) else "wb")  # noqa: SIM115
+                if os.path.exists(target):
+                    handle = open(target, "r+b")  # noqa: SIM115 - closed by the writer
+                else:
+                    handle = open(target, "wb")  # noqa: SIM115
                 handle.seek(offset)
                 handle.truncate()
             else:

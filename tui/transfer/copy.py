@@ -15,7 +15,8 @@ import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from functools import partial
-from typing import BinaryIO
+from io import BufferedRandom, BufferedReader, BufferedWriter
+from typing import Protocol
 
 from tui.errors import (
     Cancelled,
@@ -27,7 +28,7 @@ from tui.errors import (
     RemoteError,
     TransferFailed,
 )
-from tui.remote.base import EntryType, Reader, RemoteFS, Writer, check_name
+from tui.remote.base import EntryType, RemoteFS, check_name
 from tui.remote.local import translate
 
 BLOCK_SIZE = 256 * 1024
@@ -49,9 +50,17 @@ class CopyReport:
     failed: list[tuple[str, str]] = field(default_factory=list)
 
 
+class _ReadsInto(Protocol):
+    def readinto(self, buffer: memoryview | bytearray) -> int: ...
+
+
+class _Writes(Protocol):
+    def write(self, data: bytes | memoryview) -> int: ...
+
+
 def copy_stream(
-    reader: Reader,
-    writer: Writer,
+    reader: _ReadsInto,
+    writer: _Writes,
     *,
     progress: Progress | None = None,
     cancel: threading.Event | None = None,
@@ -96,7 +105,7 @@ def download_file(
     if expected_size is not None and offset > expected_size:
         offset = 0  # the partial file is longer than the source: it is from another file
     with translate(f"Cannot write {part}"):
-        handle = open(part, "r+b" if offset else "wb")  # noqa: SIM115 - closed below
+        handle = open(part, "r+b") if offset else open(part, "wb")  # noqa: SIM115
     with handle:
         handle.seek(offset)
         handle.truncate()
@@ -180,7 +189,6 @@ def download_tree(
     A file that fails is reported and the rest continue; a lost connection ends it all.
     """
     report = CopyReport()
-    options = {"resume": resume, "progress": progress, "cancel": cancel}
     pending = [(remote_dir, local_dir)]
     while pending:
         source, target = pending.pop()
@@ -203,7 +211,9 @@ def download_tree(
                 report.skipped.append((remote, "symbolic link (not followed)"))
             else:
                 copy = partial(download_file, fs, remote, local, expected_size=entry.size)
-                _copy_one(report, remote, partial(copy, **options))
+                _copy_one(
+                    report, remote, partial(copy, resume=resume, progress=progress, cancel=cancel)
+                )
     return report
 
 
@@ -221,7 +231,6 @@ def upload_tree(
     Symbolic links are skipped (and reported) so a link loop cannot run forever.
     """
     report = CopyReport()
-    options = {"resume": resume, "progress": progress, "cancel": cancel}
     pending = [(local_dir, remote_dir)]
     while pending:
         source, target = pending.pop()
@@ -236,7 +245,10 @@ def upload_tree(
             elif item.is_dir():
                 pending.append((local, remote))
             else:
-                _copy_one(report, local, partial(upload_file, fs, local, remote, **options))
+                copy = partial(upload_file, fs, local, remote)
+                _copy_one(
+                    report, local, partial(copy, resume=resume, progress=progress, cancel=cancel)
+                )
     return report
 
 
@@ -294,7 +306,7 @@ def _quietly(action: Callable[[], object]) -> None:
 class _FileWriter:
     """A local file handle as a Writer, with disk errors named for the user."""
 
-    def __init__(self, handle: BinaryIO, path: str) -> None:
+    def __init__(self, handle: BufferedWriter | BufferedRandom, path: str) -> None:
         self._handle = handle
         self._path = path
 
@@ -304,7 +316,7 @@ class _FileWriter:
 
 
 class _FileReader:
-    def __init__(self, handle: BinaryIO, path: str) -> None:
+    def __init__(self, handle: BufferedReader, path: str) -> None:
         self._handle = handle
         self._path = path
 
