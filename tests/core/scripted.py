@@ -24,6 +24,9 @@ class Script:
     drop_mid_listing: bool = False
     drop_mid_file: bool = False  # send half the file, then 426 and close the data socket
     silent: bool = False  # accept, never say anything
+    # Active mode: before the server's own data connection, an intruder connects to the
+    # client's port from another loopback address; the client must turn it away.
+    active_intruder: bool = False
 
 
 class ScriptedServer:
@@ -32,6 +35,8 @@ class ScriptedServer:
     def __init__(self, script: Script) -> None:
         self.script = script
         self.received: list[bytes] = []
+        self.intruder_refused: bool | None = None
+        self._active_target: tuple[str, int] | None = None
         self._listener = socket.create_server(("127.0.0.1", 0))
         self._listener.settimeout(0.2)
         self.port = self._listener.getsockname()[1]
@@ -103,18 +108,23 @@ class ScriptedServer:
                     b"227 Entering Passive Mode (%s,%d,%d)\r\n"
                     % (script.pasv_host, port >> 8, port & 0xFF)
                 )
+            elif verb == b"EPRT":
+                _, _, host, port, _ = argument.decode().split("|")
+                self._active_target = (host, int(port))
+                data_listener = None
+                conn.sendall(b"200 EPRT ok\r\n")
             elif verb == b"SIZE":
                 name = argument.rsplit(b"/", 1)[-1]
                 if name in script.files:
                     conn.sendall(b"213 %d\r\n" % len(script.files[name]))
                 else:
                     conn.sendall(b"550 no such file\r\n")
-            elif verb == b"LIST" and data_listener is not None:
+            elif verb == b"LIST" and (data_listener or self._active_target):
                 self._send_data(conn, data_listener, script.listing, script.drop_mid_listing)
                 if script.drop_mid_listing:
                     return
                 data_listener = None
-            elif verb == b"RETR" and data_listener is not None:
+            elif verb == b"RETR" and (data_listener or self._active_target):
                 name = argument.rsplit(b"/", 1)[-1]
                 if name not in script.files:
                     conn.sendall(b"550 no such file\r\n")
@@ -127,15 +137,28 @@ class ScriptedServer:
             else:
                 conn.sendall(b"502 not implemented here\r\n")
 
+    def _data_connection(self, listener: socket.socket | None) -> socket.socket:
+        if listener is not None:
+            listener.settimeout(5)
+            try:
+                return listener.accept()[0]
+            finally:
+                listener.close()
+        assert self._active_target is not None
+        target, self._active_target = self._active_target, None
+        if self.script.active_intruder:
+            with socket.create_connection(target, 5, source_address=("127.0.0.2", 0)) as rogue:
+                try:
+                    self.intruder_refused = rogue.recv(1) == b""
+                except ConnectionResetError:
+                    self.intruder_refused = True
+        return socket.create_connection(target, 5)
+
     def _send_data(
-        self, conn: socket.socket, listener: socket.socket, payload: bytes, drop: bool
+        self, conn: socket.socket, listener: socket.socket | None, payload: bytes, drop: bool
     ) -> None:
         conn.sendall(b"150 here it comes\r\n")
-        listener.settimeout(5)
-        try:
-            data, _ = listener.accept()
-        finally:
-            listener.close()
+        data = self._data_connection(listener)
         with data:
             if drop:
                 data.sendall(payload[: len(payload) // 2])

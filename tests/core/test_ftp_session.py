@@ -204,3 +204,28 @@ def test_relative_paths_start_at_the_login_directory(plain_server, root, pki):
         assert fs.home == "/"
         assert fs.resolve("sub/../sub/inner.txt") == "/sub/inner.txt"
         assert [entry.name for entry in fs.listdir("sub")] == ["inner.txt"]
+
+
+def _ipv6_loopback() -> bool:
+    import socket
+
+    try:
+        with socket.socket(socket.AF_INET6) as probe:
+            probe.bind(("::1", 0))
+        return True
+    except OSError:
+        return False
+
+
+@pytest.mark.skipif(not _ipv6_loopback(), reason="this machine has no ::1")
+@pytest.mark.parametrize("passive", [True, False], ids=["epsv", "eprt"])
+def test_ipv6_loopback(root, pki, passive):
+    from tui.demo import SandboxServer
+
+    write(root, "six.txt", b"over IPv6")
+    with SandboxServer(root, tls=pki.tls, host="::1") as server:
+        url = f"ftpes://demo:demo@[::1]:{server.port}/six.txt"
+        with service(pki, passive=passive).open(url) as fs:
+            assert fs.tls.verified  # the test leaf has ::1 as an IP SAN
+            with fs.open_read("six.txt") as reader:
+                assert reader.read() == b"over IPv6"

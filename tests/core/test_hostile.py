@@ -131,3 +131,12 @@ def test_a_silent_server_times_out():
     with ScriptedServer(Script(silent=True)) as server:
         with pytest.raises(ConnectFailed, match="within 1 s"):
             open_fs(server, timeout=1)
+
+
+def test_active_mode_accepts_only_the_server():
+    script = Script(listing=unix_line(b"real.txt"), active_intruder=True)
+    with ScriptedServer(script) as server:
+        with ConnectionService(timeout=5, passive=False).open(server.url()) as fs:
+            assert [entry.name for entry in fs.listdir("/")] == ["real.txt"]
+    assert server.intruder_refused is True
+    assert any(line.startswith(b"EPRT |1|127.0.0.1|") for line in server.received)
