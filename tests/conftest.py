@@ -12,6 +12,15 @@ from tests.certs import make_ca, make_leaf
 from tui.demo import SandboxServer, TLSFiles
 
 
+@pytest.fixture(autouse=True)
+def hermetic_home(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch) -> str:
+    """Every test gets its own config and data folders (trust store included), and so do
+    the processes it starts: no test reads or writes the user's real files."""
+    home = str(tmp_path_factory.mktemp("ferryman-home"))
+    monkeypatch.setenv("FERRYMAN_HOME", home)
+    return home
+
+
 @dataclass(frozen=True)
 class TestPKI:
     ca_file: str

@@ -15,8 +15,9 @@ import posixpath
 import sys
 import time
 from collections.abc import Sequence
+from typing import TYPE_CHECKING
 
-from tui import __version__
+from tui import __version__, cli_trust
 from tui.errors import (
     EXIT_FAILURE,
     EXIT_OK,
@@ -27,12 +28,15 @@ from tui.errors import (
 )
 from tui.remote.base import Entry, EntryType, RemoteFS, check_name
 from tui.remote.replies import meaning
-from tui.remote.tls import accept_fingerprints, refuse_all
+from tui.remote.tls import normalize_fingerprint
 from tui.sites import TLS_MODES, Site
 from tui.textsafe import printable
 from tui.transfer.copy import CopyReport, download_file, download_tree, upload_file, upload_tree
 
-COMMANDS = ("ls", "get", "put")
+if TYPE_CHECKING:
+    from tui.connection import ConnectionService
+
+COMMANDS = ("ls", "get", "put", "cert", "trust")
 PASSWORD_ENV = "FERRYMAN_PASSWORD"
 
 
@@ -77,6 +81,16 @@ def _common(parser: argparse.ArgumentParser) -> None:
         "--netrc-file", metavar="FILE", help="read credentials from FILE, not ~/.netrc"
     )
     group.add_argument(
+        "--require-revocation",
+        action="store_true",
+        help="refuse certificates whose revocation status cannot be checked",
+    )
+    group.add_argument(
+        "--allow-downgrade",
+        action="store_true",
+        help="with --tls auto, allow plain FTP to a site that used TLS before",
+    )
+    group.add_argument(
         "-v",
         "--verbose",
         action="store_true",
@@ -105,6 +119,8 @@ def build_parser() -> argparse.ArgumentParser:
     put.add_argument("url", metavar="URL")
     _transfer_options(put)
     _common(put)
+
+    cli_trust.add_parsers(commands, _common)
     return parser
 
 
@@ -166,15 +182,19 @@ def _fail(error: FerrymanError) -> None:
     print(f"ferryman: {printable(error.title)}: {printable(str(error))}", file=sys.stderr)
 
 
-def _run(args: argparse.Namespace) -> int:
+def _service(args: argparse.Namespace) -> ConnectionService:
     from tui.connection import ConnectionService
 
+    if args.ca_file and not os.path.isfile(args.ca_file):
+        raise UsageError(f"--ca-file: no such file {args.ca_file}")
     try:
-        decider = accept_fingerprints(*args.trust) if args.trust else refuse_all
+        trusted = [normalize_fingerprint(value) for value in args.trust]
     except ValueError as error:
         raise UsageError(f"--trust: {error}") from error
-    service = ConnectionService(
-        decider=decider,
+    return ConnectionService(
+        trust=trusted,
+        require_revocation=args.require_revocation,
+        allow_downgrade=args.allow_downgrade,
         password_prompt=_prompt_password,
         log=_print_log if args.verbose else None,
         timeout=args.timeout,
@@ -183,8 +203,14 @@ def _run(args: argparse.Namespace) -> int:
         tls=args.tls,
         passive=args.passive,
     )
-    if args.ca_file and not os.path.isfile(args.ca_file):
-        raise UsageError(f"--ca-file: no such file {args.ca_file}")
+
+
+def _run(args: argparse.Namespace) -> int:
+    if args.command == "trust":
+        return cli_trust.run_trust(args, lambda: _service(args))
+    service = _service(args)
+    if args.command == "cert":
+        return cli_trust.run_cert(service, args.url, as_json=args.json)
     site = service.site_for(args.url)
     with service.open(site) as fs:
         if args.command == "ls":

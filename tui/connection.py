@@ -2,11 +2,11 @@
 
 This is the one door to the servers for the app and the CLI alike. It resolves credentials
 (URL, then ``~/.netrc``, then a prompt callback, else anonymous), opens the session with the
-right TLS mode, and asks its certificate decider when a certificate does not verify.
-Issue 3 puts the per-site trust store behind that decider.
+right TLS mode, and owns the trust store and the TrustPolicy that judges every certificate
+(asking the TrustPrompt, the app's certificate modal, when one is not trusted).
 
-Thread-safe: it holds only settings; every ``open`` makes a new session, which belongs to
-the calling thread.
+Thread-safe: settings, a thread-safe policy and store; every ``open`` makes a new session,
+which belongs to the calling thread.
 """
 
 from __future__ import annotations
@@ -14,10 +14,14 @@ from __future__ import annotations
 import dataclasses
 from collections.abc import Callable
 
+from tui.errors import TLSDowngrade
 from tui.remote.ftp import FTPFS
 from tui.remote.ftpcontrol import LogCallback
-from tui.remote.tls import CertificateDecider, refuse_all
 from tui.sites import Site, netrc_credentials, parse_url
+from tui.trust.certificate import CertificateReport
+from tui.trust.policy import TrustPolicy, TrustPrompt
+from tui.trust.revocation import RevocationChecker
+from tui.trust.store import TrustStore
 
 PasswordPrompt = Callable[[Site], str | None]
 """Asked for a password when a user name is known but no password is; ``None`` cancels."""
@@ -27,7 +31,13 @@ class ConnectionService:
     """Opens sessions.
 
     Args:
-        decider: Judges certificates that do not verify; the default refuses them all.
+        store: The per-site trust store (default: the user's data directory).
+        prompt: Asked when a certificate is not trusted; ``None`` refuses (the CLI).
+        trust: SHA-256 fingerprints to accept for this run (``--trust``).
+        require_revocation: Refuse certificates whose revocation cannot be checked.
+        check_revocation: Ask OCSP responders and CRLs at all.
+        allow_downgrade: Let ``tls="auto"`` fall back to plain FTP on a site that spoke
+            TLS before.
         password_prompt: Asked when a user has no password in the URL or netrc.
         log: Receives every session's protocol conversation (password masked).
         timeout: Seconds for connecting and for each socket operation.
@@ -40,7 +50,12 @@ class ConnectionService:
     def __init__(
         self,
         *,
-        decider: CertificateDecider = refuse_all,
+        store: TrustStore | None = None,
+        prompt: TrustPrompt | None = None,
+        trust: tuple[str, ...] | list[str] = (),
+        require_revocation: bool = False,
+        check_revocation: bool = True,
+        allow_downgrade: bool = False,
         password_prompt: PasswordPrompt | None = None,
         log: LogCallback | None = None,
         timeout: float = 30.0,
@@ -49,7 +64,16 @@ class ConnectionService:
         tls: str | None = None,
         passive: bool = True,
     ) -> None:
-        self.decider = decider
+        self.store = store or TrustStore()
+        self.policy = TrustPolicy(
+            self.store,
+            ca_file=ca_file,
+            prompt=prompt,
+            fingerprints=trust,
+            require_revocation=require_revocation,
+            revocation=RevocationChecker(timeout=min(timeout, 5.0)) if check_revocation else None,
+        )
+        self.allow_downgrade = allow_downgrade
         self.password_prompt = password_prompt
         self.log = log
         self.timeout = timeout
@@ -94,7 +118,31 @@ class ConnectionService:
             CertificateNotTrusted, AuthFailed, ConnectionLost, ProtocolError.
         """
         site = self.site_for(target)
-        session = FTPFS(
-            site, timeout=self.timeout, ca_file=self.ca_file, decider=self.decider, log=self.log
+        session = self._session(site).connect()
+        if session.tls is not None:
+            self.store.mark_tls(site.key)
+        elif site.tls == "auto" and not self.allow_downgrade and self.store.used_tls(site.key):
+            session.close()
+            raise TLSDowngrade(
+                f"{site.key} spoke TLS before but now offers only plain FTP: possibly an "
+                "attacker removing encryption. Refused; use --allow-downgrade if you are sure"
+            )
+        return session
+
+    def fetch_report(self, target: str | Site) -> CertificateReport:
+        """Fetch and judge a site's certificate without logging in (``ferryman cert``).
+
+        Raises:
+            UsageError (plain ftp://), ConnectFailed, TLSNotOffered, TLSError.
+        """
+        site = self.site_for(target)
+        return self.policy.evaluate(self._session(site).fetch_certificate())
+
+    def _session(self, site: Site) -> FTPFS:
+        return FTPFS(
+            site,
+            timeout=self.timeout,
+            ca_file=self.ca_file,
+            decider=self.policy.decide,
+            log=self.log,
         )
-        return session.connect()

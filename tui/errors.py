@@ -91,16 +91,23 @@ class CertificateNotTrusted(FerrymanError):
     """The server's certificate is not trusted and nobody accepted it.
 
     Attributes:
-        check: The :class:`tui.remote.tls.TLSCheck` describing the certificate and why it
-            failed, for the certificate viewer or ``ferryman cert``.
+        certificate: What the viewer shows: a ``tui.trust.certificate.CertificateReport``
+            when the trust policy judged it, else the raw ``tui.remote.tls.TLSCheck``.
     """
 
     title = "Certificate not trusted"
     exit_code = EXIT_CERTIFICATE
 
-    def __init__(self, message: str, check: object) -> None:
+    def __init__(self, message: str, certificate: object) -> None:
         super().__init__(message)
-        self.check = check
+        self.certificate = certificate
+
+
+class TLSDowngrade(FerrymanError):
+    """A site that spoke TLS before now offers only plain FTP."""
+
+    title = "TLS downgrade refused"
+    exit_code = EXIT_CERTIFICATE
 
 
 class ConnectionLost(FerrymanError):

@@ -19,11 +19,12 @@ from tui.errors import (
     TLSNotOffered,
 )
 from tui.remote.base import EntryType
-from tui.remote.tls import accept_fingerprints, fingerprint
+from tui.remote.tls import fingerprint
+from tui.trust.policy import TrustDecision
 
 
 def service(pki, **options) -> ConnectionService:
-    return ConnectionService(ca_file=pki.ca_file, timeout=10, **options)
+    return ConnectionService(ca_file=pki.ca_file, timeout=10, check_revocation=False, **options)
 
 
 def test_plain_login_lists_the_served_folder(plain_server, root, pki):
@@ -50,33 +51,43 @@ def test_untrusted_certificate_is_refused_with_what_the_viewer_needs(tls_server,
     plain = ConnectionService(timeout=10)  # no --ca-file: the test CA is unknown
     with pytest.raises(CertificateNotTrusted) as caught:
         plain.open(tls_server.url("ftpes"))
-    check = caught.value.check
-    assert not check.verified
-    assert check.site == f"127.0.0.1:{tls_server.port}"
-    assert check.peer.sha256 == fingerprint(pki.leaf_der)
-    assert "unable to get local issuer certificate" in check.problems[0]
+    report = caught.value.certificate
+    assert report.verdict == "untrusted" and not report.verified_by_ca
+    assert report.site == f"127.0.0.1:{tls_server.port}"
+    assert report.sha256 == fingerprint(pki.leaf_der)
+    assert report.issuer.problems[0].startswith("Unknown issuer: Ferryman Test Root CA")
+    assert report.owner.valid and report.validity.valid
     assert caught.value.exit_code == 4
 
 
-def test_decider_can_accept_an_untrusted_certificate_by_fingerprint(tls_server, root, pki):
+def test_prompt_can_accept_an_untrusted_certificate_once(tls_server, root, pki):
     write(root, "x.bin", b"x" * 1000)
     seen = []
 
-    def decide(check):
-        seen.append(check)
-        return accept_fingerprints(fingerprint(pki.leaf_der))(check)
+    def prompt(report):
+        seen.append(report)
+        return TrustDecision.ONCE
 
-    with ConnectionService(timeout=10, decider=decide).open(tls_server.url("ftpes")) as fs:
+    plain = ConnectionService(timeout=10, prompt=prompt, check_revocation=False)
+    with plain.open(tls_server.url("ftpes")) as fs:
         assert [entry.name for entry in fs.listdir("/")] == ["x.bin"]
         with fs.open_read("/x.bin") as reader:
             assert reader.read() == b"x" * 1000
-    assert len(seen) == 1 and not seen[0].verified
+    with plain.open(tls_server.url("ftpes")):
+        pass  # accepted once: not asked again in this process
+    assert len(seen) == 1 and seen[0].verdict == "untrusted"
+    assert all(not record.certificates for record in plain.store.sites().values())  # not saved
 
 
-def test_decider_that_accepts_another_fingerprint_does_not_connect(tls_server):
-    other = "AA:" * 31 + "AA"
+def test_trust_flag_accepts_only_its_fingerprint(tls_server, pki):
+    good = fingerprint(pki.leaf_der)
+    with ConnectionService(timeout=10, trust=[good], check_revocation=False).open(
+        tls_server.url("ftpes")
+    ) as fs:
+        assert fs.tls.peer.sha256 == good
+    other = ":".join(["AA"] * 32)
     with pytest.raises(CertificateNotTrusted):
-        ConnectionService(timeout=10, decider=accept_fingerprints(other)).open(
+        ConnectionService(timeout=10, trust=[other], check_revocation=False).open(
             tls_server.url("ftpes")
         )
 

@@ -28,6 +28,7 @@ from tui.errors import (
     RemoteError,
     TLSError,
     TLSNotOffered,
+    UsageError,
 )
 from tui.remote.base import Capabilities, Entry, EntryType, RemoteFS
 from tui.remote.ftpcontrol import Control, LogCallback
@@ -38,11 +39,20 @@ from tui.remote.tls import (
     CertificateDecider,
     PeerCertificate,
     TLSCheck,
-    refuse_all,
     unverified_context,
+    verified_only,
     verifying_context,
 )
 from tui.sites import Site
+
+
+class _PlainFallback(Exception):
+    """``--tls=auto`` and the server refused AUTH TLS: carries the plain connection."""
+
+    def __init__(self, control: Control) -> None:
+        super().__init__("plain fallback")
+        self.control = control
+
 
 _MLST_FACTS = {"type", "size", "modify", "perm", "unix.mode"}
 
@@ -55,7 +65,7 @@ class FTPFS(RemoteFS):
             (the ConnectionService does that).
         timeout: Seconds for connecting and for each socket operation.
         ca_file: Extra trust anchors (PEM) besides certifi and the system store.
-        decider: Asked when the certificate does not verify; the default refuses.
+        decider: Asked after every TLS handshake; the default accepts only verified ones.
         log: Receives the protocol conversation, password masked.
     """
 
@@ -65,7 +75,7 @@ class FTPFS(RemoteFS):
         *,
         timeout: float = 30.0,
         ca_file: str | None = None,
-        decider: CertificateDecider = refuse_all,
+        decider: CertificateDecider = verified_only,
         log: LogCallback | None = None,
     ) -> None:
         self.site = site
@@ -105,31 +115,65 @@ class FTPFS(RemoteFS):
         if self.site.tls == "none":
             return self._open(None)
         try:
-            control = self._open(verifying_context(self.ca_file))
-        except ssl.SSLCertVerificationError as error:
-            return self._open_untrusted(error)
-        if control.is_tls:
-            self.tls = self._check(control, verified=True)
-        return control
-
-    def _open_untrusted(self, error: ssl.SSLCertVerificationError) -> Control:
-        # The verifying handshake failed, and that connection is gone. Fetch the
-        # certificate on a new one and let the decider judge exactly what this connection
-        # presents (no window where another certificate could slip in).
-        control = self._open(unverified_context())
-        problem = error.verify_message or error.reason or str(error)
-        check = self._check(control, verified=False, problems=(problem,), code=error.verify_code)
+            control, check = self._handshake()
+        except _PlainFallback as fallback:
+            return fallback.control  # "auto" and the server offers no TLS
         self.tls = check
-        if not self.decider(check):
+        try:
+            accepted = self.decider(check)
+        except BaseException:
             control.abandon()
+            raise
+        if not accepted:
+            control.abandon()
+            problem = "; ".join(check.problems) or "refused"
             raise CertificateNotTrusted(
                 f"The certificate of {self.site.key} is not trusted ({problem}); "
                 f"SHA-256 fingerprint {check.peer.sha256}",
                 check,
             )
-        if self.log:
-            self.log("*", f"Certificate {check.peer.sha256} accepted although: {problem}")
+        if self.log and not check.verified:
+            self.log("*", f"Certificate {check.peer.sha256} accepted although it did not verify")
         return control
+
+    def _handshake(self) -> tuple[Control, TLSCheck]:
+        """Open the control connection with TLS and describe the server's certificate.
+
+        A verifying handshake first; if it fails, the certificate is fetched on a second
+        connection without verification, so the decider judges exactly what that
+        connection presents (no window where another certificate could slip in).
+        """
+        try:
+            control = self._open(verifying_context(self.ca_file))
+        except ssl.SSLCertVerificationError as error:
+            control = self._open(unverified_context())
+            problem = error.verify_message or error.reason or str(error)
+            return control, self._check(
+                control, verified=False, problems=(problem,), code=error.verify_code
+            )
+        if not control.is_tls:  # "auto" and the server has no TLS
+            raise _PlainFallback(control)
+        return control, self._check(control, verified=True)
+
+    def fetch_certificate(self) -> TLSCheck:
+        """Handshake, describe the certificate, and disconnect without logging in.
+
+        Raises:
+            UsageError: the site is plain FTP (no certificate to fetch).
+            ConnectFailed, TLSNotOffered, TLSError.
+        """
+        if self.site.tls == "none":
+            raise UsageError(
+                f"{self.site.url()} is plain FTP and has no certificate; use ftpes:// or ftps://"
+            )
+        try:
+            control, check = self._handshake()
+        except _PlainFallback as fallback:
+            fallback.control.abandon()
+            raise TLSNotOffered(f"{self.site.key} does not offer TLS") from None
+        control.abandon()
+        self.tls = check
+        return check
 
     def _check(
         self, control: Control, *, verified: bool, problems: tuple[str, ...] = (), code: int = 0

@@ -40,6 +40,10 @@ def unverified_context() -> ssl.SSLContext:
     context = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
     context.check_hostname = False
     context.verify_mode = ssl.CERT_NONE
+    context.minimum_version = ssl.TLSVersion.TLSv1_2
+    # Security level 0 so a weak certificate (RSA-1024, SHA-1) can still be fetched and
+    # shown as weak, instead of failing the handshake with no certificate to show.
+    context.set_ciphers("DEFAULT:@SECLEVEL=0")
     return context
 
 
@@ -146,19 +150,10 @@ class TLSCheck:
 
 
 CertificateDecider = Callable[[TLSCheck], bool]
-"""Called with an unverified certificate; returns True to connect, False to refuse."""
+"""Called after every TLS handshake; True to go on, False (or an exception) to refuse.
+The connection service passes ``TrustPolicy.decide``."""
 
 
-def refuse_all(check: TLSCheck) -> bool:
-    """The default decider: an unverified certificate is never accepted silently."""
-    return False
-
-
-def accept_fingerprints(*fingerprints: str) -> CertificateDecider:
-    """A decider that accepts exactly the given SHA-256 fingerprints (``--trust``)."""
-    wanted = {normalize_fingerprint(value) for value in fingerprints}
-
-    def decide(check: TLSCheck) -> bool:
-        return check.peer.sha256 in wanted
-
-    return decide
+def verified_only(check: TLSCheck) -> bool:
+    """The default decider: only a certificate that verified is accepted."""
+    return check.verified

@@ -1,0 +1,268 @@
+"""Provides the certificate commands of the CLI: ``ferryman cert`` and ``ferryman trust …``."""
+
+from __future__ import annotations
+
+import argparse
+import binascii
+import json
+import ssl
+import sys
+import xml.etree.ElementTree as ElementTree
+from collections.abc import Callable
+from datetime import UTC, datetime
+
+from cryptography import x509
+
+from tui.errors import EXIT_CERTIFICATE, EXIT_FAILURE, EXIT_OK, ConfigError, UsageError
+from tui.remote.tls import fingerprint, normalize_fingerprint
+from tui.sites import parse_url
+from tui.textsafe import printable
+from tui.trust.certificate import CertificateReport, short_name
+from tui.trust.policy import pin_for
+from tui.trust.store import TrustedCertificate, TrustStore
+
+INVALID = "Invalid"
+
+
+def add_parsers(
+    commands: argparse._SubParsersAction,  # type: ignore[type-arg]
+    common: Callable[[argparse.ArgumentParser], None],
+) -> None:
+    cert = commands.add_parser("cert", help="fetch, verify and show a server's certificate")
+    cert.add_argument("url", metavar="URL")
+    cert.add_argument("--json", action="store_true", help="print one JSON object")
+    common(cert)
+
+    trust = commands.add_parser("trust", help="list, add or forget trusted certificates")
+    actions = trust.add_subparsers(
+        dest="action", metavar="ACTION", required=True, parser_class=type(trust)
+    )
+    listing = actions.add_parser("list", help="the certificates you trust, per site")
+    listing.add_argument("--json", action="store_true")
+    forget = actions.add_parser("forget", help="stop trusting a site's certificates")
+    forget.add_argument("site", metavar="SITE", help="host:port, or a URL")
+    forget.add_argument("--fingerprint", metavar="FP", help="only this certificate")
+    add = actions.add_parser("add", help="trust a site's certificate, checked by fingerprint")
+    add.add_argument("url", metavar="URL")
+    add.add_argument(
+        "--fingerprint",
+        metavar="FP",
+        required=True,
+        help="the SHA-256 fingerprint the server must present",
+    )
+    common(add)
+    imported = actions.add_parser("import-filezilla", help="import FileZilla's trustedcerts.xml")
+    imported.add_argument("path", metavar="PATH")
+
+
+# --- ferryman cert -------------------------------------------------------------------------
+
+
+def run_cert(service: object, url: str, *, as_json: bool) -> int:
+    report = service.fetch_report(url)  # type: ignore[attr-defined]
+    if as_json:
+        json.dump(report.to_json(), sys.stdout, indent=2)
+        sys.stdout.write("\n")
+    else:
+        print("\n".join(render_report(report, url=url)))
+    return EXIT_OK if report.trusted else EXIT_CERTIFICATE
+
+
+def render_report(report: CertificateReport, *, url: str = "URL") -> list[str]:
+    """The human form: each section with ``Invalid`` against its first field when it fails."""
+    verdict = {
+        "trusted-ca": "trusted (verified by a certificate authority)",
+        "trusted-store": "trusted (you accepted this certificate before)",
+        "untrusted": "NOT TRUSTED",
+        "changed": "CHANGED since you trusted it: possible attack",
+    }[report.verdict]
+    lines = [f"Certificate of {report.site}: {verdict}", ""]
+    for section in report.sections:
+        lines.append(section.title)
+        width = max(len(label) for label, _ in section.fields)
+        for index, (label, value) in enumerate(section.fields):
+            mark = INVALID if index == 0 and not section.valid else ""
+            lines.append(f"  {mark:<8} {label:<{width}}  {printable(value)}")
+        lines += [f"  {'':<8} ! {printable(problem)}" for problem in section.problems]
+        lines.append("")
+    for problem in report.problems:
+        lines.append(f"Invalid certificate: {printable(problem)}")
+    if report.problems:
+        lines.append("")
+    lines.append(
+        f"Revocation   {report.revocation}"
+        + (f" ({printable(report.revocation_detail)})" if report.revocation_detail else "")
+    )
+    lines.append(f"SHA-256      {report.sha256}")
+    lines.append(f"SHA-1        {report.sha1}")
+    lines.append(f"Serial       {report.serial}")
+    lines.append(f"Key          {report.public_key}, signed with {report.signature_algorithm}")
+    lines.append(f"Session      {report.tls_version}, {report.cipher}")
+    for number, link in enumerate(report.chain, 1):
+        label = "Chain" if number == 1 else ""
+        lines.append(
+            f"{label:<12} {number}. {printable(link.subject)} (issued by {printable(link.issuer)})"
+        )
+    if report.previous:
+        lines.append(f"Trusted before: SHA-256 {report.previous}")
+    if not report.trusted and report.revocation != "revoked":
+        lines.append("")
+        lines.append(f"To trust it: ferryman trust add {url} --fingerprint {report.sha256}")
+    return lines
+
+
+# --- ferryman trust ------------------------------------------------------------------------
+
+
+def run_trust(args: argparse.Namespace, make_service: Callable[[], object]) -> int:
+    store = TrustStore()
+    if args.action == "list":
+        return _list(store, as_json=args.json)
+    if args.action == "forget":
+        return _forget(store, args.site, args.fingerprint)
+    if args.action == "add":
+        return _add(make_service(), args.url, args.fingerprint)
+    return _import_filezilla(store, args.path)
+
+
+def _site_key(text: str) -> str:
+    if "://" in text:
+        return parse_url(text).key
+    if ":" not in text.strip("[]") or text.endswith("]"):
+        raise UsageError(f"Give the site as host:port (e.g. ftp.example.org:21), not {text!r}")
+    return text
+
+
+def _list(store: TrustStore, *, as_json: bool) -> int:
+    rows = [
+        (site, record.tls, entry)
+        for site, record in sorted(store.sites().items())
+        for entry in record.certificates
+    ]
+    if as_json:
+        json.dump(
+            [
+                {
+                    "site": site,
+                    "sha256": entry.sha256,
+                    "subject": entry.subject,
+                    "accepted_at": entry.accepted_at,
+                    "not_after": entry.not_after,
+                    "expired": entry.expired,
+                    "accepted_problems": entry.problems,
+                    "source": entry.source,
+                }
+                for site, _, entry in rows
+            ],
+            sys.stdout,
+            indent=2,
+        )
+        sys.stdout.write("\n")
+        return EXIT_OK
+    if not rows:
+        print("No trusted certificates yet.")
+    for site, _, entry in rows:
+        state = "EXPIRED" if entry.expired else f"until {entry.not_after[:10]}"
+        print(f"{site}  {printable(entry.subject)}  {state}")
+        print(f"    SHA-256 {entry.sha256}")
+        for problem in entry.problems:
+            print(f"    accepted although: {printable(problem)}")
+    return EXIT_OK
+
+
+def _forget(store: TrustStore, site_text: str, fingerprint_text: str | None) -> int:
+    site = _site_key(site_text)
+    wanted = None
+    if fingerprint_text:
+        try:
+            wanted = normalize_fingerprint(fingerprint_text)
+        except ValueError as error:
+            raise UsageError(f"--fingerprint: {error}") from error
+    removed = store.forget(site, wanted)
+    if not removed:
+        print(
+            f"ferryman: no trusted certificate for {site}"
+            + (f" with SHA-256 {wanted}" if wanted else ""),
+            file=sys.stderr,
+        )
+        return EXIT_FAILURE
+    print(f"Forgot {removed} certificate(s) for {site}.")
+    return EXIT_OK
+
+
+def _add(service: object, url: str, fingerprint_text: str) -> int:
+    try:
+        wanted = normalize_fingerprint(fingerprint_text)
+    except ValueError as error:
+        raise UsageError(f"--fingerprint: {error}") from error
+    report = service.fetch_report(url)  # type: ignore[attr-defined]
+    if report.sha256 != wanted:
+        print(
+            f"ferryman: Certificate not trusted: {report.site} presents SHA-256 "
+            f"{report.sha256}, not {wanted}; nothing was added",
+            file=sys.stderr,
+        )
+        return EXIT_CERTIFICATE
+    if report.revocation == "revoked":
+        print(
+            f"ferryman: Certificate not trusted: it has been revoked "
+            f"({printable(report.revocation_detail)})",
+            file=sys.stderr,
+        )
+        return EXIT_CERTIFICATE
+    service.store.add(report.site, pin_for(report))  # type: ignore[attr-defined]
+    print(f"Trusting {report.sha256} for {report.site}.")
+    return EXIT_OK
+
+
+def _import_filezilla(store: TrustStore, path: str) -> int:
+    """FileZilla keeps ``<TrustedCerts><Certificate>`` with the DER in hex, the host, the
+    port and the validity as Unix times; it drops expired entries, and so do we."""
+    try:
+        root = ElementTree.parse(path).getroot()
+    except (OSError, ElementTree.ParseError) as error:
+        raise ConfigError(f"Cannot read {path}: {error}") from error
+    imported = skipped = 0
+    for node in root.iter("Certificate"):
+        host = (node.findtext("Host") or "").strip()
+        port = (node.findtext("Port") or "").strip()
+        try:
+            der = binascii.unhexlify((node.findtext("Data") or "").strip())
+            cert = x509.load_der_x509_certificate(der)
+        except (binascii.Error, ValueError):
+            print(
+                f"ferryman: skipped an entry for {printable(host)}:{port}: not a certificate",
+                file=sys.stderr,
+            )
+            skipped += 1
+            continue
+        if not host or not port.isdigit() or not 0 < int(port) < 65536:
+            print("ferryman: skipped an entry without a valid host and port", file=sys.stderr)
+            skipped += 1
+            continue
+        site = f"[{host}]:{port}" if ":" in host else f"{host}:{port}"
+        if cert.not_valid_after_utc < datetime.now(UTC):
+            print(
+                f"ferryman: skipped {site}: the certificate expired on "
+                f"{cert.not_valid_after_utc:%Y-%m-%d}",
+                file=sys.stderr,
+            )
+            skipped += 1
+            continue
+        store.add(
+            site,
+            TrustedCertificate(
+                sha256=fingerprint(der),
+                pem=ssl.DER_cert_to_PEM_cert(der),
+                subject=short_name(cert.subject),
+                # FileZilla trusts a certificate whatever its name or issuer; its dates still count.
+                failing=["owner", "issuer", "general"],
+                problems=["imported from FileZilla"],
+                accepted_at=datetime.now(UTC).isoformat(timespec="seconds").replace("+00:00", "Z"),
+                not_after=cert.not_valid_after_utc.isoformat().replace("+00:00", "Z"),
+                source="filezilla",
+            ),
+        )
+        imported += 1
+    print(f"Imported {imported} certificate(s) from {path}; skipped {skipped}.")
+    return EXIT_OK
