@@ -75,3 +75,23 @@ def write(root: str, relative: str, data: bytes) -> str:
     with open(path, "wb") as handle:
         handle.write(data)
     return path
+
+
+@pytest.fixture(scope="session")
+def revocation_server() -> Iterator[object]:
+    """OCSP and CRL over HTTP on 127.0.0.1 (the matrix's responders)."""
+    from tests.revocation import RevocationServer
+
+    server = RevocationServer().start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture(scope="session")
+def matrix(tmp_path_factory: pytest.TempPathFactory, revocation_server: object) -> object:
+    """Every certificate of the trust matrix, written once per session."""
+    from tests.trust_matrix import build_matrix
+
+    directory = str(tmp_path_factory.mktemp("matrix"))
+    os.chmod(directory, 0o755)  # the interop servers read their certificates from here
+    return build_matrix(directory, revocation_server)  # type: ignore[arg-type]

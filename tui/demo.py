@@ -86,6 +86,8 @@ class SandboxServer:
         tls: Certificate and key for explicit FTPS (AUTH TLS); ``None`` for plain FTP only.
         require_tls: Refuse logins and data connections without TLS.
         mlsd: Offer MLST/MLSD; without it clients must parse LIST (like vsftpd).
+        weak_crypto: Serve certificates OpenSSL calls too weak (RSA-1024, SHA-1), as an
+            old server would; only the tests want this.
         port: 0 picks a free port.
     """
 
@@ -98,6 +100,7 @@ class SandboxServer:
         tls: TLSFiles | None = None,
         require_tls: bool = False,
         mlsd: bool = True,
+        weak_crypto: bool = False,
         host: str = "127.0.0.1",
         port: int = 0,
     ) -> None:
@@ -107,6 +110,7 @@ class SandboxServer:
         self.tls = tls
         self.require_tls = require_tls
         self.mlsd = mlsd
+        self.weak_crypto = weak_crypto
         self.host = host
         self.port = port
         self._server = None
@@ -141,6 +145,7 @@ class SandboxServer:
             attributes.update(
                 certfile=self.tls.cert,
                 keyfile=self.tls.key,
+                ssl_context=self._tls_context(),
                 tls_control_required=self.require_tls,
                 tls_data_required=self.require_tls,
             )
@@ -157,6 +162,17 @@ class SandboxServer:
         )
         self._thread.start()
         return self
+
+    def _tls_context(self) -> object:
+        from OpenSSL import SSL
+
+        assert self.tls is not None
+        context = SSL.Context(SSL.TLS_SERVER_METHOD)
+        if self.weak_crypto:
+            context.set_cipher_list(b"DEFAULT:@SECLEVEL=0")
+        context.use_certificate_chain_file(self.tls.cert)
+        context.use_privatekey_file(self.tls.key)
+        return context
 
     def stop(self) -> None:
         if self._server is not None:
