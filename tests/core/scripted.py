@@ -8,6 +8,7 @@ recorded as raw bytes so tests can check exactly what the client sent. Loopback 
 from __future__ import annotations
 
 import socket
+import ssl
 import threading
 from dataclasses import dataclass, field
 
@@ -27,6 +28,10 @@ class Script:
     # Active mode: before the server's own data connection, an intruder connects to the
     # client's port from another loopback address; the client must turn it away.
     active_intruder: bool = False
+    # Explicit TLS: AUTH TLS uses tls_control; data connections use tls_data (a server
+    # that swaps certificates between the two is what the client must refuse).
+    tls_control: ssl.SSLContext | None = None
+    tls_data: ssl.SSLContext | None = None
 
 
 class ScriptedServer:
@@ -85,7 +90,13 @@ class ScriptedServer:
             self.received.append(line.rstrip(b"\r\n"))
             verb, _, argument = line.rstrip(b"\r\n").partition(b" ")
             verb = verb.upper()
-            if verb == b"USER":
+            if verb == b"AUTH" and script.tls_control is not None:
+                conn.sendall(b"234 AUTH TLS ok\r\n")
+                conn = script.tls_control.wrap_socket(conn, server_side=True)
+                reader = conn.makefile("rb")
+            elif verb in (b"PBSZ", b"PROT"):
+                conn.sendall(b"200 ok\r\n")
+            elif verb == b"USER":
                 conn.sendall(b"331 password please\r\n")
             elif verb == b"PASS":
                 conn.sendall(b"230 logged in\r\n")
@@ -159,6 +170,8 @@ class ScriptedServer:
     ) -> None:
         conn.sendall(b"150 here it comes\r\n")
         data = self._data_connection(listener)
+        if self.script.tls_data is not None:
+            data = self.script.tls_data.wrap_socket(data, server_side=True)
         with data:
             if drop:
                 data.sendall(payload[: len(payload) // 2])

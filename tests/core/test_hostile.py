@@ -11,7 +11,7 @@ import pytest
 from tests.core.scripted import Script, ScriptedServer
 from tui.cli import main
 from tui.connection import ConnectionService
-from tui.errors import ConnectFailed, ConnectionLost, ProtocolError, TransferFailed
+from tui.errors import ConnectFailed, ConnectionLost, ProtocolError, TLSError, TransferFailed
 from tui.remote.base import EntryType
 from tui.transfer.copy import download_file, part_name
 
@@ -140,3 +140,34 @@ def test_active_mode_accepts_only_the_server():
             assert [entry.name for entry in fs.listdir("/")] == ["real.txt"]
     assert server.intruder_refused is True
     assert any(line.startswith(b"EPRT |1|127.0.0.1|") for line in server.received)
+
+
+def test_a_data_connection_with_another_certificate_is_refused(pki, tmp_path, capsys):
+    import ssl
+
+    from tests.certs import make_ca, make_leaf
+
+    def server_context(cert, key):
+        context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+        context.load_cert_chain(cert, key)
+        return context
+
+    # Both certificates are valid for 127.0.0.1 and signed by a trusted CA: only the swap
+    # between control and data connection is wrong (an interceptor on the data path).
+    ca = make_ca("Swap CA")
+    ca_file, _ = ca.write(str(tmp_path), "swap-ca")
+    first = make_leaf(ca).write(str(tmp_path), "first")
+    second = make_leaf(ca).write(str(tmp_path), "second")
+    script = Script(
+        listing=unix_line(b"secret.txt"),
+        tls_control=server_context(*first),
+        tls_data=server_context(*second),
+    )
+    with ScriptedServer(script) as server:
+        service = ConnectionService(timeout=5, ca_file=ca_file, check_revocation=False)
+        with service.open(server.url(scheme="ftpes")) as fs:
+            assert fs.tls.verified
+            with pytest.raises(TLSError, match="different certificate"):
+                fs.listdir("/")
+        assert main(["ls", server.url(scheme="ftpes"), "--ca-file", ca_file]) == 3
+    assert "different certificate" in capsys.readouterr().err
