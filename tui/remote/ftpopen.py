@@ -1,0 +1,250 @@
+"""Provides SessionOpener: the start of an FTP session (connect, TLS, trust decision, login,
+features), kept apart from the file operations in ``ftp.py``."""
+
+from __future__ import annotations
+
+import ftplib
+import socket
+import ssl
+
+from tui.errors import (
+    AuthFailed,
+    CertificateNotTrusted,
+    ConnectFailed,
+    ConnectionLost,
+    FerrymanError,
+    ProtocolError,
+    RemoteError,
+    TLSError,
+    TLSNotOffered,
+    UsageError,
+)
+from tui.remote.base import Capabilities
+from tui.remote.ftpcontrol import Control, LogCallback
+from tui.remote.replies import error_for_reply
+from tui.remote.tls import (
+    CertificateDecider,
+    PeerCertificate,
+    TLSCheck,
+    unverified_context,
+    verifying_context,
+)
+from tui.sites import Site
+
+_MLST_FACTS = {"type", "size", "modify", "perm", "unix.mode"}
+
+
+class _PlainFallback(Exception):
+    """``--tls=auto`` and the server refused AUTH TLS: carries the plain connection."""
+
+    def __init__(self, control: Control) -> None:
+        super().__init__("plain fallback")
+        self.control = control
+
+
+_MLST_FACTS = {"type", "size", "modify", "perm", "unix.mode"}
+
+
+class SessionOpener:
+    """Opens one control connection for a site. Not thread-safe (one use, one thread)."""
+
+    def __init__(
+        self,
+        site: Site,
+        *,
+        timeout: float,
+        ca_file: str | None,
+        decider: CertificateDecider,
+        log: LogCallback | None,
+    ) -> None:
+        self.site = site
+        self.timeout = timeout
+        self.ca_file = ca_file
+        self.decider = decider
+        self.log = log
+
+    def secured(self) -> tuple[Control, TLSCheck | None]:
+        """The control connection, secured as the site asks, its certificate accepted by
+        the decider; the TLSCheck is None for plain FTP."""
+        if self.site.tls == "none":
+            return self._open(None), None
+        try:
+            control, check = self.handshake()
+        except _PlainFallback as fallback:
+            return fallback.control, None  # "auto" and the server offers no TLS
+        try:
+            accepted = self.decider(check)
+        except BaseException:
+            control.abandon()
+            raise
+        if not accepted:
+            control.abandon()
+            problem = "; ".join(check.problems) or "refused"
+            raise CertificateNotTrusted(
+                f"The certificate of {self.site.key} is not trusted ({problem}); "
+                f"SHA-256 fingerprint {check.peer.sha256}",
+                check,
+            )
+        if self.log and not check.verified:
+            self.log("*", f"Certificate {check.peer.sha256} accepted although it did not verify")
+        return control, check
+
+    def handshake(self) -> tuple[Control, TLSCheck]:
+        """Open the control connection with TLS and describe the server's certificate.
+
+        A verifying handshake first; if it fails, the certificate is fetched on a second
+        connection without verification, so the decider judges exactly what that
+        connection presents (no window where another certificate could slip in).
+        """
+        try:
+            control = self._open(verifying_context(self.ca_file))
+        except ssl.SSLCertVerificationError as error:
+            control = self._open(unverified_context())
+            problem = error.verify_message or error.reason or str(error)
+            return control, self._check(
+                control, verified=False, problems=(problem,), code=error.verify_code
+            )
+        if not control.is_tls:  # "auto" and the server has no TLS
+            raise _PlainFallback(control)
+        return control, self._check(control, verified=True)
+
+    def fetch_certificate(self) -> TLSCheck:
+        """Handshake, describe the certificate, and disconnect without logging in.
+
+        Raises:
+            UsageError: the site is plain FTP (no certificate to fetch).
+            ConnectFailed, TLSNotOffered, TLSError.
+        """
+        if self.site.tls == "none":
+            raise UsageError(
+                f"{self.site.url()} is plain FTP and has no certificate; use ftpes:// or ftps://"
+            )
+        try:
+            control, check = self.handshake()
+        except _PlainFallback as fallback:
+            fallback.control.abandon()
+            raise TLSNotOffered(f"{self.site.key} does not offer TLS") from None
+        control.abandon()
+        return check
+
+    def _check(
+        self, control: Control, *, verified: bool, problems: tuple[str, ...] = (), code: int = 0
+    ) -> TLSCheck:
+        return TLSCheck(
+            site=self.site.key,
+            host=self.site.host,
+            peer=PeerCertificate.from_socket(control.tls_socket),
+            verified=verified,
+            problems=problems,
+            verify_code=code,
+        )
+
+    def _open(self, context: ssl.SSLContext | None) -> Control:
+        site = self.site
+        control = Control(timeout=self.timeout, log=self.log)
+        control.passive = site.passive
+        where = f"{site.host} port {site.port}"
+        try:
+            implicit = context if site.tls == "implicit" else None
+            control.open(site.host, site.port, server_hostname=site.host, implicit_context=implicit)
+            if context is not None and site.tls in ("explicit", "auto"):
+                try:
+                    control.start_tls(context)
+                except ftplib.error_perm as refusal:
+                    if site.tls == "explicit":
+                        raise TLSNotOffered(
+                            f"{where} does not offer TLS (AUTH TLS refused: {refusal}); "
+                            "use ftp:// to connect without encryption",
+                            reply=str(refusal),
+                        ) from refusal
+                    if self.log:
+                        self.log("*", "The server does not offer TLS: continuing UNENCRYPTED")
+        except FerrymanError:
+            control.abandon()
+            raise
+        except ssl.SSLCertVerificationError:
+            control.abandon()
+            raise
+        except BaseException as error:
+            control.abandon()
+            raise _connect_error(error, where, self.timeout) from error
+        return control
+
+    def login(self, control: Control) -> None:
+        user = self.site.user or "anonymous"
+        try:
+            control.login(user, self.site.password or "")
+        except ftplib.error_perm as error:
+            raise AuthFailed(
+                f"Login as {user!r} on {self.site.key} failed: {str(error)[4:]} "
+                f"({str(error)[:3]} Not logged in)",
+                reply=str(error),
+            ) from error
+        except ftplib.Error as error:
+            raise error_for_reply(str(error), f"Login as {user!r} failed") from error
+        except (OSError, EOFError) as error:
+            raise ConnectionLost(f"{self.site.key} closed the connection during login") from error
+
+
+def read_features(control: Control, caps: Capabilities) -> None:
+    """Learn the server's extensions (FEAT) into ``caps`` and switch on the useful ones."""
+    try:
+        reply = control.sendcmd("FEAT")
+    except ftplib.error_perm:
+        return  # FEAT is optional (RFC 2389); the server simply has no extensions
+    features: dict[str, str] = {}
+    for line in reply.splitlines()[1:-1]:
+        name, _, argument = line.strip().partition(" ")
+        if name:
+            features[name.upper()] = argument.strip()
+    caps.features = features
+    caps.mlsd = "MLST" in features
+    caps.resume_download = "REST" in features
+    caps.resume_upload = "REST" in features
+    caps.set_mtime = "MFMT" in features
+    caps.utf8 = "UTF8" in features
+    if "HASH" in features:
+        caps.hashes = [name.rstrip("*").upper() for name in features["HASH"].split(";") if name]
+    caps.hashes += [algo for algo in ("XSHA256", "XSHA1", "XMD5") if algo in features]
+    if caps.mlsd and "unix.mode" in features["MLST"].lower():
+        # Facts without "*" are off until asked for; unix.mode gives rwx permissions.
+        wanted = [fact.rstrip("*") for fact in features["MLST"].split(";") if fact]
+        wanted = [fact for fact in wanted if fact.lower() in _MLST_FACTS]
+        try:
+            control.sendcmd(f"OPTS MLST {';'.join(wanted)};")
+        except ftplib.Error:
+            pass  # the default facts are enough to list
+    if caps.utf8:
+        try:
+            control.sendcmd("OPTS UTF8 ON")
+        except ftplib.Error:
+            pass  # some servers are always UTF-8 and refuse the switch; harmless
+
+
+def unix_like(control: Control) -> bool:
+    """Whether SYST says UNIX (so LIST takes ls options)."""
+    try:
+        return "UNIX" in control.sendcmd("SYST").upper()
+    except ftplib.Error:
+        return False
+
+
+def _connect_error(error: BaseException, where: str, timeout: float) -> FerrymanError:
+    """One clear sentence for everything that can go wrong before login."""
+    if isinstance(error, socket.gaierror):
+        return ConnectFailed(f"Unknown host: cannot resolve {where.split(' port ')[0]}")
+    if isinstance(error, ConnectionRefusedError):
+        return ConnectFailed(f"{where} refused the connection (is an FTP server running there?)")
+    if isinstance(error, TimeoutError):
+        return ConnectFailed(f"No answer from {where} within {timeout:g} s")
+    if isinstance(error, ssl.SSLError):
+        return TLSError(f"TLS handshake with {where} failed: {error.reason or error}")
+    if isinstance(error, EOFError | ConnectionResetError):
+        return ConnectFailed(f"{where} closed the connection before greeting")
+    if isinstance(error, ftplib.error_proto):
+        return ProtocolError(f"{where} does not speak FTP (greeting: {str(error)[:80]!r})")
+    if isinstance(error, ftplib.Error):
+        return ConnectFailed(f"{where} refused the session: {error}", reply=str(error))
+    if isinstance(error, OSError):
+        return ConnectFailed(f"Cannot connect to {where}: {error.strerror or error}")
+    return RemoteError(f"Cannot connect to {where}: {error}")
