@@ -19,7 +19,6 @@ from typing import TYPE_CHECKING
 
 from tui import __version__, cli_trust
 from tui.errors import (
-    EXIT_FAILURE,
     EXIT_OK,
     EXIT_TRANSFER,
     FerrymanError,
@@ -29,7 +28,7 @@ from tui.errors import (
 from tui.remote.base import Entry, EntryType, RemoteFS, check_name
 from tui.remote.replies import meaning
 from tui.remote.tls import normalize_fingerprint
-from tui.sites import TLS_MODES, Site
+from tui.sites import TLS_MODES, Site, parse_url
 from tui.textsafe import printable
 from tui.transfer.copy import CopyReport, download_file, download_tree, upload_file, upload_tree
 
@@ -167,15 +166,16 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 def _run_app(args: argparse.Namespace) -> int:
     if args.demo:
-        from tui.demo import run_demo
+        from tui.demo import run_demo_app
 
-        return run_demo()
-    print(
-        "ferryman: the full-screen app is not built yet; use the headless commands "
-        f"({', '.join(COMMANDS)}) or --demo",
-        file=sys.stderr,
-    )
-    return EXIT_FAILURE
+        return run_demo_app()
+    from tui.app import FerrymanApp
+
+    if args.url:
+        parse_url(args.url)  # a bad URL is a usage error before the screen takes over
+    app = FerrymanApp(url=args.url)
+    app.run()
+    return app.return_code or EXIT_OK
 
 
 def _fail(error: FerrymanError) -> None:

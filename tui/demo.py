@@ -239,3 +239,34 @@ def run_demo(out: TextIO | None = None) -> int:
         finally:
             server.stop()
     return 0
+
+
+def run_demo_app() -> int:
+    """``ferryman --demo``: the app, connected to a fresh sandbox over FTPS.
+
+    The sandbox has its own trust store, so trusting the demo's certificate (made anew
+    each run) leaves nothing behind in yours.
+    """
+    from tui.app import FerrymanApp
+    from tui.trust.store import TrustStore
+
+    with tempfile.TemporaryDirectory(prefix="ferryman-demo-") as workdir:
+        remote_root = os.path.join(workdir, "server")
+        local_root = os.path.join(workdir, "local")
+        os.makedirs(remote_root)
+        os.makedirs(local_root)
+        make_sample_tree(remote_root)
+        with open(os.path.join(local_root, "notes-to-upload.txt"), "w", encoding="utf-8") as handle:
+            handle.write("Select me and press F5 to upload me to the server.\n")
+        server = SandboxServer(remote_root, tls=self_signed(workdir)).start()
+        try:
+            app = FerrymanApp(
+                url=server.url("ftpes"),
+                local_path=local_root,
+                store=TrustStore(os.path.join(workdir, "trust.json")),
+                check_revocation=False,
+            )
+            app.run()
+        finally:
+            server.stop()
+    return app.return_code or 0

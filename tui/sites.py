@@ -8,8 +8,10 @@ server logs you into (on most servers that is ``/``), and ``ftp://host//abs/path
 from __future__ import annotations
 
 import dataclasses
+import json
 import netrc
 import os
+import tomllib
 from dataclasses import dataclass, field
 from urllib.parse import quote, unquote, urlsplit
 
@@ -137,3 +139,60 @@ def netrc_credentials(
     if user is not None and login and login != user:
         return None
     return (login or user or "anonymous", password or "")
+
+
+SITE_FIELDS = ("name", "host", "port", "tls", "user", "path", "passive", "encoding")
+
+
+def sites_path() -> str:
+    from tui.paths import config_dir
+
+    return os.path.join(config_dir(), "sites.toml")
+
+
+def load_sites(path: str | None = None) -> list[Site]:
+    """The saved sites (never with passwords: those are asked, or kept in a keyring).
+
+    Raises:
+        ConfigError: the file exists but is not valid.
+    """
+    path = path or sites_path()
+    try:
+        with open(path, "rb") as handle:
+            data = tomllib.load(handle)
+    except FileNotFoundError:
+        return []
+    except (OSError, tomllib.TOMLDecodeError) as error:
+        raise ConfigError(f"Cannot read saved sites {path}: {error}") from error
+    sites = []
+    for table in data.get("site", []):
+        try:
+            fields = {key: table[key] for key in SITE_FIELDS if key in table}
+            site = Site(**fields)
+        except TypeError as error:
+            raise ConfigError(f"A site in {path} is malformed: {error}") from error
+        if site.tls not in TLS_MODES:
+            raise ConfigError(f"Site {site.name!r} in {path} has an unknown TLS mode {site.tls!r}")
+        sites.append(site)
+    return sites
+
+
+def save_sites(sites: list[Site], path: str | None = None) -> None:
+    """Write the sites (passwords are never written), atomically."""
+    path = path or sites_path()
+    os.makedirs(os.path.dirname(path), mode=0o700, exist_ok=True)
+    lines = ["# Ferryman saved sites. Passwords are never stored here.", ""]
+    for site in sites:
+        lines.append("[[site]]")
+        for key in SITE_FIELDS:
+            value = getattr(site, key)
+            if value is None:
+                continue
+            # JSON string and number syntax is valid TOML for these scalar values.
+            rendered = json.dumps(value) if not isinstance(value, bool) else str(value).lower()
+            lines.append(f"{key} = {rendered}")
+        lines.append("")
+    temporary = path + ".tmp"
+    with open(os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600), "w") as handle:
+        handle.write("\n".join(lines))
+    os.replace(temporary, path)

@@ -28,7 +28,7 @@ from tui.errors import (
     RemoteError,
     TransferFailed,
 )
-from tui.remote.base import EntryType, RemoteFS, check_name
+from tui.remote.base import Entry, EntryType, RemoteFS, check_name
 from tui.remote.local import translate
 
 BLOCK_SIZE = 256 * 1024
@@ -48,6 +48,12 @@ class CopyReport:
     bytes: int = 0
     skipped: list[tuple[str, str]] = field(default_factory=list)
     failed: list[tuple[str, str]] = field(default_factory=list)
+
+    def merge(self, other: CopyReport) -> None:
+        self.files += other.files
+        self.bytes += other.bytes
+        self.skipped += other.skipped
+        self.failed += other.failed
 
 
 class _ReadsInto(Protocol):
@@ -250,6 +256,69 @@ def upload_tree(
                     report, local, partial(copy, resume=resume, progress=progress, cancel=cancel)
                 )
     return report
+
+
+def copy_rows(
+    remote: RemoteFS,
+    items: list[tuple[str, Entry | None]],
+    destination: str,
+    *,
+    upload: bool,
+    progress: Progress | None = None,
+    cancel: threading.Event | None = None,
+) -> CopyReport:
+    """Copy files and directories (local paths when uploading, remote ones when
+    downloading) into ``destination`` on the other side, each under its own name."""
+    report = CopyReport()
+    for path, entry in items:
+        name = os.path.basename(path) if upload else posixpath.basename(path)
+        try:
+            check_name(name)
+        except InvalidName as error:
+            report.skipped.append((path, str(error)))
+            continue
+        if upload:
+            target = posixpath.join(destination, name)
+            if os.path.isdir(path) and not os.path.islink(path):
+                report.merge(upload_tree(remote, path, target, progress=progress, cancel=cancel))
+            else:
+                _copy_one(report, path, partial(upload_file, remote, path, target,
+                                                progress=progress, cancel=cancel))  # fmt: skip
+        else:
+            target = os.path.join(destination, name)
+            if entry is not None and entry.is_dir:
+                report.merge(download_tree(remote, path, target, progress=progress, cancel=cancel))
+            else:
+                size = entry.size if entry is not None else None
+                _copy_one(report, path, partial(download_file, remote, path, target,
+                                                expected_size=size, progress=progress,
+                                                cancel=cancel))  # fmt: skip
+    return report
+
+
+def remove_tree(fs: RemoteFS, path: str) -> None:
+    """Delete a directory and everything in it.
+
+    A name that could point elsewhere (``..``, a separator) is never followed: the
+    directory is then left non-empty and its removal fails with the server's reason.
+    """
+    pending = [path]
+    emptied: list[str] = []
+    while pending:
+        current = pending.pop()
+        emptied.append(current)
+        for entry in fs.listdir(current):
+            try:
+                check_name(entry.name)
+            except InvalidName:
+                continue
+            child = posixpath.join(current, entry.name)
+            if entry.is_dir:
+                pending.append(child)
+            else:
+                fs.remove(child)
+    for directory in reversed(emptied):
+        fs.rmdir(directory)
 
 
 def _copy_one(report: CopyReport, label: str, copy: Callable[[], int]) -> None:

@@ -1,0 +1,118 @@
+"""Pilot tests: connect, trust decisions, browse, and what a hostile server cannot do."""
+
+from __future__ import annotations
+
+import os
+
+from tests.conftest import write
+from tests.ui.conftest import settle, store
+from tui.screens.certificate import CertificateScreen
+from tui.screens.main import MainScreen
+from tui.widgets.file_pane import FilePane
+from tui.widgets.status_bar import StatusBar
+
+
+def names(pane: FilePane) -> list[str]:
+    return [str(node.label).strip() for node in pane.tree.root.children]
+
+
+async def test_connect_accept_once_and_browse(make_app, tls_server, root):
+    write(root, "docs/guide.md", b"# Guide\n")
+    write(root, "readme.txt", b"hello")
+    app = make_app(tls_server.url("ftpes"))
+    async with app.run_test(size=(100, 30)) as pilot:
+        await settle(pilot, app)
+        assert isinstance(app.screen, CertificateScreen)
+        assert app.screen.report.verdict == "untrusted"
+        await pilot.press("o")  # accept once
+        await settle(pilot, app)
+        screen = app.screen
+        assert isinstance(screen, MainScreen)
+        remote = screen.remote
+        assert [name.split()[0] for name in names(remote)] == ["docs/", "readme.txt"]
+        status = screen.query_one(StatusBar)
+        assert status.security.startswith("TLSv1.") and status.site.startswith("127.0.0.1:")
+        assert remote.tree.has_focus
+        await pilot.press("enter")  # expand docs/ in place
+        await settle(pilot, app)
+        docs = remote.tree.root.children[0]
+        assert docs.is_expanded
+        assert [str(child.label).split()[0] for child in docs.children] == ["guide.md"]
+    assert all(not record.certificates for record in store().sites().values())
+
+
+async def test_trust_always_then_reconnect_without_a_prompt(make_app, tls_server):
+    app = make_app(tls_server.url("ftpes"))
+    async with app.run_test(size=(100, 30)) as pilot:
+        await settle(pilot, app)
+        await pilot.press("a")
+        await settle(pilot, app)
+        assert isinstance(app.screen, MainScreen)
+    assert len(store().certificates(f"127.0.0.1:{tls_server.port}")) == 1
+    again = make_app(tls_server.url("ftpes"))
+    async with again.run_test(size=(100, 30)) as pilot:
+        await settle(pilot, again)
+        assert isinstance(again.screen, MainScreen)  # no certificate prompt this time
+        assert again.screen.remote.fs is not None
+
+
+async def test_reject_leaves_the_pane_disconnected_with_an_error(make_app, tls_server):
+    app = make_app(tls_server.url("ftpes"))
+    async with app.run_test(size=(100, 30)) as pilot:
+        await settle(pilot, app)
+        await pilot.press("escape")
+        await settle(pilot, app)
+        from tui.screens.error import ErrorScreen
+
+        assert isinstance(app.screen, ErrorScreen)
+        assert "not trusted" in str(app.screen.error)
+        await pilot.press("escape")
+        assert app.screen.remote.fs is None
+
+
+async def test_hostile_names_render_literally(make_app, plain_server, root):
+    hostile = ["[bold red]markup[blink]", "\x1b[31mred\x1b[0m", "bell\x07.txt"]
+    for name in hostile:
+        write(root, name, b"x")
+    app = make_app(plain_server.url("ftp"))
+    async with app.run_test(size=(100, 30)) as pilot:
+        await settle(pilot, app)
+        shown = names(app.screen.remote)
+    joined = " ".join(shown)
+    assert "[bold red]markup[blink]" in joined  # markup stays text
+    assert "\x1b" not in joined and "\\x1b[31mred\\x1b[0m" in joined
+    assert "\x07" not in joined and "bell\\x07.txt" in joined
+
+
+async def test_filter_sort_and_hidden(make_app, plain_server, root):
+    for name, size in [("alpha.txt", 10), ("beta.log", 300), (".hidden", 1), ("gamma.txt", 20)]:
+        write(root, name, b"x" * size)
+    app = make_app(plain_server.url("ftp"))
+    async with app.run_test(size=(100, 30)) as pilot:
+        await settle(pilot, app)
+        remote = app.screen.remote
+        first = lambda: [n.split()[0] for n in names(remote)]  # noqa: E731
+        assert first() == ["alpha.txt", "beta.log", "gamma.txt"]
+        await pilot.press("full_stop")
+        assert first()[0] == ".hidden"
+        await pilot.press("full_stop", "s")  # hidden off, sort by size
+        assert first() == ["beta.log", "gamma.txt", "alpha.txt"]
+        await pilot.press("slash")
+        await pilot.press(*"*.txt")
+        await pilot.press("enter")
+        assert first() == ["gamma.txt", "alpha.txt"]
+        await pilot.press("escape")
+        assert len(first()) == 3
+        assert len(remote.listings) == 1  # none of that read the server again
+
+
+async def test_80_by_24_shows_both_panes_and_the_keys(make_app, plain_server, root):
+    write(root, "a-file-with-a-rather-long-name-that-needs-cutting.txt", b"x")
+    app = make_app(plain_server.url("ftp"))
+    async with app.run_test(size=(80, 24)) as pilot:
+        await settle(pilot, app)
+        screen = app.screen
+        assert screen.local.size.width >= 38 and screen.remote.size.width >= 38
+        label = names(screen.remote)[0]
+        assert label.endswith("…") or len(label) <= screen.remote.size.width
+        assert os.path.basename(app.local_path) == "local"

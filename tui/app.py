@@ -1,0 +1,210 @@
+"""Provides FerrymanApp: the full-screen app. Services in, screens pushed, global keys.
+
+The core never calls the UI; the app gives the ConnectionService two callbacks that the core
+calls from worker threads (the trust prompt and the password prompt). Each shows a modal and
+blocks that worker until the user answers.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import shlex
+import subprocess
+import tempfile
+import threading
+from collections.abc import Iterable
+from concurrent.futures import Future
+from concurrent.futures import TimeoutError as FutureTimeout
+from typing import TypeVar
+
+from textual import work
+from textual.app import App, SystemCommand
+from textual.binding import Binding
+from textual.message import Message
+from textual.screen import Screen
+
+from tui.config import Config, load_config
+from tui.connection import ConnectionService
+from tui.errors import FerrymanError
+from tui.remote.local import LocalFS
+from tui.screens.certificate import CertificateScreen
+from tui.screens.confirm import InputScreen
+from tui.screens.error import ErrorScreen
+from tui.screens.help import HelpScreen
+from tui.screens.main import MainScreen
+from tui.sites import Site
+from tui.textsafe import printable
+from tui.transfer.copy import download_file, upload_file
+from tui.trust.certificate import CertificateReport
+from tui.trust.policy import TrustDecision
+from tui.trust.store import TrustStore
+from tui.widgets.file_pane import FilePane
+from tui.widgets.log_panel import LogPanel
+
+Answer = TypeVar("Answer")
+
+
+class LogLine(Message):
+    """A protocol line from any thread (``post_message`` is thread-safe)."""
+
+    def __init__(self, direction: str, line: str) -> None:
+        super().__init__()
+        self.direction = direction
+        self.line = line
+
+
+class FerrymanApp(App[None]):
+    TITLE = "Ferryman"
+    CSS_PATH = "styles/app.tcss"
+    BINDINGS = [
+        Binding("f10,ctrl+q", "quit", "Quit", id="app.quit", tooltip="Quit Ferryman"),
+        Binding("f1,question_mark", "help", "Help", id="app.help", tooltip="All keys"),
+    ]
+
+    def __init__(
+        self,
+        *,
+        url: str | None = None,
+        local_path: str | None = None,
+        store: TrustStore | None = None,
+        ca_file: str | None = None,
+        config: Config | None = None,
+        check_revocation: bool = True,
+    ) -> None:
+        super().__init__()
+        self.settings = config or load_config()
+        self.url = url
+        self.local_path = os.path.abspath(local_path or os.getcwd())
+        self.closing = threading.Event()
+        self.service = ConnectionService(
+            store=store,
+            prompt=self.ask_trust,
+            password_prompt=self.ask_password,
+            log=self._log,
+            ca_file=ca_file,
+            check_revocation=check_revocation,
+        )
+
+    def on_mount(self) -> None:
+        if self.settings.keys:
+            self.set_keymap(self.settings.keys)
+        self.push_screen(MainScreen(local_path=self.local_path, url=self.url))
+
+    def on_unmount(self) -> None:
+        self.closing.set()  # releases workers waiting for an answer
+
+    # --- answers the core asks for (called in worker threads) ---------------------------
+
+    def _ask(self, screen: Screen[Answer], default: Answer) -> Answer:
+        answer: Future[Answer] = Future()
+        self.call_from_thread(self.push_screen, screen, answer.set_result)
+        while not self.closing.is_set():
+            try:
+                return answer.result(timeout=0.25)
+            except FutureTimeout:
+                continue
+        return default
+
+    def ask_trust(self, report: CertificateReport) -> TrustDecision:
+        return self._ask(CertificateScreen(report), TrustDecision.REJECT)
+
+    def ask_password(self, site: Site) -> str | None:
+        prompt = f"Password for {printable(site.user or '')}@{printable(site.key)}:"
+        return self._ask(InputScreen(prompt, password=True), None)
+
+    def _log(self, direction: str, line: str) -> None:
+        self.post_message(LogLine(direction, line))
+
+    def on_log_line(self, message: LogLine) -> None:
+        for panel in self.query(LogPanel):
+            panel.add(message.direction, message.line)
+
+    # --- global actions ----------------------------------------------------------------
+
+    def action_help(self) -> None:
+        seen: list[tuple[str, str]] = []
+        for active in self.screen.active_bindings.values():
+            binding = active.binding
+            description = binding.tooltip or binding.description
+            if description and binding.action not in ("help",):
+                seen.append((self.get_key_display(binding), description))
+        self.push_screen(HelpScreen(sorted(set(seen), key=lambda row: row[1])))
+
+    def get_system_commands(self, screen: Screen[object]) -> Iterable[SystemCommand]:
+        yield from super().get_system_commands(screen)
+        if isinstance(screen, MainScreen):
+            for title, help_text, action in [
+                ("Connect", "Connect to a server or a saved site", screen.action_connect),
+                (
+                    "Show certificate",
+                    "The current connection's certificate",
+                    screen.action_certificate,
+                ),
+                ("Trusted certificates", "List, show or forget them", screen.action_trust_manager),
+                ("Toggle protocol log", "Show or hide the log", screen.action_toggle_log),
+                ("Toggle hidden files", "Show or hide dot files", screen.action_toggle_hidden),
+                ("Cycle sort order", "Name, size, time", screen.action_cycle_sort),
+                ("Reload", "Read the directories again", screen.action_reload),
+            ]:
+                yield SystemCommand(title, help_text, action)
+
+    # --- F4: edit in $EDITOR -------------------------------------------------------------
+
+    def edit(self, pane: FilePane, path: str) -> None:
+        if isinstance(pane.fs, LocalFS):
+            self._run_editor(path)
+            pane.reload(os.path.dirname(path))
+            return
+        self._fetch_for_edit(pane, path)
+
+    @work(thread=True, exit_on_error=False, group="edit")
+    def _fetch_for_edit(self, pane: FilePane, path: str) -> None:
+        folder = tempfile.mkdtemp(prefix="ferryman-edit-")
+        local = os.path.join(folder, os.path.basename(path) or "file")
+        try:
+            with pane.lock:
+                assert pane.fs is not None
+                download_file(pane.fs, path, local)
+        except FerrymanError as error:
+            self.call_from_thread(self.push_screen, ErrorScreen(error))
+            return
+        self.call_from_thread(self._edit_then_upload, pane, path, local)
+
+    def _edit_then_upload(self, pane: FilePane, path: str, local: str) -> None:
+        if self._run_editor(local):
+            self._upload_edit(pane, path, local)
+        else:
+            self.notify("Not changed: nothing uploaded.", timeout=3)
+
+    def _run_editor(self, path: str) -> bool:
+        """Open $EDITOR with the app suspended; True if the file changed."""
+        before = _digest(path)
+        command = shlex.split(os.environ.get("VISUAL") or os.environ.get("EDITOR") or "vi")
+        try:
+            with self.suspend():
+                subprocess.run([*command, path], check=False)
+        except (OSError, Exception) as error:  # SuspendNotSupported when not on a terminal
+            self.notify(f"Cannot run the editor: {error}", severity="error")
+            return False
+        return _digest(path) != before
+
+    @work(thread=True, exit_on_error=False, group="edit")
+    def _upload_edit(self, pane: FilePane, path: str, local: str) -> None:
+        try:
+            with pane.lock:
+                assert pane.fs is not None
+                upload_file(pane.fs, local, path)
+        except FerrymanError as error:
+            self.call_from_thread(self.push_screen, ErrorScreen(error))
+            return
+        self.call_from_thread(self.notify, f"Uploaded {printable(path)}.", timeout=3)
+        self.call_from_thread(pane.reload, os.path.dirname(path))
+
+
+def _digest(path: str) -> bytes:
+    digest = hashlib.sha256()
+    with open(path, "rb") as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(block)
+    return digest.digest()

@@ -1,0 +1,63 @@
+"""Provides Config: the user's settings from ``config.toml`` (keys, pane defaults).
+
+```toml
+[keys]            # binding id = key(s), e.g. rebind copy from F5 to ctrl+c
+"main.copy" = "f5,ctrl+c"
+
+[panes]
+show_hidden = false
+sort = "name"     # name, size or time
+```
+"""
+
+from __future__ import annotations
+
+import os
+import tomllib
+from dataclasses import dataclass, field
+
+from tui.errors import ConfigError
+from tui.paths import config_dir
+
+
+@dataclass(slots=True)
+class Config:
+    """Settings.
+
+    Attributes:
+        keys: Binding id → keys, applied with ``App.set_keymap`` (every binding has an id).
+        show_hidden: Show dot files when a pane opens.
+        sort: How panes sort at start: ``name``, ``size`` or ``time``.
+    """
+
+    keys: dict[str, str] = field(default_factory=dict)
+    show_hidden: bool = False
+    sort: str = "name"
+
+
+def config_path() -> str:
+    return os.path.join(config_dir(), "config.toml")
+
+
+def load_config(path: str | None = None) -> Config:
+    """Read the config file; a missing file gives the defaults.
+
+    Raises:
+        ConfigError: the file exists but is not valid TOML or has wrong types.
+    """
+    path = path or config_path()
+    try:
+        with open(path, "rb") as handle:
+            data = tomllib.load(handle)
+    except FileNotFoundError:
+        return Config()
+    except (OSError, tomllib.TOMLDecodeError) as error:
+        raise ConfigError(f"Cannot read {path}: {error}") from error
+    keys = data.get("keys", {})
+    panes = data.get("panes", {})
+    if not isinstance(keys, dict) or not all(isinstance(v, str) for v in keys.values()):
+        raise ConfigError(f"{path}: [keys] must map binding ids to key names")
+    sort = panes.get("sort", "name")
+    if sort not in ("name", "size", "time"):
+        raise ConfigError(f"{path}: [panes] sort must be name, size or time, not {sort!r}")
+    return Config(keys=dict(keys), show_hidden=bool(panes.get("show_hidden", False)), sort=sort)

@@ -1,0 +1,179 @@
+"""Provides CertificateScreen: the certificate viewer, and the trust decision when one is asked.
+
+Every value shown comes from the server and is escaped (``printable``) into ``Text``; none is
+ever parsed as markup.
+"""
+
+from __future__ import annotations
+
+from cryptography import x509
+from rich.text import Text
+from textual import on
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Horizontal, Vertical, VerticalScroll
+from textual.screen import ModalScreen
+from textual.widgets import Button, Label, OptionList, Static
+from textual.widgets.option_list import Option
+
+from tui.remote.tls import fingerprint
+from tui.textsafe import printable
+from tui.trust.certificate import CertificateReport, Section, alt_names, name_fields, short_name
+from tui.trust.policy import TrustDecision
+
+VERDICT_TEXT = {
+    "trusted-ca": ("Trusted: verified by a certificate authority", "green"),
+    "trusted-store": ("Trusted: you accepted this certificate before", "green"),
+    "untrusted": ("NOT TRUSTED: check it before you accept it", "bold red"),
+    "changed": ("WARNING: THE CERTIFICATE HAS CHANGED", "bold white on red"),
+}
+
+
+def section_text(section: Section) -> Text:
+    """One section: each field on its own line, ``Invalid`` against the first field when
+    the section fails, then its problems."""
+    text = Text()
+    text.append(section.title + "\n", style="bold underline")
+    width = max(len(label) for label, _ in section.fields)
+    for index, (label, value) in enumerate(section.fields):
+        if index == 0 and not section.valid:
+            text.append("Invalid ", style="bold red")
+        else:
+            text.append("        ")
+        text.append(f"{label:<{width}}  ", style="dim")
+        text.append(printable(value) + "\n")
+    for problem in section.problems:
+        text.append("        ! " + printable(problem) + "\n", style="red")
+    text.rstrip()
+    return text
+
+
+def details_text(report: CertificateReport) -> Text:
+    text = Text()
+    for problem in report.problems:  # faults no section explains: no section label
+        text.append("Invalid certificate: ", style="bold red")
+        text.append(printable(problem) + "\n", style="red")
+    if report.problems:
+        text.append("\n")
+    state = report.revocation
+    style = {"good": "green", "revoked": "bold red", "unknown": "yellow"}.get(state, "dim")
+    text.append("Revocation  ", style="bold")
+    text.append(state, style=style)
+    if report.revocation_detail:
+        text.append(f"  ({printable(report.revocation_detail)})", style="dim")
+    text.append("\nSHA-256     ", style="bold")
+    pairs = report.sha256.split(":")  # two halves of 16 pairs: fits 80 columns, reads aloud
+    text.append(":".join(pairs[:16]) + ":\n            " + ":".join(pairs[16:]) + "\n")
+    text.append("SHA-1       ", style="bold")
+    text.append(report.sha1 + "\n")
+    text.append("Serial      ", style="bold")
+    text.append(report.serial + "\n")
+    text.append("Key         ", style="bold")
+    text.append(f"{report.public_key}, signed with {report.signature_algorithm}\n")
+    text.append("Session     ", style="bold")
+    text.append(f"{report.tls_version}, {report.cipher}")
+    return text
+
+
+def link_text(der: bytes) -> Text:
+    """One certificate of the chain, for the chain picker."""
+    cert = x509.load_der_x509_certificate(der)
+    text = Text()
+    for label, value in name_fields(cert.subject):
+        text.append(f"{label:<13}", style="dim")
+        text.append(printable(value) + "\n")
+    names = alt_names(cert)
+    if names:
+        text.append(f"{'Alt. names':<13}", style="dim")
+        text.append(printable(", ".join(names)) + "\n")
+    text.append(f"{'Issued by':<13}", style="dim")
+    text.append(printable(short_name(cert.issuer)) + "\n")
+    text.append(f"{'Valid':<13}", style="dim")
+    text.append(f"{cert.not_valid_before_utc:%Y-%m-%d} to {cert.not_valid_after_utc:%Y-%m-%d}\n")
+    text.append(f"{'SHA-256':<13}", style="dim")
+    text.append(fingerprint(der))
+    return text
+
+
+class CertificateScreen(ModalScreen[TrustDecision]):
+    """Shows a CertificateReport; with ``ask=True`` returns the user's trust decision."""
+
+    BINDINGS = [
+        Binding("escape", "decide('reject')", "Reject / close", id="cert.reject"),
+        Binding("o", "decide('once')", "Accept once", id="cert.once"),
+        Binding("a", "decide('always')", "Always trust", id="cert.always"),
+    ]
+
+    def __init__(self, report: CertificateReport, *, ask: bool = True) -> None:
+        super().__init__()
+        self.report = report
+        self.ask = ask
+
+    @property
+    def can_always(self) -> bool:
+        return self.report.revocation != "revoked"
+
+    def compose(self) -> ComposeResult:
+        report = self.report
+        words, style = VERDICT_TEXT[report.verdict]
+        classes = "changed" if report.verdict == "changed" else ""
+        with Vertical(id="certificate", classes=classes):
+            yield Label(Text(f"Certificate of {report.site}", style="bold"), id="cert-title")
+            yield Label(Text(words, style=style), id="cert-verdict")
+            with VerticalScroll(id="cert-body"):
+                if report.verdict == "changed":
+                    with Horizontal(id="cert-compare"):
+                        yield Static(self._fingerprint_box("Trusted before", report.previous or ""))
+                        yield Static(self._fingerprint_box("Presented now", report.sha256))
+                for section in report.sections:
+                    yield Static(section_text(section), classes="cert-section")
+                yield Static(details_text(report), id="cert-details")
+                yield Label(Text("Chain (pick one to see it)", style="bold"))
+                yield OptionList(
+                    *[
+                        Option(Text(f"{n}. {printable(link.subject)}"), id=str(n - 1))
+                        for n, link in enumerate(report.chain, 1)
+                    ],
+                    id="cert-chain",
+                )
+                yield Static(link_text(report.chain[0].der), id="cert-link")
+            with Horizontal(id="cert-buttons"):
+                if self.ask and report.revocation != "revoked":
+                    yield Button("Accept once (o)", id="once", variant="warning", compact=True)
+                    if self.can_always:
+                        yield Button("Always trust (a)", id="always", variant="primary",
+                                     compact=True)  # fmt: skip
+                    yield Button("Reject (Esc)", id="reject", variant="error", compact=True)
+                else:
+                    yield Button("Close (Esc)", id="reject", compact=True)
+
+    @staticmethod
+    def _fingerprint_box(title: str, value: str) -> Text:
+        text = Text(title + "\n", style="bold")
+        pairs = value.split(":")
+        for start in range(0, len(pairs), 8):
+            text.append(":".join(pairs[start : start + 8]) + "\n")
+        return text
+
+    def on_mount(self) -> None:
+        buttons = self.query(Button)
+        reject = self.query_one("#reject", Button)
+        # Focus on Reject: a stray Enter must never accept a certificate.
+        (reject if len(buttons) > 1 else buttons.first()).focus()
+
+    @on(OptionList.OptionHighlighted, "#cert-chain")
+    def _show_link(self, event: OptionList.OptionHighlighted) -> None:
+        index = int(event.option.id or 0)
+        self.query_one("#cert-link", Static).update(link_text(self.report.chain[index].der))
+
+    @on(Button.Pressed)
+    def _pressed(self, event: Button.Pressed) -> None:
+        self.action_decide(event.button.id or "reject")
+
+    def action_decide(self, choice: str) -> None:
+        if not self.ask or self.report.revocation == "revoked":
+            self.dismiss(TrustDecision.REJECT)
+            return
+        if choice == "always" and not self.can_always:
+            return
+        self.dismiss(TrustDecision(choice))

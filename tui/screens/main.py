@@ -1,0 +1,399 @@
+"""Provides MainScreen: the local and remote panes, the protocol log and the status line.
+
+File operations run in thread workers (one per pane's session at a time, under the pane's
+lock) and report back with ``call_from_thread``; every failure opens the error modal.
+"""
+
+from __future__ import annotations
+
+import posixpath
+import threading
+import time
+from typing import TYPE_CHECKING
+
+from rich.text import Text
+from textual import on, work
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Horizontal
+from textual.screen import Screen
+from textual.widgets import Footer, Input
+
+from tui.errors import ConnectionLost, FerrymanError
+from tui.remote.base import RemoteFS, check_name
+from tui.remote.local import LocalFS
+from tui.screens.certificate import CertificateScreen
+from tui.screens.confirm import ConfirmScreen, InputScreen
+from tui.screens.connect import ConnectScreen
+from tui.screens.error import ErrorScreen
+from tui.screens.trust_manager import TrustManagerScreen
+from tui.screens.viewer import VIEW_LIMIT, ViewerScreen
+from tui.sites import Site
+from tui.textsafe import printable
+from tui.transfer.copy import CopyReport, copy_rows, remove_tree
+from tui.widgets.file_pane import SORTS, FilePane
+from tui.widgets.log_panel import LogPanel
+from tui.widgets.status_bar import StatusBar
+
+if TYPE_CHECKING:
+    from tui.app import FerrymanApp
+
+
+class Throttle:
+    """Calls ``update`` at most ten times a second with the bytes moved so far."""
+
+    def __init__(self, update) -> None:  # type: ignore[no-untyped-def]
+        self.update = update
+        self.total = 0
+        self.last = 0.0
+
+    def __call__(self, count: int) -> None:
+        self.total += count
+        now = time.monotonic()
+        if now - self.last >= 0.1:
+            self.last = now
+            self.update(self.total)
+
+
+class MainScreen(Screen[None]):
+    BINDINGS = [
+        Binding("tab", "switch_pane", "Pane", id="main.switch", tooltip="Switch pane"),
+        Binding("f3", "view", "View", id="main.view", tooltip="View the file"),
+        Binding("f4", "edit", "Edit", id="main.edit", tooltip="Edit in $EDITOR"),
+        Binding("f5", "copy", "Copy", id="main.copy", tooltip="Copy to the other pane"),
+        Binding("f6", "rename", "RenMov", id="main.rename", tooltip="Rename or move"),
+        Binding("f7", "mkdir", "Mkdir", id="main.mkdir", tooltip="Make a directory"),
+        Binding("f8", "delete", "Delete", id="main.delete", tooltip="Delete (asks first)"),
+        Binding("f2", "certificate", "Cert", id="main.certificate", tooltip="Certificate"),
+        Binding("f9", "toggle_log", "Log", id="main.log", tooltip="Protocol log"),
+        Binding("c", "connect", "Connect", id="main.connect", tooltip="Connect to a server"),
+        Binding("slash", "filter", "Filter", id="main.filter", tooltip="Filter names"),
+        Binding("escape", "clear_filter", "Clear filter", show=False, id="main.unfilter"),
+        Binding("full_stop", "toggle_hidden", "Hidden", show=False, id="main.hidden"),
+        Binding("s", "cycle_sort", "Sort", show=False, id="main.sort"),
+        Binding("ctrl+r", "reload", "Reload", show=False, id="main.reload"),
+        Binding("ctrl+t", "trust_manager", "Trusted", show=False, id="main.trust"),
+    ]
+
+    def __init__(self, *, local_path: str, url: str | None) -> None:
+        super().__init__()
+        self.local_path = local_path
+        self.initial_url = url
+        self.site: Site | None = None
+
+    @property
+    def ferryman(self) -> FerrymanApp:
+        return self.app  # type: ignore[return-value]
+
+    def compose(self) -> ComposeResult:
+        with Horizontal(id="panes"):
+            yield FilePane("Local", id="local")
+            yield FilePane("Remote", id="remote")
+        yield LogPanel(id="log")
+        yield StatusBar(id="status")
+        yield Footer()
+
+    def on_mount(self) -> None:
+        self.local.attach(LocalFS(self.local_path), self.local_path)
+        self.remote.attach(None)
+        self.local.tree.focus()
+        if self.initial_url:
+            try:
+                self.connect(self.ferryman.service.site_for(self.initial_url))
+            except FerrymanError as error:
+                self.show_error(error)
+        else:
+            self.action_connect()
+
+    @property
+    def local(self) -> FilePane:
+        return self.query_one("#local", FilePane)
+
+    @property
+    def remote(self) -> FilePane:
+        return self.query_one("#remote", FilePane)
+
+    @property
+    def status(self) -> StatusBar:
+        return self.query_one(StatusBar)
+
+    def active(self) -> FilePane:
+        focused = self.focused
+        return (
+            self.remote if focused is not None and self.remote in focused.ancestors else self.local
+        )
+
+    def other(self, pane: FilePane) -> FilePane:
+        return self.local if pane is self.remote else self.remote
+
+    # --- connecting --------------------------------------------------------------------
+
+    def action_connect(self) -> None:
+        def chosen(site: Site | None) -> None:
+            if site is not None:
+                self.connect(site)
+
+        self.app.push_screen(ConnectScreen(self.site.url() if self.site else ""), chosen)
+
+    def connect(self, site: Site, path: str | None = None) -> None:
+        self.status.activity = f"connecting to {site.key}…"
+        self._connect(site, path)
+
+    @work(thread=True, exclusive=True, group="connect", exit_on_error=False)
+    def _connect(self, site: Site, path: str | None) -> None:
+        try:
+            fs = self.ferryman.service.open(site)
+        except FerrymanError as error:
+            self.app.call_from_thread(self._connect_failed, site, error)
+            return
+        old = self.remote.fs
+        self.app.call_from_thread(self._connected, site, fs, path)
+        if old is not None:
+            old.close()
+
+    def _connected(self, site: Site, fs: RemoteFS, path: str | None) -> None:
+        self.site = site
+        self.remote.attach(fs, path if path is not None else site.path)
+        self.status.site = site.key
+        tls = getattr(fs, "tls", None)
+        self.status.security = tls.peer.tls_version if tls else "insecure"
+        self.status.activity = "connected"
+        self.remote.tree.focus()
+
+    def _connect_failed(self, site: Site, error: FerrymanError) -> None:
+        self.status.activity = "not connected"
+        self.show_error(error)
+
+    def show_error(self, error: FerrymanError) -> None:
+        if isinstance(error, ConnectionLost) and self.site is not None:
+            site, path = self.site, self.remote.path
+
+            def retry(again: bool | None) -> None:
+                if again:
+                    self.connect(site, path)
+
+            self.status.security = ""
+            self.status.activity = "connection lost"
+            self.app.push_screen(ErrorScreen(error, retry="Reconnect"), retry)
+            return
+        self.app.push_screen(ErrorScreen(error))
+
+    @on(FilePane.Failed)
+    def _pane_failed(self, event: FilePane.Failed) -> None:
+        self.show_error(event.error)
+
+    # --- panes -------------------------------------------------------------------------
+
+    def action_switch_pane(self) -> None:
+        self.other(self.active()).tree.focus()
+
+    def action_filter(self) -> None:
+        self.active().open_filter()
+
+    def action_clear_filter(self) -> None:
+        self.active().clear_filter()
+
+    def action_toggle_hidden(self) -> None:
+        pane = self.active()
+        pane.show_hidden = not pane.show_hidden
+
+    def action_cycle_sort(self) -> None:
+        pane = self.active()
+        pane.sort_by = SORTS[(SORTS.index(pane.sort_by) + 1) % len(SORTS)]
+        self.notify(f"Sorted by {pane.sort_by}", timeout=2)
+
+    def action_reload(self) -> None:
+        self.active().reload()
+
+    def action_toggle_log(self) -> None:
+        log = self.query_one(LogPanel)
+        log.display = not log.display
+
+    def action_certificate(self) -> None:
+        if self.site is None:
+            self.notify("Not connected.", severity="warning")
+            return
+        report = self.ferryman.service.policy.report_for(self.site.key)
+        if report is None:
+            self.notify("Plain FTP: this connection has no certificate.", severity="warning")
+            return
+        self.app.push_screen(CertificateScreen(report, ask=False))
+
+    def action_trust_manager(self) -> None:
+        self.app.push_screen(TrustManagerScreen(self.ferryman.service.store))
+
+    # --- operations --------------------------------------------------------------------
+
+    def _run(self, pane: FilePane, label: str, job, after=None) -> None:  # type: ignore[no-untyped-def]
+        """Run ``job(fs)`` in a worker under the pane's lock; then ``after(result)``."""
+        if pane.fs is None:
+            self.notify("Not connected.", severity="warning")
+            return
+        self.status.activity = label
+        self._work(pane, label, job, after)
+
+    @work(thread=True, exit_on_error=False, group="operation")
+    def _work(self, pane: FilePane, label: str, job, after) -> None:  # type: ignore[no-untyped-def]
+        try:
+            with pane.lock:
+                result = job(pane.fs)
+        except FerrymanError as error:
+            self.app.call_from_thread(self._op_failed, error)
+            return
+        self.app.call_from_thread(self._op_done, label, after, result)
+
+    def _op_failed(self, error: FerrymanError) -> None:
+        self.status.activity = "failed"
+        self.show_error(error)
+
+    def _op_done(self, label, after, result) -> None:  # type: ignore[no-untyped-def]
+        self.status.activity = f"{label}: done"
+        if after is not None:
+            after(result)
+
+    def action_view(self) -> None:
+        pane = self.active()
+        row = pane.cursor_row
+        if row is None or row.entry is None or row.entry.is_dir:
+            return
+
+        def read(fs: RemoteFS) -> bytes:
+            with fs.open_read(row.path) as reader:
+                return reader.read(VIEW_LIMIT)  # closing early: nothing more is downloaded
+
+        def show(data: bytes) -> None:
+            self.app.push_screen(ViewerScreen(row.entry.name, data, row.entry.size))
+
+        self._run(pane, f"reading {printable(row.entry.name)}", read, show)
+
+    def action_mkdir(self) -> None:
+        pane = self.active()
+        where = pane.current_dir()
+
+        def made(name: str | None) -> None:
+            if not name:
+                return
+            try:
+                check_name(name)
+            except FerrymanError as error:
+                self.show_error(error)
+                return
+            path = posixpath.join(where, name)
+            self._run(pane, f"mkdir {printable(name)}", lambda fs: fs.mkdir(path),
+                      lambda _: pane.reload(where))  # fmt: skip
+
+        self.app.push_screen(InputScreen(f"New directory in {printable(where)}:"), made)
+
+    def action_rename(self) -> None:
+        pane = self.active()
+        row = pane.cursor_row
+        if row is None:
+            return
+        folder = posixpath.dirname(row.path)
+
+        def renamed(target: str | None) -> None:
+            if not target or target == row.path:
+                return
+            path = target if target.startswith("/") else posixpath.join(folder, target)
+            target_dir = posixpath.dirname(path)
+
+            def after(_: object) -> None:
+                pane.reload(folder)
+                if target_dir != folder:
+                    pane.reload(target_dir)
+
+            self._run(
+                pane, f"rename {printable(row.path)}", lambda fs: fs.rename(row.path, path), after
+            )
+
+        self.app.push_screen(InputScreen("Rename or move to:", row.path), renamed)
+
+    def action_delete(self) -> None:
+        pane = self.active()
+        rows = pane.selection()
+        if not rows:
+            return
+        names = ", ".join(printable(posixpath.basename(row.path)) for row in rows[:5])
+        more = f" and {len(rows) - 5} more" if len(rows) > 5 else ""
+        folders = any(row.entry is not None and row.entry.is_dir for row in rows)
+        question = Text(f"Delete {names}{more}?")
+        if folders:
+            question.append("\nDirectories are deleted with everything in them.", style="bold red")
+
+        def delete(fs: RemoteFS) -> None:
+            for row in rows:
+                remove_tree(fs, row.path) if row.entry and row.entry.is_dir else fs.remove(row.path)
+
+        def done(_: object) -> None:
+            pane.marked.clear()
+            for folder in {posixpath.dirname(row.path) for row in rows}:
+                pane.reload(folder)
+
+        def confirmed(yes: bool | None) -> None:
+            if yes:
+                self._run(pane, f"deleting {len(rows)} item(s)", delete, done)
+
+        self.app.push_screen(ConfirmScreen(question, yes="Delete", danger=True), confirmed)
+
+    def action_copy(self) -> None:
+        source = self.active()
+        target = self.other(source)
+        rows = source.selection()
+        if not rows or source.fs is None or target.fs is None:
+            self.notify("Nothing to copy, or not connected.", severity="warning")
+            return
+        destination = target.current_dir()
+        upload = source is self.local
+        question = Text(f"Copy {len(rows)} item(s) to {printable(destination)}?")
+
+        remote_pane = target if upload else source
+
+        def copy(remote: RemoteFS) -> CopyReport:
+            # Only the remote session is locked (LocalFS is thread-safe): one lock, no
+            # ordering to get wrong between an upload and a download.
+            progress = Throttle(
+                lambda moved: self.app.call_from_thread(
+                    setattr, self.status, "activity", f"copying: {moved / 1e6:.1f} MB"
+                )
+            )
+            return copy_rows(remote, [(row.path, row.entry) for row in rows], destination,
+                             upload=upload, progress=progress, cancel=self._cancel)  # fmt: skip
+
+        def done(report: CopyReport) -> None:
+            source.marked.clear()
+            source.refill()
+            target.reload(destination)
+            problems = [f"{printable(path)}: {printable(why)}" for path, why in report.failed]
+            skipped = [f"{printable(path)}: {printable(why)}" for path, why in report.skipped]
+            message = f"Copied {report.files} file(s), {report.bytes:,} bytes."
+            if skipped:
+                message += "\nSkipped: " + "; ".join(skipped[:3])
+            if problems:
+                self.notify(message + "\nFailed: " + "; ".join(problems[:3]), severity="error",
+                            timeout=10)  # fmt: skip
+            else:
+                self.notify(message, timeout=4)
+
+        def confirmed(yes: bool | None) -> None:
+            if yes:
+                self._run(remote_pane, "copying", copy, done)
+
+        self.app.push_screen(ConfirmScreen(question, yes="Copy"), confirmed)
+
+    _cancel = threading.Event()
+
+    def action_edit(self) -> None:
+        pane = self.active()
+        row = pane.cursor_row
+        if row is None or row.entry is None or row.entry.is_dir:
+            return
+        self.ferryman.edit(pane, row.path)
+
+    @on(Input.Submitted)
+    def _input_done(self) -> None:
+        self.active().tree.focus()
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        if action == "certificate" and self.site is None:
+            return None  # shown greyed out until connected
+        return True

@@ -1,0 +1,98 @@
+"""Provides TrustManagerScreen: the certificates you trust, per site; show or forget them."""
+
+from __future__ import annotations
+
+import ssl
+
+from rich.text import Text
+from textual import on
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Vertical
+from textual.screen import ModalScreen
+from textual.widgets import DataTable, Footer, Label
+
+from tui.errors import FerrymanError
+from tui.remote.tls import PeerCertificate, TLSCheck
+from tui.screens.certificate import CertificateScreen
+from tui.screens.confirm import ConfirmScreen
+from tui.textsafe import printable
+from tui.trust.store import TrustedCertificate, TrustStore
+from tui.trust.verify import build_report, trust_anchors
+
+
+class TrustManagerScreen(ModalScreen[None]):
+    BINDINGS = [
+        Binding("escape", "dismiss", "Close", id="trust.close"),
+        Binding("enter,v", "show", "Show", id="trust.show"),
+        Binding("d,delete,f8", "forget", "Forget", id="trust.forget"),
+    ]
+
+    def __init__(self, store: TrustStore) -> None:
+        super().__init__()
+        self.store = store
+        self.rows: list[tuple[str, TrustedCertificate]] = []
+
+    def compose(self) -> ComposeResult:
+        with Vertical(classes="dialog trust-dialog"):
+            yield Label(Text("Trusted certificates", style="bold"))
+            yield DataTable(cursor_type="row", id="trusted")
+            yield Label("", id="trust-problem")
+        yield Footer()
+
+    def on_mount(self) -> None:
+        table = self.query_one(DataTable)
+        table.add_columns("Site", "Subject", "Valid until", "SHA-256")
+        self._fill()
+        table.focus()
+
+    def _fill(self) -> None:
+        table = self.query_one(DataTable)
+        table.clear()
+        try:
+            sites = self.store.sites()
+        except FerrymanError as error:
+            self.query_one("#trust-problem", Label).update(Text(str(error), style="red"))
+            return
+        self.rows = [(site, entry) for site, record in sorted(sites.items())
+                     for entry in record.certificates]  # fmt: skip
+        for site, entry in self.rows:
+            until = Text("EXPIRED", style="bold red") if entry.expired else entry.not_after[:10]
+            table.add_row(printable(site), printable(entry.subject), until, entry.sha256[:23] + "…")
+        if not self.rows:
+            self.query_one("#trust-problem", Label).update(
+                Text("No trusted certificates yet.", style="dim")
+            )
+
+    def _current(self) -> tuple[str, TrustedCertificate] | None:
+        table = self.query_one(DataTable)
+        if not self.rows or table.cursor_row is None or table.cursor_row >= len(self.rows):
+            return None
+        return self.rows[table.cursor_row]
+
+    @on(DataTable.RowSelected)
+    def action_show(self) -> None:
+        current = self._current()
+        if current is None:
+            return
+        site, entry = current
+        der = ssl.PEM_cert_to_DER_cert(entry.pem)
+        host = site.rsplit(":", 1)[0].strip("[]")
+        check = TLSCheck(site=site, host=host, peer=PeerCertificate((der,), "", ""), verified=False)
+        report = build_report(check, trust_anchors())
+        report.verdict = "trusted-store"
+        self.app.push_screen(CertificateScreen(report, ask=False))
+
+    def action_forget(self) -> None:
+        current = self._current()
+        if current is None:
+            return
+        site, entry = current
+
+        def forget(yes: bool | None) -> None:
+            if yes:
+                self.store.forget(site, entry.sha256)
+                self._fill()
+
+        question = Text(f"Stop trusting {printable(entry.subject)} for {printable(site)}?")
+        self.app.push_screen(ConfirmScreen(question, yes="Forget", danger=True), forget)

@@ -1,0 +1,32 @@
+"""Provides StatusBar: the site, whether the connection is encrypted, and what is running."""
+
+from __future__ import annotations
+
+from rich.text import Text
+from textual.reactive import reactive
+from textual.widgets import Static
+
+from tui.textsafe import printable
+
+
+class StatusBar(Static):
+    site: reactive[str] = reactive("")
+    security: reactive[str] = reactive("")  # "TLSv1.3", "insecure", or "" (not connected)
+    activity: reactive[str] = reactive("idle")
+
+    def render(self) -> Text:
+        text = Text()
+        if not self.site:
+            text.append("not connected", style="dim")
+        else:
+            text.append(printable(self.site), style="bold")
+            text.append("  ")
+            if self.security == "insecure":
+                text.append(" INSECURE: plain FTP ", style="bold white on red")
+            else:
+                text.append(
+                    f" TLS {self.security.removeprefix('TLSv')} ", style="bold black on green"
+                )
+        text.append("  │  ", style="dim")
+        text.append(printable(self.activity))
+        return text
