@@ -117,8 +117,11 @@ class FerrymanApp(App[None]):
         self.post_message(LogLine(direction, line))
 
     def on_log_line(self, message: LogLine) -> None:
-        for panel in self.query(LogPanel):
-            panel.add(message.direction, message.line)
+        # App.query searches the default screen only; the panel lives on the main screen,
+        # which may be under a modal.
+        for screen in self.screen_stack:
+            if isinstance(screen, MainScreen):
+                screen.query_one(LogPanel).add(message.direction, message.line)
 
     # --- global actions ----------------------------------------------------------------
 

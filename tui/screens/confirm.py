@@ -14,6 +14,8 @@ from textual.widgets import Button, Input, Label
 class ConfirmScreen(ModalScreen[bool]):
     """Asks a yes/no question; Enter on the focused button, y/n or Esc."""
 
+    AUTO_FOCUS = "#no"  # destructive answers are never the default
+
     BINDINGS = [
         Binding("y", "answer(True)", "Yes", id="confirm.yes"),
         Binding("n,escape", "answer(False)", "No", id="confirm.no"),
@@ -34,9 +36,6 @@ class ConfirmScreen(ModalScreen[bool]):
                 )
                 yield Button("No (n)", id="no")
 
-    def on_mount(self) -> None:
-        self.query_one("#no", Button).focus()  # destructive answers are never the default
-
     @on(Button.Pressed)
     def _pressed(self, event: Button.Pressed) -> None:
         self.dismiss(event.button.id == "yes")
@@ -47,6 +46,8 @@ class ConfirmScreen(ModalScreen[bool]):
 
 class InputScreen(ModalScreen[str | None]):
     """Asks for one line of text (a new name, a password); Esc cancels."""
+
+    AUTO_FOCUS = "#answer"
 
     BINDINGS = [Binding("escape", "cancel", "Cancel", id="input.cancel")]
 

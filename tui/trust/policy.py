@@ -158,15 +158,18 @@ class TrustPolicy:
                 report,
             )
         if report.sha256 in self.fingerprints:
+            report.verdict = "trusted-store"  # the user named it (--trust) for this run
             return True
         decision = self.prompt(report) if self.prompt is not None else TrustDecision.REJECT
         if decision is TrustDecision.ONCE:
             self.store.accept_once(report.site, pin_for(report))
-            return True
-        if decision is TrustDecision.ALWAYS:
+        elif decision is TrustDecision.ALWAYS:
             self.store.add(report.site, pin_for(report))
-            return True
-        raise CertificateNotTrusted(refusal_message(report), report)
+        else:
+            raise CertificateNotTrusted(refusal_message(report), report)
+        # The kept report (the viewer's "current certificate") reflects the decision.
+        report.verdict = "trusted-store"
+        return True
 
 
 def refusal_message(report: CertificateReport) -> str:
