@@ -126,13 +126,19 @@ class FerrymanApp(App[None]):
     # --- global actions ----------------------------------------------------------------
 
     def action_help(self) -> None:
-        seen: list[tuple[str, str]] = []
+        # Ferryman's own keys (ids "main.*", "app.*"), as currently bound (keymap applied),
+        # in the order the screen declares them; the pane keys are listed by HelpScreen.
+        shown: dict[str, tuple[str, str]] = {}
         for active in self.screen.active_bindings.values():
             binding = active.binding
-            description = binding.tooltip or binding.description
-            if description and binding.action not in ("help",):
-                seen.append((self.get_key_display(binding), description))
-        self.push_screen(HelpScreen(sorted(set(seen), key=lambda row: row[1])))
+            if binding.id and binding.id.split(".")[0] in ("main", "app"):
+                keys = shown.get(binding.id, ("", ""))[0]
+                key = self.get_key_display(binding)
+                shown[binding.id] = (f"{keys} / {key}" if keys else key,
+                                     binding.tooltip or binding.description)  # fmt: skip
+        order = [b.id for b in [*MainScreen.BINDINGS, *self.BINDINGS] if isinstance(b, Binding)]
+        rows = [shown[i] for i in order if i in shown]
+        self.push_screen(HelpScreen(rows))
 
     def get_system_commands(self, screen: Screen[object]) -> Iterable[SystemCommand]:
         yield from super().get_system_commands(screen)

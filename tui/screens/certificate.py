@@ -156,6 +156,7 @@ class CertificateScreen(ModalScreen[TrustDecision]):
         pairs = value.split(":")
         for start in range(0, len(pairs), 8):
             text.append(":".join(pairs[start : start + 8]) + "\n")
+        text.rstrip()
         return text
 
     @on(OptionList.OptionHighlighted, "#cert-chain")

@@ -11,7 +11,6 @@ from textual.screen import ModalScreen
 from textual.widgets import Label, Static
 
 PANE_KEYS = [
-    ("Tab", "switch pane"),
     ("Enter / l", "open or close a directory"),
     ("Backspace", "up a level"),
     ("h", "collapse, or go to the parent row"),

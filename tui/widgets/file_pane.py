@@ -8,6 +8,7 @@ server. Names are data: each row is built as a ``Text`` from ``printable(name)``
 from __future__ import annotations
 
 import fnmatch
+import os
 import posixpath
 import threading
 from dataclasses import dataclass
@@ -25,6 +26,7 @@ from textual.widgets.tree import TreeNode
 
 from tui.errors import FerrymanError
 from tui.remote.base import Entry, EntryType, RemoteFS
+from tui.remote.local import LocalFS
 from tui.textsafe import printable
 
 SORTS = ("name", "size", "time")
@@ -201,6 +203,9 @@ class FilePane(Vertical):
     def _path_label(self) -> Text:
         label = Text(f"{self.title}: ", style="bold")
         shown = printable(self.path) if self.fs else "—"
+        home = os.path.expanduser("~")
+        if isinstance(self.fs, LocalFS) and (shown == home or shown.startswith(home + os.sep)):
+            shown = "~" + shown[len(home) :]  # as a shell prompt shows it
         room = max((self.size.width or 40) - len(label) - 4, 8)
         if len(shown) > room:  # keep the end of a long path: that is where you are
             shown = "…" + shown[-(room - 1) :]
