@@ -25,11 +25,14 @@ async def connected(make_app, server, pilot_size=(100, 30)):
 
 async def test_copy_a_file_both_ways_by_keyboard(make_app, plain_server, root, local_dir):
     write(root, "from-server.txt", b"remote bytes\n")
+    write(root, "a-closed-folder/inside.txt", b"x")
     app = make_app(plain_server.url("ftp"))
     async with app.run_test(size=(100, 30)) as pilot:
         await settle(pilot, app)
         screen = app.screen
-        # remote -> local: the cursor is on from-server.txt in the remote pane
+        # remote -> local: move to from-server.txt in the remote pane
+        await pilot.press("j")
+        assert screen.remote.cursor_row.path == "/from-server.txt"
         await pilot.press("f5")
         assert isinstance(app.screen, ConfirmScreen)
         await pilot.press("y")
@@ -37,11 +40,17 @@ async def test_copy_a_file_both_ways_by_keyboard(make_app, plain_server, root, l
         with open(os.path.join(local_dir, "from-server.txt"), "rb") as handle:
             assert handle.read() == b"remote bytes\n"
         # local -> remote: Tab to the local pane, pick local-file.txt, F5, yes
-        await pilot.press("tab")
-        assert screen.local.tree.has_focus
+        # The remote cursor on a closed folder: a copy lands beside it, not inside it.
+        screen.remote.tree.move_cursor_to_line(0)
         labels = row_names(screen.local)
-        await pilot.press(*["j"] * labels.index("local-file.txt"))
-        await pilot.press("f5", "y")
+        screen.local.tree.move_cursor_to_line(labels.index("local-file.txt"))
+        # Tab then F5 at once, as a fast typist or a slow link delivers them: F5 must act
+        # on the pane Tab switched to, even before the focus has moved.
+        screen.action_switch_pane()
+        screen.action_copy()
+        await pilot.pause()
+        assert "local-file.txt" in str(app.screen.question)
+        await pilot.press("y")
         await settle(pilot, app)
         with open(os.path.join(root, "local-file.txt"), "rb") as handle:
             assert handle.read() == b"from the local side\n"

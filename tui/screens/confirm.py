@@ -31,10 +31,9 @@ class ConfirmScreen(ModalScreen[bool]):
         with Vertical(classes="dialog"):
             yield Label(self.question)
             with Horizontal(classes="dialog-buttons"):
-                yield Button(
-                    f"{self.yes} (y)", id="yes", variant="error" if self.danger else "primary"
-                )
-                yield Button("No (n)", id="no")
+                variant = "error" if self.danger else "primary"
+                yield Button(f"{self.yes} (y)", id="yes", variant=variant, compact=True)
+                yield Button("No (n)", id="no", compact=True)
 
     @on(Button.Pressed)
     def _pressed(self, event: Button.Pressed) -> None:

@@ -12,7 +12,7 @@ import time
 from typing import TYPE_CHECKING
 
 from rich.text import Text
-from textual import on, work
+from textual import events, on, work
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal
@@ -31,7 +31,7 @@ from tui.screens.viewer import VIEW_LIMIT, ViewerScreen
 from tui.sites import Site
 from tui.textsafe import printable
 from tui.transfer.copy import CopyReport, copy_rows, remove_tree
-from tui.widgets.file_pane import SORTS, FilePane
+from tui.widgets.file_pane import SORTS, FilePane, Row
 from tui.widgets.log_panel import LogPanel
 from tui.widgets.status_bar import StatusBar
 
@@ -80,6 +80,7 @@ class MainScreen(Screen[None]):
         self.local_path = local_path
         self.initial_url = url
         self.site: Site | None = None
+        self._remote_active = False
 
     @property
     def ferryman(self) -> FerrymanApp:
@@ -118,10 +119,16 @@ class MainScreen(Screen[None]):
         return self.query_one(StatusBar)
 
     def active(self) -> FilePane:
-        focused = self.focused
-        return (
-            self.remote if focused is not None and self.remote in focused.ancestors else self.local
-        )
+        """The pane keys act on. Tracked here, not read from the focus: ``focus()`` takes
+        effect later, and a key typed right after Tab (a fast typist, a slow link) must
+        already go to the new pane."""
+        return self.remote if self._remote_active else self.local
+
+    def on_descendant_focus(self, event: events.DescendantFocus) -> None:
+        for node in event.widget.ancestors_with_self:
+            if isinstance(node, FilePane):
+                self._remote_active = node.id == "remote"
+                return
 
     def other(self, pane: FilePane) -> FilePane:
         return self.local if pane is self.remote else self.remote
@@ -158,6 +165,7 @@ class MainScreen(Screen[None]):
         tls = getattr(fs, "tls", None)
         self.status.security = tls.peer.tls_version if tls else "insecure"
         self.status.activity = "connected"
+        self._remote_active = True
         self.remote.tree.focus()
 
     def _connect_failed(self, site: Site, error: FerrymanError) -> None:
@@ -185,7 +193,9 @@ class MainScreen(Screen[None]):
     # --- panes -------------------------------------------------------------------------
 
     def action_switch_pane(self) -> None:
-        self.other(self.active()).tree.focus()
+        target = self.other(self.active())
+        self._remote_active = target is self.remote
+        self.set_focus(target.tree)  # now, not later: keys already queued must follow
 
     def action_filter(self) -> None:
         self.active().open_filter()
@@ -313,15 +323,19 @@ class MainScreen(Screen[None]):
 
         self.app.push_screen(InputScreen("Rename or move to:", row.path), renamed)
 
+    @staticmethod
+    def _names(rows: list[Row]) -> str:
+        """Up to five names, escaped, for a confirmation question."""
+        names = ", ".join(printable(posixpath.basename(row.path)) for row in rows[:5])
+        return names + (f" and {len(rows) - 5} more" if len(rows) > 5 else "")
+
     def action_delete(self) -> None:
         pane = self.active()
         rows = pane.selection()
         if not rows:
             return
-        names = ", ".join(printable(posixpath.basename(row.path)) for row in rows[:5])
-        more = f" and {len(rows) - 5} more" if len(rows) > 5 else ""
         folders = any(row.entry is not None and row.entry.is_dir for row in rows)
-        question = Text(f"Delete {names}{more}?")
+        question = Text(f"Delete {self._names(rows)}?")
         if folders:
             question.append("\nDirectories are deleted with everything in them.", style="bold red")
 
@@ -349,7 +363,7 @@ class MainScreen(Screen[None]):
             return
         destination = target.current_dir()
         upload = source is self.local
-        question = Text(f"Copy {len(rows)} item(s) to {printable(destination)}?")
+        question = Text(f"Copy {self._names(rows)} to {printable(destination)}?")
 
         remote_pane = target if upload else source
 

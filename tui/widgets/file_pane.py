@@ -377,11 +377,15 @@ class FilePane(Vertical):
         return [row] if row else []
 
     def current_dir(self) -> str:
-        """Where a new item goes: the directory under the cursor, or its parent."""
+        """Where a new item goes: the folder the cursor is in, or the open folder the
+        cursor is on (a closed folder under the cursor is not a target: that surprises)."""
+        node = self.tree.cursor_node
         row = self.cursor_row
-        if row is None or row.entry is None:
+        if node is None or row is None or row.entry is None:
             return self.path
-        return row.path if row.entry.is_dir else posixpath.dirname(row.path)
+        if row.entry.is_dir and node.is_expanded:
+            return row.path
+        return posixpath.dirname(row.path)
 
     # --- filter ------------------------------------------------------------------------
 
