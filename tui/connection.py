@@ -1,7 +1,8 @@
 """Provides ConnectionService: turns a URL or a Site into an open, logged-in session.
 
 This is the one door to the servers for the app and the CLI alike. It resolves credentials
-(URL, then ``~/.netrc``, then a prompt callback, else anonymous), opens the session with the
+(URL, then ``~/.netrc``, then the system keyring, then a prompt callback; anonymous when
+there is no user), opens the session with the
 right TLS mode, and owns the trust store and the TrustPolicy that judges every certificate
 (asking the TrustPrompt, the app's certificate modal, when one is not trusted).
 
@@ -106,7 +107,10 @@ class ConnectionService:
             site.user = site.user or "anonymous"
             site.password = "anonymous@"
             return site
-        if self.password_prompt is not None:
+        from tui import keychain
+
+        site.password = keychain.load(site.user, site.key)
+        if site.password is None and self.password_prompt is not None:
             site.password = self.password_prompt(site)
         return site
 

@@ -115,3 +115,48 @@ async def test_the_command_palette_has_ferrymans_commands(make_app):
 
 def test_config_defaults_without_a_file():
     assert load_config() == Config()
+
+
+class MemoryKeyring:
+    """A keyring backend in memory, through keyring's real API (no system keyring here)."""
+
+    priority = 1
+
+    def __init__(self) -> None:
+        self.items: dict[tuple[str, str], str] = {}
+
+    def get_password(self, service, user):  # type: ignore[no-untyped-def]
+        return self.items.get((service, user))
+
+    def set_password(self, service, user, password):  # type: ignore[no-untyped-def]
+        self.items[(service, user)] = password
+
+    def delete_password(self, service, user):  # type: ignore[no-untyped-def]
+        self.items.pop((service, user), None)
+
+
+async def test_passwords_go_to_the_keyring_when_there_is_one(make_app, plain_server, monkeypatch):
+    import keyring
+
+    from tui import keychain
+
+    assert not keychain.available()  # these machines have none: the password is asked
+    memory = MemoryKeyring()
+    monkeypatch.setattr(keyring, "get_keyring", lambda: memory)
+    app = make_app(None)
+    async with app.run_test(size=(100, 30)) as pilot:
+        await settle(pilot, app)
+        connect = app.screen
+        connect.query_one("#url").value = plain_server.url("ftp", credentials=False)
+        connect.query_one("#name").value = "Sandbox"
+        connect.query_one("#user").value = "demo"
+        connect.query_one("#password").value = "demo"
+        connect.query_one("#remember").value = True
+        await pilot.press("ctrl+s")
+    assert memory.items == {("ferryman", f"demo@127.0.0.1:{plain_server.port}"): "demo"}
+    (saved,) = load_sites()
+    # Connecting to the saved site later needs no password typed: the keyring has it.
+    again = make_app(saved.url())
+    async with again.run_test(size=(100, 30)) as pilot:
+        await settle(pilot, again)
+        assert isinstance(again.screen, MainScreen) and again.screen.remote.fs is not None

@@ -16,6 +16,7 @@ from textual.screen import ModalScreen
 from textual.widgets import Button, Checkbox, Input, Label, OptionList, Select
 from textual.widgets.option_list import Option
 
+from tui import keychain
 from tui.errors import FerrymanError
 from tui.sites import Site, load_sites, parse_url, save_sites
 from tui.textsafe import printable
@@ -79,6 +80,9 @@ class ConnectScreen(ModalScreen[Site | None]):
                     yield self._row("Charset", Input("utf-8", id="charset", compact=True))
                     yield self._row("Start dir", Input(id="start", compact=True))
                     yield Checkbox("Passive mode", True, id="passive", compact=True)
+                    if keychain.available():
+                        yield Checkbox("Remember the password in the system keyring", False,
+                                       id="remember", compact=True)  # fmt: skip
             yield Label(Text(self.problem, style="red"), id="connect-problem")
             with Horizontal(classes="dialog-buttons"):
                 yield Button("Connect", id="go", variant="primary", compact=True)
@@ -154,7 +158,16 @@ class ConnectScreen(ModalScreen[Site | None]):
             return
         site.name = site.name or site.key
         self.sites = [s for s in self.sites if s.name != site.name] + [site]
-        self._store(f"Saved {site.name} (without its password)")
+        done = f"Saved {site.name} (without its password)"
+        password = self.query_one("#password", Input).value
+        remember = self.query("#remember")
+        if remember and remember.first(Checkbox).value and password and site.user:
+            kept = keychain.store(site.user, site.key, password)
+            done = f"Saved {site.name}; " + (
+                "its password is in the system keyring" if kept else
+                "the keyring refused the password: it will be asked for"
+            )  # fmt: skip
+        self._store(done)
 
     @on(Button.Pressed, "#delete")
     def _delete(self) -> None:
