@@ -15,9 +15,11 @@ from tui.demo import SandboxServer, TLSFiles
 @pytest.fixture(autouse=True)
 def hermetic_home(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch) -> str:
     """Every test gets its own config and data folders (trust store included), and so do
-    the processes it starts: no test reads or writes the user's real files."""
+    the processes it starts: no test reads or writes the user's real files or keyring."""
     home = str(tmp_path_factory.mktemp("ferryman-home"))
     monkeypatch.setenv("FERRYMAN_HOME", home)
+    # Nor the user's keyring: keyring's "fail" backend means "no keyring here".
+    monkeypatch.setenv("PYTHON_KEYRING_BACKEND", "keyring.backends.fail.Keyring")
     return home
 
 

@@ -140,7 +140,7 @@ async def test_passwords_go_to_the_keyring_when_there_is_one(make_app, plain_ser
 
     from tui import keychain
 
-    assert not keychain.available()  # these machines have none: the password is asked
+    assert not keychain.available()  # the tests pin keyring's "fail" backend: none here
     memory = MemoryKeyring()
     monkeypatch.setattr(keyring, "get_keyring", lambda: memory)
     app = make_app(None)
