@@ -155,6 +155,14 @@ class FerrymanApp(App[None]):
                 ("Toggle hidden files", "Show or hide dot files", screen.action_toggle_hidden),
                 ("Cycle sort order", "Name, size, time", screen.action_cycle_sort),
                 ("Reload", "Read the directories again", screen.action_reload),
+                ("Switch pane", "Move to the other pane", screen.action_switch_pane),
+                ("View file", "F3: show the file under the cursor", screen.action_view),
+                ("Edit file", "F4: edit in $EDITOR, upload if changed", screen.action_edit),
+                ("Copy", "F5: copy to the other pane", screen.action_copy),
+                ("Rename or move", "F6", screen.action_rename),
+                ("Make directory", "F7", screen.action_mkdir),
+                ("Delete", "F8: delete, after asking", screen.action_delete),
+                ("Filter", "/: show only matching names", screen.action_filter),
             ]:
                 yield SystemCommand(title, help_text, action)
 

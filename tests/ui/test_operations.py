@@ -184,3 +184,16 @@ async def test_log_panel_explains_replies_and_help_lists_keys(make_app, plain_se
         assert isinstance(app.screen, HelpScreen)
         described = dict((description, key) for key, description in app.screen.bindings)
         assert "Copy to the other pane" in described and "Delete (asks first)" in described
+
+
+async def test_a_wrong_password_is_shown_with_the_reply_and_its_meaning(make_app, plain_server):
+    app = make_app(plain_server.url("ftp").replace(":demo@", ":wrong@"))
+    async with app.run_test(size=(100, 30)) as pilot:
+        await settle(pilot, app)
+        error = app.screen
+        assert isinstance(error, ErrorScreen)
+        assert error.error.title == "Login failed" and error.error.code == 530
+        shown = " ".join(str(label.render()) for label in error.query("Label"))
+        assert "530: Not logged in" in shown
+        await pilot.press("escape")
+        assert app.screen.status.activity == "not connected"
