@@ -11,13 +11,11 @@ import argparse
 import getpass
 import json
 import os
-import posixpath
 import sys
-import time
 from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
-from tui import __version__, cli_trust
+from tui import __version__, cli_transfer, cli_trust
 from tui.errors import (
     EXIT_OK,
     EXIT_TRANSFER,
@@ -25,12 +23,11 @@ from tui.errors import (
     RemoteError,
     UsageError,
 )
-from tui.remote.base import Entry, EntryType, RemoteFS, check_name
+from tui.remote.base import Entry, EntryType, RemoteFS
 from tui.remote.replies import meaning
 from tui.remote.tls import normalize_fingerprint
 from tui.sites import TLS_MODES, Site, parse_url
 from tui.textsafe import printable
-from tui.transfer.copy import CopyReport, download_file, download_tree, upload_file, upload_tree
 
 if TYPE_CHECKING:
     from tui.connection import ConnectionService
@@ -110,26 +107,17 @@ def build_parser() -> argparse.ArgumentParser:
     get = commands.add_parser("get", help="download a file or, with -r, a directory")
     get.add_argument("url", metavar="URL")
     get.add_argument("local", metavar="LOCAL", nargs="?", default=".")
-    _transfer_options(get)
+    cli_transfer.add_options(get)
     _common(get)
 
     put = commands.add_parser("put", help="upload a file or, with -r, a directory")
     put.add_argument("local", metavar="LOCAL")
     put.add_argument("url", metavar="URL")
-    _transfer_options(put)
+    cli_transfer.add_options(put)
     _common(put)
 
     cli_trust.add_parsers(commands, _common)
     return parser
-
-
-def _transfer_options(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("-r", "--recursive", action="store_true", help="copy directories")
-    parser.add_argument(
-        "--resume",
-        action="store_true",
-        help="continue from a partial file left by an interrupted run",
-    )
 
 
 def build_app_parser() -> argparse.ArgumentParser:
@@ -216,14 +204,13 @@ def _run(args: argparse.Namespace) -> int:
         if args.command == "ls":
             return _ls(fs, site, as_json=args.json)
         try:
-            report = _get(fs, site, args) if args.command == "get" else _put(fs, site, args)
+            return cli_transfer.run(fs, site, args, lambda: service.open(site))
         except UsageError:
             raise
         except RemoteError as error:
             # A missing source, a refused write, a full disk: the transfer failed (exit 5).
             _fail(error)
             return EXIT_TRANSFER
-        return EXIT_TRANSFER if report.failed else EXIT_OK
 
 
 def _prompt_password(site: Site) -> str | None:
@@ -293,71 +280,3 @@ def _entry_line(entry: Entry) -> str:
     if entry.target:
         name += f" -> {printable(entry.target)}"
     return f"{kind}{perms} {size:>12} {when:>16}  {name}"
-
-
-# --- get / put ---------------------------------------------------------------------------
-
-
-def _get(fs: RemoteFS, site: Site, args: argparse.Namespace) -> CopyReport:
-    source = fs.resolve(site.path)
-    entry = fs.stat(source)
-    name = posixpath.basename(source.rstrip("/")) or site.host
-    check_name(name)
-    target = args.local
-    if os.path.isdir(target):
-        target = os.path.join(target, name)
-    started = time.monotonic()
-    if entry.is_dir:
-        if not args.recursive:
-            raise UsageError(f"{source} is a directory (use -r to copy it)")
-        report = download_tree(fs, source, target, resume=args.resume)
-    else:
-        report = CopyReport()
-        report.bytes = download_file(
-            fs, source, target, expected_size=entry.size, resume=args.resume
-        )
-        report.files = 1
-    _summary("get", report, time.monotonic() - started)
-    return report
-
-
-def _put(fs: RemoteFS, site: Site, args: argparse.Namespace) -> CopyReport:
-    local = args.local
-    if not os.path.exists(local):
-        raise UsageError(f"No such file or directory: {local}")
-    name = os.path.basename(os.path.normpath(local))
-    target = fs.resolve(site.path)
-    if site.path == "" or site.path.endswith("/") or _is_remote_dir(fs, target):
-        target = posixpath.join(target, name)
-    started = time.monotonic()
-    if os.path.isdir(local):
-        if not args.recursive:
-            raise UsageError(f"{local} is a directory (use -r to copy it)")
-        report = upload_tree(fs, local, target, resume=args.resume)
-    else:
-        report = CopyReport()
-        report.bytes = upload_file(fs, local, target, resume=args.resume)
-        report.files = 1
-    _summary("put", report, time.monotonic() - started)
-    return report
-
-
-def _is_remote_dir(fs: RemoteFS, path: str) -> bool:
-    try:
-        return fs.stat(path).is_dir
-    except RemoteError:
-        return False
-
-
-def _summary(verb: str, report: CopyReport, seconds: float) -> None:
-    for path, reason in report.skipped:
-        print(f"ferryman: skipped {printable(path)}: {printable(reason)}", file=sys.stderr)
-    for path, reason in report.failed:
-        print(f"ferryman: failed {printable(path)}: {printable(reason)}", file=sys.stderr)
-    if sys.stderr.isatty():
-        rate = report.bytes / seconds / 1e6 if seconds > 0 else 0.0
-        print(
-            f"{verb}: {report.files} files, {report.bytes} bytes in {seconds:.1f} s "
-            f"({rate:.1f} MB/s)",
-            file=sys.stderr,
-        )

@@ -102,6 +102,25 @@ class ServerProcess:
         except OSError:
             return "(no log)"
 
+    def kill(self) -> None:
+        """SIGKILL the server and every session process, as a crash would; keep its files.
+
+        vsftpd's session processes leave the server's process group, so they are found by
+        their command line, which names this server's own config in its folder.
+        """
+        if self.process is not None and self.process.poll() is None:
+            os.killpg(self.process.pid, 9)
+            self.process.wait(timeout=5)
+        for pid in os.listdir("/proc"):
+            if not pid.isdigit():
+                continue
+            try:
+                with open(f"/proc/{pid}/cmdline", "rb") as handle:
+                    if self.workdir.encode() in handle.read():
+                        os.kill(int(pid), 9)
+            except (OSError, ProcessLookupError):
+                continue  # gone already, or not ours to read
+
     def stop(self) -> None:
         if self.process is not None and self.process.poll() is None:
             os.killpg(self.process.pid, 15)

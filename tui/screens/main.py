@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import posixpath
 import threading
-import time
 from typing import TYPE_CHECKING
 
 from rich.text import Text
@@ -31,28 +30,13 @@ from tui.screens.viewer import VIEW_LIMIT, ViewerScreen
 from tui.sites import Site
 from tui.textsafe import printable
 from tui.transfer.copy import CopyReport, copy_rows, remove_tree
+from tui.transfer.engine import Throttle
 from tui.widgets.file_pane import SORTS, FilePane, Row
 from tui.widgets.log_panel import LogPanel
 from tui.widgets.status_bar import StatusBar
 
 if TYPE_CHECKING:
     from tui.app import FerrymanApp
-
-
-class Throttle:
-    """Calls ``update`` at most ten times a second with the bytes moved so far."""
-
-    def __init__(self, update) -> None:  # type: ignore[no-untyped-def]
-        self.update = update
-        self.total = 0
-        self.last = 0.0
-
-    def __call__(self, count: int) -> None:
-        self.total += count
-        now = time.monotonic()
-        if now - self.last >= 0.1:
-            self.last = now
-            self.update(self.total)
 
 
 class MainScreen(Screen[None]):
@@ -370,11 +354,14 @@ class MainScreen(Screen[None]):
         def copy(remote: RemoteFS) -> CopyReport:
             # Only the remote session is locked (LocalFS is thread-safe): one lock, no
             # ordering to get wrong between an upload and a download.
-            progress = Throttle(
-                lambda moved: self.app.call_from_thread(
-                    setattr, self.status, "activity", f"copying: {moved / 1e6:.1f} MB"
-                )
-            )
+            moved = [0]
+
+            def show(count: int) -> None:
+                moved[0] += count
+                activity = f"copying: {moved[0] / 1e6:.1f} MB"
+                self.app.call_from_thread(setattr, self.status, "activity", activity)
+
+            progress = Throttle(show)
             return copy_rows(remote, [(row.path, row.entry) for row in rows], destination,
                              upload=upload, progress=progress, cancel=self._cancel)  # fmt: skip
 

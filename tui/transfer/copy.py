@@ -240,7 +240,7 @@ def upload_tree(
     pending = [(local_dir, remote_dir)]
     while pending:
         source, target = pending.pop()
-        _ensure_remote_dir(fs, target)
+        ensure_remote_dir(fs, target)
         with translate(f"Cannot list {source}"):
             items = sorted(os.scandir(source), key=lambda item: item.name)
         for item in items:
@@ -331,7 +331,7 @@ def _copy_one(report: CopyReport, label: str, copy: Callable[[], int]) -> None:
         report.failed.append((label, str(error)))
 
 
-def _ensure_remote_dir(fs: RemoteFS, path: str) -> None:
+def ensure_remote_dir(fs: RemoteFS, path: str) -> None:
     try:
         fs.mkdir(path)
     except RemoteError as error:

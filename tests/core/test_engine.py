@@ -1,0 +1,240 @@
+"""The transfer engine against pyftpdlib: conflicts, faults, pause, cancel, parallel trees."""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import subprocess
+import sys
+import threading
+import time
+
+import pytest
+
+from tests.conftest import write
+from tui.connection import ConnectionService
+from tui.demo import SandboxServer
+from tui.transfer.copy import part_name
+from tui.transfer.engine import Conflict, TransferEngine
+from tui.transfer.queue import Direction, Job, State, TransferQueue
+
+
+def digest(path) -> str:
+    with open(path, "rb") as handle:
+        return hashlib.sha256(handle.read()).hexdigest()
+
+
+def engine_for(url: str, jobs: list[Job], **options) -> tuple[TransferEngine, TransferQueue]:
+    service = ConnectionService(timeout=10, check_revocation=False)
+    queue = TransferQueue()
+    queue.add(jobs)
+    options.setdefault("backoff", 0.05)
+    options.setdefault("progress_interval", 0)  # every block: the tests act mid-file
+    return TransferEngine(queue, lambda: service.open(url), **options), queue
+
+
+def test_trees_both_ways_in_parallel(plain_server, root, tmp_path):
+    for n in range(60):
+        write(root, f"tree/d{n % 5}/f{n}.bin", os.urandom(1000 + n))
+    engine, _ = engine_for(
+        plain_server.url("ftp"),
+        [Job(Direction.DOWNLOAD, "/tree", str(tmp_path / "down"), is_dir=True)],
+        slots=4,
+    )
+    jobs = engine.run()
+    assert {job.state for job in jobs} == {State.DONE} and len(jobs) == 66
+    for n in range(60):
+        relative = f"d{n % 5}/f{n}.bin"
+        assert digest(tmp_path / "down" / relative) == digest(os.path.join(root, "tree", relative))
+    engine, _ = engine_for(
+        plain_server.url("ftp"),
+        [Job(Direction.UPLOAD, str(tmp_path / "down"), "/back", is_dir=True)],
+        slots=4,
+    )
+    assert {job.state for job in engine.run()} == {State.DONE}
+    for n in range(60):
+        relative = f"d{n % 5}/f{n}.bin"
+        assert digest(os.path.join(root, "back", relative)) == digest(tmp_path / "down" / relative)
+
+
+@pytest.mark.parametrize(
+    ("policy", "state", "content"),
+    [
+        (Conflict.OVERWRITE, State.DONE, b"new version"),
+        (Conflict.SKIP, State.SKIPPED, b"old"),
+        (Conflict.NEWER, State.DONE, b"new version"),  # the source is newer
+        (Conflict.RESUME, State.DONE, b"new version"),  # "old" is not its start: see below
+        (Conflict.RENAME, State.DONE, b"old"),
+    ],
+)
+def test_conflict_policies_on_download(plain_server, root, tmp_path, policy, state, content):
+    write(root, "f.txt", b"new version")
+    target = tmp_path / "f.txt"
+    target.write_bytes(b"new")  # a partial copy: its bytes are the source's first three
+    os.utime(target, (0, 0))
+    entry_job = Job(Direction.DOWNLOAD, "/f.txt", str(target), size=11)
+    from datetime import UTC, datetime
+
+    entry_job.mtime = datetime.now(UTC)
+    engine, _ = engine_for(plain_server.url("ftp"), [entry_job], conflict=policy, slots=1)
+    (job,) = engine.run()
+    assert job.state is state, job.reason
+    if policy is Conflict.RENAME:
+        assert (tmp_path / "f (1).txt").read_bytes() == b"new version"
+        assert target.read_bytes() == b"new"
+    elif policy is Conflict.SKIP:
+        assert target.read_bytes() == b"new"
+    else:
+        assert target.read_bytes() == b"new version"
+    if policy is Conflict.RESUME:
+        assert job.done == 8  # only the bytes after the three it had
+
+
+def test_newer_skips_when_the_target_is_newer_and_ask_uses_the_prompt(plain_server, root, tmp_path):
+    from datetime import UTC, datetime, timedelta
+
+    write(root, "a.txt", b"server")
+    write(root, "b.txt", b"server")
+    for name in ("a.txt", "b.txt"):
+        (tmp_path / name).write_bytes(b"local")
+    old = datetime.now(UTC) - timedelta(days=3)
+    jobs = [Job(Direction.DOWNLOAD, f"/{n}", str(tmp_path / n), size=6, mtime=old)
+            for n in ("a.txt", "b.txt")]  # fmt: skip
+    engine, _ = engine_for(plain_server.url("ftp"), jobs[:1], conflict=Conflict.NEWER, slots=1)
+    assert engine.run()[0].state is State.SKIPPED
+    asked = []
+
+    def prompt(job):
+        asked.append(job.target)
+        return Conflict.OVERWRITE, True  # "apply to all"
+
+    engine, _ = engine_for(plain_server.url("ftp"), jobs, conflict=Conflict.ASK, prompt=prompt,
+                           slots=1)  # fmt: skip
+    jobs[0].state = State.QUEUED
+    assert [job.state for job in engine.run()] == [State.DONE, State.DONE]
+    assert len(asked) == 1  # the second used the answer given for all
+    assert (tmp_path / "b.txt").read_bytes() == b"server"
+
+
+def test_a_server_restarted_mid_download_is_resumed_to_identical_bytes(root, tmp_path):
+    payload = os.urandom(24 * 1024 * 1024)
+    write(root, "big.bin", payload)
+    server = SandboxServer(root).start()
+    port = server.port
+    restarted: list[SandboxServer] = []
+
+    def progress(job, count):
+        if job.done > 4 * 1024 * 1024 and not restarted:
+            restarted.append(server)
+            server.stop()  # every connection dies mid-transfer
+            restarted.append(SandboxServer(root, port=port).start())
+
+    job = Job(Direction.DOWNLOAD, "/big.bin", str(tmp_path / "big.bin"), size=len(payload))
+    engine, _ = engine_for(server.url("ftp"), [job], slots=1, progress=progress)
+    try:
+        (done,) = engine.run()
+    finally:
+        restarted[-1].stop() if restarted else server.stop()
+    assert done.state is State.DONE and done.attempts == 1
+    assert digest(tmp_path / "big.bin") == hashlib.sha256(payload).hexdigest()
+    assert done.done < len(payload) + 4 * 1024 * 1024  # it resumed, not started over
+
+
+def test_pause_keeps_the_partial_and_resume_completes(plain_server, root, tmp_path):
+    payload = os.urandom(16 * 1024 * 1024)
+    write(root, "p.bin", payload)
+    job = Job(Direction.DOWNLOAD, "/p.bin", str(tmp_path / "p.bin"), size=len(payload))
+    queue_box: list[TransferQueue] = []
+
+    def progress(running, count):
+        if running.done > 2 * 1024 * 1024 and running.state is State.RUNNING and not queue_box[1:]:
+            queue_box.append(None)  # once
+            queue_box[0].pause(running.id)
+
+    engine, queue = engine_for(plain_server.url("ftp"), [job], slots=1, progress=progress)
+    queue_box.append(queue)
+    engine.run()
+    assert job.state is State.PAUSED
+    partial = tmp_path / part_name("p.bin")
+    assert partial.exists() and not (tmp_path / "p.bin").exists()
+    queue.resume(job.id)
+    engine = TransferEngine(queue, engine.open_session, slots=1, resume_partials=True)
+    engine.run()
+    assert job.state is State.DONE and not partial.exists()
+    assert digest(tmp_path / "p.bin") == hashlib.sha256(payload).hexdigest()
+
+
+def test_cancel_mid_file_leaves_nothing_half_done(plain_server, root, tmp_path):
+    write(root, "c.bin", os.urandom(16 * 1024 * 1024))
+    local = tmp_path / "local"
+    local.mkdir()
+    (local / "c.bin").write_bytes(b"the good old file")
+    job = Job(Direction.DOWNLOAD, "/c.bin", str(local / "c.bin"), size=16 * 1024 * 1024)
+    holder: list[TransferQueue] = []
+
+    def progress(running, count):
+        if running.done > 1024 * 1024:
+            holder[0].cancel(running.id)
+
+    engine, queue = engine_for(plain_server.url("ftp"), [job], slots=1, progress=progress,
+                               conflict=Conflict.OVERWRITE)  # fmt: skip
+    holder.append(queue)
+    engine.run()
+    assert job.state is State.CANCELLED
+    assert sorted(os.listdir(local)) == ["c.bin"]  # no partial, nothing renamed
+    assert (local / "c.bin").read_bytes() == b"the good old file"
+
+
+def test_a_full_disk_fails_clearly_and_keeps_the_good_file(plain_server, root, tmp_path):
+    # RLIMIT_FSIZE stands in for a full disk: writes past it fail with EFBIG in the child.
+    write(root, "big.bin", os.urandom(3 * 1024 * 1024))
+    (tmp_path / "big.bin").write_bytes(b"the good old file")
+    script = (
+        "import resource, signal, sys\n"
+        "signal.signal(signal.SIGXFSZ, signal.SIG_IGN)\n"
+        "resource.setrlimit(resource.RLIMIT_FSIZE, (1024 * 1024, 1024 * 1024))\n"
+        "from tui.cli import main\n"
+        "sys.exit(main(sys.argv[1:]))\n"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", script, "get", plain_server.url("ftp", "big.bin"), str(tmp_path)],
+        capture_output=True, text=True, timeout=60,
+    )  # fmt: skip
+    assert result.returncode == 5, result.stderr
+    assert "Disk full" in result.stderr or "too large" in result.stderr.lower()
+    assert (tmp_path / "big.bin").read_bytes() == b"the good old file"
+    assert (tmp_path / part_name("big.bin")).stat().st_size == 1024 * 1024  # kept for --resume
+
+
+def test_retries_are_bounded(tmp_path):
+    service_calls = []
+
+    def refuse():
+        service_calls.append(time.monotonic())
+        from tui.errors import ConnectionLost
+
+        raise ConnectionLost("the server is gone")
+
+    queue = TransferQueue()
+    job = Job(Direction.DOWNLOAD, "/x", str(tmp_path / "x"))
+    queue.add([job])
+    TransferEngine(queue, refuse, slots=1, retries=2, backoff=0.01).run()
+    assert job.state is State.FAILED and "after 3 tries" in job.reason
+    assert len(service_calls) == 3
+
+
+def test_cli_get_with_parallel_sessions_and_conflict_flag(plain_server, root, tmp_path):
+    from tui.cli import main
+
+    for n in range(20):
+        write(root, f"set/f{n}.txt", f"{n}".encode())
+    out = tmp_path / "out"
+    assert main(["get", "-r", "-j", "4", plain_server.url("ftp", "set"), str(out)]) == 0
+    assert sorted(os.listdir(out)) == sorted(f"f{n}.txt" for n in range(20))
+    (out / "f1.txt").write_text("mine")
+    assert main(["get", "-r", "--overwrite", "skip", plain_server.url("ftp", "set"),
+                 str(tmp_path)]) == 0  # fmt: skip
+    assert main(["get", "-r", "--overwrite=skip", plain_server.url("ftp", "set"), str(out)]) == 0
+    assert (out / "f1.txt").read_text() == "mine"
+    assert main(["get", "-j", "11", plain_server.url("ftp", "set/f1.txt")]) == 2
+    threading.active_count()  # workers are daemon threads; the test ends without waiting

@@ -1,0 +1,58 @@
+"""A real server killed mid-transfer and started again: the engine reconnects and resumes
+to identical bytes, both ways (vsftpd over explicit FTPS, whose data connections demand TLS
+session reuse, and ProFTPD, which needs AllowStoreRestart for the upload)."""
+
+from __future__ import annotations
+
+import hashlib
+import os
+
+import pytest
+
+from tests.interop.servers import ProFTPD, Vsftpd
+from tui.connection import ConnectionService
+from tui.transfer.engine import TransferEngine
+from tui.transfer.queue import Direction, Job, State, TransferQueue
+
+SIZE = 48 * 1024 * 1024
+
+
+@pytest.mark.parametrize("server_class", [Vsftpd, ProFTPD], ids=["vsftpd", "proftpd"])
+@pytest.mark.parametrize("direction", [Direction.DOWNLOAD, Direction.UPLOAD])
+def test_killed_and_restarted_mid_transfer(interop_ready, pki, tmp_path, server_class, direction):
+    server = server_class(pki.tls).start()
+    try:
+        folder = server.fresh_dir()
+        payload = os.urandom(SIZE)
+        remote = os.path.join(folder, "big.bin")
+        local = tmp_path / "big.bin"
+        if direction is Direction.DOWNLOAD:
+            with open(remote, "wb") as handle:
+                handle.write(payload)
+            job = Job(direction, remote, str(local), size=SIZE)
+        else:
+            local.write_bytes(payload)
+            job = Job(direction, str(local), remote, size=SIZE)
+        crashed = []
+
+        def progress(running, count):
+            if running.done > 8 * 1024 * 1024 and not crashed:
+                crashed.append(True)
+                server.kill()  # mid-transfer: every connection dies
+                server.start()  # back on the same port, as after a restart
+
+        service = ConnectionService(ca_file=pki.ca_file, timeout=15, check_revocation=False)
+        url = server.url("ftpes", folder)
+        queue = TransferQueue()
+        queue.add([job])
+        engine = TransferEngine(queue, lambda: service.open(url), slots=1, backoff=0.2,
+                                progress=progress, progress_interval=0)  # fmt: skip
+        engine.run()
+        assert crashed and job.state is State.DONE, job.reason
+        assert job.attempts >= 1
+        written = remote if direction is Direction.UPLOAD else str(local)
+        with open(written, "rb") as handle:
+            assert hashlib.sha256(handle.read()).digest() == hashlib.sha256(payload).digest()
+        assert job.done < SIZE + 8 * 1024 * 1024  # resumed from the partial, not started over
+    finally:
+        server.stop()

@@ -1,0 +1,163 @@
+"""Provides ``ferryman get`` and ``ferryman put`` on the transfer engine.
+
+Paths follow ``cp``: into LOCAL (or the remote path) when it is an existing directory, else
+to that name; ``-r`` copies a tree. Progress goes to stderr: one updating line on a
+terminal, one plain line per finished file otherwise.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import posixpath
+import sys
+import threading
+import time
+
+from tui.errors import EXIT_OK, EXIT_TRANSFER, UsageError
+from tui.remote.base import RemoteFS, check_name
+from tui.sites import Site
+from tui.textsafe import printable
+from tui.transfer.engine import Conflict, TransferEngine
+from tui.transfer.queue import Direction, Job, State, TransferQueue
+
+CONFLICT_KEYS = {"o": Conflict.OVERWRITE, "n": Conflict.NEWER, "s": Conflict.SKIP,
+                 "r": Conflict.RESUME, "m": Conflict.RENAME}  # fmt: skip
+
+
+def add_options(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("-r", "--recursive", action="store_true", help="copy directories")
+    parser.add_argument("-j", "--jobs", type=int, default=2, metavar="N",
+                        help="parallel sessions, 1 to 10 (default 2)")  # fmt: skip
+    parser.add_argument("--overwrite", default="always",
+                        choices=[choice.value for choice in Conflict],
+                        help="when the target exists (default: always, as cp does)")  # fmt: skip
+    parser.add_argument("--resume", action="store_true",
+                        help="continue from partial files left by an interrupted run")  # fmt: skip
+
+
+def run(fs: RemoteFS, site: Site, args: argparse.Namespace, open_session) -> int:  # type: ignore[no-untyped-def]
+    if not 1 <= args.jobs <= 10:
+        raise UsageError("-j takes 1 to 10 sessions")
+    job = _get_job(fs, site, args) if args.command == "get" else _put_job(fs, site, args)
+    conflict = Conflict(args.overwrite)
+    if args.resume and conflict is Conflict.OVERWRITE:
+        conflict = Conflict.RESUME
+    spare = [fs]  # the session already open serves the first slot
+
+    def session() -> RemoteFS:
+        return spare.pop() if spare else open_session()
+
+    display = Display(args.command)
+    queue = TransferQueue(on_change=display.changed)
+    queue.add([job])
+    engine = TransferEngine(
+        queue,
+        session,
+        slots=args.jobs,
+        conflict=conflict,
+        prompt=_ask if sys.stdin.isatty() and sys.stderr.isatty() else None,
+        progress=display.moved,
+        resume_partials=args.resume,
+    )
+    jobs = engine.run()
+    display.finish(jobs)
+    failed = [j for j in jobs if j.state is State.FAILED]
+    return EXIT_TRANSFER if failed else EXIT_OK
+
+
+def _get_job(fs: RemoteFS, site: Site, args: argparse.Namespace) -> Job:
+    source = fs.resolve(site.path)
+    entry = fs.stat(source)
+    name = posixpath.basename(source.rstrip("/")) or site.host
+    check_name(name)
+    target = os.path.join(args.local, name) if os.path.isdir(args.local) else args.local
+    if entry.is_dir and not args.recursive:
+        raise UsageError(f"{source} is a directory (use -r to copy it)")
+    return Job(Direction.DOWNLOAD, source, target, is_dir=entry.is_dir, size=entry.size,
+               mtime=entry.mtime)  # fmt: skip
+
+
+def _put_job(fs: RemoteFS, site: Site, args: argparse.Namespace) -> Job:
+    local = args.local
+    if not os.path.exists(local):
+        raise UsageError(f"No such file or directory: {local}")
+    target = fs.resolve(site.path)
+    if site.path == "" or site.path.endswith("/") or _is_remote_dir(fs, target):
+        target = posixpath.join(target, os.path.basename(os.path.normpath(local)))
+    folder = os.path.isdir(local)
+    if folder and not args.recursive:
+        raise UsageError(f"{local} is a directory (use -r to copy it)")
+    return Job(Direction.UPLOAD, local, target, is_dir=folder,
+               size=None if folder else os.path.getsize(local))  # fmt: skip
+
+
+def _is_remote_dir(fs: RemoteFS, path: str) -> bool:
+    from tui.errors import RemoteError
+
+    try:
+        return fs.stat(path).is_dir
+    except RemoteError:
+        return False
+
+
+def _ask(job: Job) -> tuple[Conflict, bool]:
+    """On a terminal: what to do with an existing target; a capital letter answers for all."""
+    question = (f"{printable(job.target)} exists: [o]verwrite, [n]ewer only, [s]kip, "
+                "[r]esume, rena[m]e (capital: all)? ")  # fmt: skip
+    while True:
+        sys.stderr.write(question)
+        sys.stderr.flush()
+        answer = sys.stdin.readline().strip()
+        if not answer:
+            return Conflict.SKIP, False
+        if answer.lower() in CONFLICT_KEYS:
+            return CONFLICT_KEYS[answer.lower()], answer.isupper()
+
+
+class Display:
+    """Progress on stderr."""
+
+    def __init__(self, verb: str) -> None:
+        self.verb = verb
+        self.tty = sys.stderr.isatty()
+        self.started = time.monotonic()
+        self.bytes = 0
+        self.last = 0.0
+        self.lock = threading.Lock()
+
+    def moved(self, job: Job, count: int) -> None:
+        with self.lock:
+            self.bytes += count
+            now = time.monotonic()
+            if self.tty and now - self.last >= 0.1:
+                self.last = now
+                rate = self.bytes / max(now - self.started, 1e-6) / 1e6
+                moved = f"{self.bytes / 1e6:.1f} MB at {rate:.1f} MB/s"
+                line = f"{self.verb}: {moved}  {printable(job.name)}"
+                sys.stderr.write("\r" + line[:100].ljust(100))
+                sys.stderr.flush()
+
+    def changed(self, job: Job) -> None:
+        if job.is_dir and job.state is State.DONE and not job.reason:
+            return
+        with self.lock:
+            if job.state is State.FAILED:
+                self._line(f"ferryman: failed {printable(job.source)}: {printable(job.reason)}")
+            elif job.state is State.SKIPPED or (job.state is State.DONE and job.reason):
+                self._line(f"ferryman: skipped {printable(job.source)}: {printable(job.reason)}")
+            elif job.state is State.DONE and not self.tty:
+                self._line(f"{self.verb}: {printable(job.target)}")
+
+    def _line(self, text: str) -> None:
+        if self.tty:
+            sys.stderr.write("\r" + " " * 100 + "\r")
+        print(text, file=sys.stderr, flush=True)
+
+    def finish(self, jobs: list[Job]) -> None:
+        files = [j for j in jobs if not j.is_dir and j.state is State.DONE]
+        seconds = time.monotonic() - self.started
+        if self.tty:
+            rate = self.bytes / max(seconds, 1e-6) / 1e6
+            self._line(f"{self.verb}: {len(files)} files, {self.bytes} bytes in {seconds:.1f} s "
+                       f"({rate:.1f} MB/s)")  # fmt: skip

@@ -1,0 +1,360 @@
+"""Provides TransferEngine: a pool of sessions (one control connection per slot) working
+through a TransferQueue.
+
+- Directories are expanded when their turn comes, so a tree of any size starts at once;
+  names from the server are checked before they become local paths.
+- A target that exists is handled by the conflict policy (or asked about).
+- A dropped connection (421, reset, timeout) reconnects with backoff and resumes from the
+  partial file, a bounded number of times, then fails the job with the reason.
+- Disk full, permission denied and the like fail the job at once, keeping the partial file.
+- Modification times are preserved where the server allows (MFMT; MDTM from listings).
+"""
+
+from __future__ import annotations
+
+import enum
+import os
+import posixpath
+import threading
+import time
+from collections.abc import Callable
+from datetime import UTC, datetime
+
+from tui.errors import (
+    Cancelled,
+    ConnectionLost,
+    FerrymanError,
+    InvalidName,
+    NotFound,
+    ProtocolError,
+    RemoteError,
+    TLSError,
+    TransferFailed,
+)
+from tui.remote.base import RemoteFS, check_name
+from tui.remote.local import translate
+from tui.transfer.copy import download_file, ensure_remote_dir, part_name, upload_file
+from tui.transfer.queue import Direction, Job, State, TransferQueue
+
+# Errors after which a new connection may well succeed.
+RETRYABLE = (ConnectionLost, TLSError, TransferFailed, ProtocolError)
+
+
+class Conflict(enum.Enum):
+    """What to do when the target exists."""
+
+    ASK = "ask"
+    OVERWRITE = "always"
+    NEWER = "newer"
+    SKIP = "skip"
+    RESUME = "resume"
+    RENAME = "rename"
+
+
+ConflictPrompt = Callable[[Job], tuple[Conflict, bool]]
+"""Asked about a job whose target exists; returns the choice and "apply to all"."""
+
+SessionFactory = Callable[[], RemoteFS]
+
+
+class Throttle:
+    """Passes on progress at most ten times a second (and always the last bytes)."""
+
+    def __init__(self, report: Callable[[int], None], interval: float = 0.1) -> None:
+        self._clock = time.monotonic
+        self.report = report
+        self.interval = interval
+        self.pending = 0
+        self.last = 0.0
+
+    def __call__(self, count: int) -> None:
+        self.pending += count
+        now = self._clock()
+        if now - self.last >= self.interval:
+            self.flush(now)
+
+    def flush(self, now: float | None = None) -> None:
+        if self.pending:
+            self.report(self.pending)
+            self.pending = 0
+        self.last = now if now is not None else self._clock()
+
+
+class TransferEngine:
+    """Runs a queue with ``slots`` parallel sessions.
+
+    Args:
+        queue: The jobs.
+        open_session: Makes a new logged-in session (``ConnectionService.open`` for a site).
+        slots: Parallel sessions, 1 to 10.
+        conflict: The policy for existing targets; ``ASK`` calls ``prompt``.
+        prompt: Answers conflicts when the policy is ASK (the CLI asks on a terminal, the
+            app shows a modal); without one, ASK skips and says so.
+        retries: How many times a dropped connection is re-made for one job.
+        backoff: Seconds before the first retry; doubled each time.
+        progress: Called with (job, bytes) about ten times a second per job.
+        preserve_times: Give the copy the source's modification time where possible.
+        resume_partials: Continue from partial files an earlier run left (``--resume``).
+        progress_interval: Seconds between progress calls for one job.
+    """
+
+    def __init__(
+        self,
+        queue: TransferQueue,
+        open_session: SessionFactory,
+        *,
+        slots: int = 2,
+        conflict: Conflict = Conflict.ASK,
+        prompt: ConflictPrompt | None = None,
+        retries: int = 3,
+        backoff: float = 0.5,
+        progress: Callable[[Job, int], None] | None = None,
+        preserve_times: bool = True,
+        resume_partials: bool = False,
+        progress_interval: float = 0.1,
+    ) -> None:
+        if not 1 <= slots <= 10:
+            raise ValueError("slots must be 1 to 10")
+        self.queue = queue
+        self.open_session = open_session
+        self.slots = slots
+        self.conflict = conflict
+        self.prompt = prompt
+        self.retries = retries
+        self.backoff = backoff
+        self.progress = progress
+        self.preserve_times = preserve_times
+        self.resume_partials = resume_partials
+        self.progress_interval = progress_interval
+        self._prompt_lock = threading.Lock()  # one question at a time
+        self._stopping = threading.Event()
+        self._threads: list[threading.Thread] = []
+
+    # --- running -------------------------------------------------------------------------
+
+    def start(self) -> TransferEngine:
+        for slot in range(self.slots):
+            thread = threading.Thread(target=self._worker, name=f"transfer-{slot}", daemon=True)
+            thread.start()
+            self._threads.append(thread)
+        return self
+
+    def join(self, timeout: float | None = None) -> None:
+        for thread in self._threads:
+            thread.join(timeout)
+
+    def stop(self) -> None:
+        """Stop after the jobs now running (they are cancelled)."""
+        self._stopping.set()
+        self.queue.cancel()
+        self.queue.close()
+
+    def run(self) -> list[Job]:
+        """Start, wait until the queue is done, and return the jobs."""
+        self.start()
+        self.join()
+        return self.queue.jobs()
+
+    def _worker(self) -> None:
+        session: RemoteFS | None = None
+        try:
+            while not self._stopping.is_set():
+                job = self.queue.take(timeout=0.5)
+                if job is None:
+                    if self.queue.wait(timeout=0):
+                        return  # nothing queued or running: done
+                    continue
+                session = self._attempt(job, session)
+        finally:
+            if session is not None:
+                session.close()
+
+    def _attempt(self, job: Job, session: RemoteFS | None) -> RemoteFS | None:
+        """Run one job, re-making the session as needed; returns the session to keep."""
+        while True:
+            try:
+                if session is None:
+                    session = self.open_session()
+                self._run(job, session)
+                return session
+            except Cancelled:
+                self._stopped(job, session)
+                return session
+            except RETRYABLE as error:
+                if session is not None:
+                    session.close()
+                session = None
+                job.attempts += 1
+                if job.attempts > self.retries or self._stopping.is_set():
+                    self.queue.finish(job, State.FAILED, f"{error} (after {job.attempts} tries)")
+                    return None
+                delay = self.backoff * 2 ** (job.attempts - 1)
+                job.reason = f"retrying in {delay:g} s: {error}"
+                if job.stop.wait(delay):  # a cancel during the wait ends it at once
+                    self._stopped(job, None)
+                    return None
+            except FerrymanError as error:
+                self.queue.finish(job, State.FAILED, str(error))
+                return session
+
+    def _stopped(self, job: Job, session: RemoteFS | None) -> None:
+        if job.stop_as is State.CANCELLED:
+            self._remove_partial(job, session)
+            self.queue.finish(job, State.CANCELLED, "cancelled")
+        else:
+            self.queue.finish(job, State.PAUSED, "paused: the partial file is kept")
+
+    def _remove_partial(self, job: Job, session: RemoteFS | None) -> None:
+        try:
+            if job.direction is Direction.DOWNLOAD:
+                folder, name = os.path.split(job.target)
+                os.remove(os.path.join(folder, part_name(name)))
+            elif session is not None:
+                folder, name = posixpath.split(job.target)
+                session.remove(posixpath.join(folder, part_name(name)))
+        except (OSError, FerrymanError):
+            pass  # nothing arrived yet, or the session is gone: there is no partial to remove
+
+    # --- one job ---------------------------------------------------------------------------
+
+    def _run(self, job: Job, session: RemoteFS) -> None:
+        if job.is_dir:
+            self._expand(job, session)
+            return
+        choice = self._resolve(job, session)
+        if choice is Conflict.SKIP:
+            self.queue.finish(job, State.SKIPPED, job.reason or "the target exists")
+            return
+        report = Throttle(lambda count: self._progress(job, count), self.progress_interval)
+        resume = job.attempts > 0 or choice is Conflict.RESUME or self.resume_partials
+        if job.direction is Direction.DOWNLOAD:
+            download_file(session, job.source, job.target, expected_size=job.size,
+                          resume=resume, progress=report, cancel=job.stop)  # fmt: skip
+        else:
+            upload_file(session, job.source, job.target, resume=resume, progress=report,
+                        cancel=job.stop)  # fmt: skip
+        report.flush()
+        self._keep_time(job, session)
+        self.queue.finish(job, State.DONE)
+
+    def _progress(self, job: Job, count: int) -> None:
+        job.done += count
+        if self.progress is not None:
+            self.progress(job, count)
+
+    def _expand(self, job: Job, session: RemoteFS) -> None:
+        """A directory: make the target folder, queue its entries where it stood."""
+        children: list[Job] = []
+        if job.direction is Direction.DOWNLOAD:
+            with translate(f"Cannot create {job.target}"):
+                os.makedirs(job.target, exist_ok=True)
+            skipped = []
+            for entry in session.listdir(job.source):
+                try:
+                    check_name(entry.name)
+                except InvalidName as error:
+                    skipped.append(f"{entry.name!r}: {error}")
+                    continue
+                if entry.type.value in ("link", "unknown"):
+                    skipped.append(f"{entry.name!r}: {entry.type.value} (not followed)")
+                    continue
+                children.append(Job(job.direction, posixpath.join(job.source, entry.name),
+                                    os.path.join(job.target, entry.name), is_dir=entry.is_dir,
+                                    size=entry.size, mtime=entry.mtime))  # fmt: skip
+            job.reason = "; ".join(skipped)
+        else:
+            ensure_remote_dir(session, job.target)
+            with translate(f"Cannot list {job.source}"):
+                items = sorted(os.scandir(job.source), key=lambda item: item.name)
+            for item in items:
+                if item.is_symlink():
+                    continue  # a link could loop; cp -r without -L does not follow either
+                folder = item.is_dir()
+                size = None if folder else item.stat().st_size
+                target = posixpath.join(job.target, item.name)
+                children.append(Job(job.direction, item.path, target, is_dir=folder, size=size))
+        self.queue.add(children, first=True)
+        self.queue.finish(job, State.DONE, job.reason)
+
+    def _resolve(self, job: Job, session: RemoteFS) -> Conflict:
+        """Decide what to do about an existing target."""
+        existing = _target_info(job, session)
+        if existing is None:
+            return Conflict.OVERWRITE
+        choice = self.conflict
+        if choice is Conflict.ASK:
+            with self._prompt_lock:
+                choice = self.conflict  # another worker may have answered "to all" meanwhile
+                if choice is Conflict.ASK:
+                    if self.prompt is None:
+                        job.reason = "the target exists (no one to ask: use --overwrite)"
+                        return Conflict.SKIP
+                    choice, for_all = self.prompt(job)
+                    if for_all:
+                        self.conflict = choice
+        size, mtime = existing
+        if choice is Conflict.NEWER:
+            if job.mtime is None or mtime is None or job.mtime > mtime:
+                return Conflict.OVERWRITE
+            job.reason = "the target is as new or newer"
+            return Conflict.SKIP
+        if choice is Conflict.RENAME:
+            job.target = _free_name(job, session)
+            return Conflict.OVERWRITE
+        if choice is Conflict.RESUME:
+            if size is not None and job.size is not None and size >= job.size:
+                job.reason = "the target is already complete"
+                return Conflict.SKIP
+            _target_to_partial(job, session)
+        return choice
+
+    def _keep_time(self, job: Job, session: RemoteFS) -> None:
+        if not self.preserve_times:
+            return
+        try:
+            if job.direction is Direction.DOWNLOAD and job.mtime is not None:
+                stamp = job.mtime.timestamp()
+                os.utime(job.target, (stamp, stamp))
+            elif job.direction is Direction.UPLOAD and session.capabilities.set_mtime:
+                when = datetime.fromtimestamp(os.stat(job.source).st_mtime, UTC)
+                session.set_mtime(job.target, when)
+        except (OSError, FerrymanError):
+            pass  # the file is complete; a time the server will not set is no failure
+
+
+def _target_info(job: Job, session: RemoteFS) -> tuple[int | None, datetime | None] | None:
+    if job.direction is Direction.DOWNLOAD:
+        try:
+            info = os.stat(job.target)
+        except FileNotFoundError:
+            return None
+        return info.st_size, datetime.fromtimestamp(info.st_mtime, UTC)
+    try:
+        entry = session.stat(job.target)
+    except NotFound:
+        return None
+    return entry.size, entry.mtime
+
+
+def _free_name(job: Job, session: RemoteFS) -> str:
+    join = os.path.join if job.direction is Direction.DOWNLOAD else posixpath.join
+    split = os.path.split if job.direction is Direction.DOWNLOAD else posixpath.split
+    folder, name = split(job.target)
+    stem, dot, extension = name.partition(".") if not name.startswith(".") else (name, "", "")
+    for number in range(1, 1000):
+        candidate = join(folder, f"{stem} ({number}){dot}{extension}")
+        probe = Job(job.direction, job.source, candidate)
+        if _target_info(probe, session) is None:
+            return candidate
+    raise RemoteError(f"No free name next to {job.target}")
+
+
+def _target_to_partial(job: Job, session: RemoteFS) -> None:
+    """ "Resume" an existing target: it becomes the partial file the copy continues."""
+    if job.direction is Direction.DOWNLOAD:
+        folder, name = os.path.split(job.target)
+        with translate(f"Cannot resume {job.target}"):
+            os.replace(job.target, os.path.join(folder, part_name(name)))
+    else:
+        folder, name = posixpath.split(job.target)
+        session.rename(job.target, posixpath.join(folder, part_name(name)))

@@ -1,0 +1,202 @@
+"""Provides Job and TransferQueue: what is to be moved, and in which state each piece is.
+
+Thread-safe: the engine's workers take jobs while the UI or the CLI pauses, cancels, retries
+and reorders them. Every change is reported through one ``on_change`` callback, called
+outside the lock, from whichever thread made the change.
+"""
+
+from __future__ import annotations
+
+import enum
+import itertools
+import os
+import posixpath
+import threading
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from datetime import datetime
+
+
+class State(enum.Enum):
+    QUEUED = "queued"
+    RUNNING = "running"
+    PAUSED = "paused"
+    DONE = "done"
+    FAILED = "failed"
+    SKIPPED = "skipped"
+    CANCELLED = "cancelled"
+
+
+FINISHED = (State.DONE, State.FAILED, State.SKIPPED, State.CANCELLED)
+
+
+class Direction(enum.Enum):
+    UPLOAD = "upload"
+    DOWNLOAD = "download"
+
+
+_ids = itertools.count(1)
+
+
+@dataclass(eq=False)
+class Job:
+    """One file or directory to move.
+
+    Attributes:
+        source: A local path (upload) or a remote path (download).
+        target: Where it goes, on the other side.
+        is_dir: A directory: expanded into jobs for its entries when its turn comes, so a
+            tree of any size starts at once.
+        size, mtime: The source's, when known (from a listing).
+        done: Bytes moved so far (for progress; resumes count from their offset).
+        reason: Why it failed or was skipped, in words.
+    """
+
+    direction: Direction
+    source: str
+    target: str
+    is_dir: bool = False
+    size: int | None = None
+    mtime: datetime | None = None
+    state: State = State.QUEUED
+    done: int = 0
+    reason: str = ""
+    attempts: int = 0
+    id: int = field(default_factory=lambda: next(_ids))
+    stop: threading.Event = field(default_factory=threading.Event, repr=False)
+    stop_as: State = State.CANCELLED  # what a stopped job becomes: CANCELLED or PAUSED
+
+    @property
+    def name(self) -> str:
+        path = self.source.rstrip("/")
+        return (os.path.basename if self.direction is Direction.UPLOAD else posixpath.basename)(
+            path
+        )
+
+
+class TransferQueue:
+    """The queue. ``take`` blocks a worker until a job is queued or the queue is closed."""
+
+    def __init__(self, on_change: Callable[[Job], None] | None = None) -> None:
+        self._jobs: list[Job] = []
+        self._lock = threading.Condition()
+        self._closed = False
+        self.on_change = on_change
+
+    def _changed(self, job: Job) -> None:
+        if self.on_change is not None:
+            self.on_change(job)
+
+    def add(self, jobs: Iterable[Job], *, first: bool = False) -> None:
+        """Queue jobs, at the end (or, for a directory's entries, where it stood)."""
+        added = list(jobs)
+        with self._lock:
+            if first:
+                self._jobs[0:0] = added
+            else:
+                self._jobs.extend(added)
+            self._lock.notify_all()
+        for job in added:
+            self._changed(job)
+
+    def jobs(self) -> list[Job]:
+        with self._lock:
+            return list(self._jobs)
+
+    def take(self, timeout: float | None = None) -> Job | None:
+        """The next queued job, now running; None once closed (or after ``timeout``)."""
+        with self._lock:
+            while True:
+                job = next((j for j in self._jobs if j.state is State.QUEUED), None)
+                if job is not None:
+                    job.state = State.RUNNING
+                    job.stop.clear()
+                    break
+                if self._closed or self.idle_locked():
+                    return None
+                if not self._lock.wait(timeout):
+                    return None
+        self._changed(job)
+        return job
+
+    def idle_locked(self) -> bool:
+        return not any(j.state in (State.QUEUED, State.RUNNING) for j in self._jobs)
+
+    def finish(self, job: Job, state: State, reason: str = "") -> None:
+        with self._lock:
+            job.state = state
+            job.reason = reason
+            self._lock.notify_all()
+        self._changed(job)
+
+    def requeue(self, job: Job) -> None:
+        """Back to the queue (after a reconnect), keeping its place."""
+        self.finish(job, State.QUEUED, job.reason)
+
+    def wait(self, timeout: float | None = None) -> bool:
+        """Block until nothing is queued or running; True if that happened in time."""
+        with self._lock:
+            return self._lock.wait_for(self.idle_locked, timeout)
+
+    def close(self) -> None:
+        with self._lock:
+            self._closed = True
+            self._lock.notify_all()
+
+    # --- what the user does --------------------------------------------------------------
+
+    def _select(self, job_id: int | None) -> list[Job]:
+        return [j for j in self._jobs if job_id is None or j.id == job_id]
+
+    def pause(self, job_id: int | None = None) -> None:
+        """Pause one job (or all): a running one stops and keeps its partial file."""
+        self._stop(job_id, State.PAUSED)
+
+    def cancel(self, job_id: int | None = None) -> None:
+        """Cancel one job (or all): a running one stops and its partial file is removed."""
+        self._stop(job_id, State.CANCELLED)
+
+    def _stop(self, job_id: int | None, as_state: State) -> None:
+        changed = []
+        with self._lock:
+            for job in self._select(job_id):
+                if job.state is State.RUNNING:
+                    job.stop_as = as_state
+                    job.stop.set()  # the worker finishes it in that state
+                elif job.state in (State.QUEUED, State.PAUSED) and job.state is not as_state:
+                    job.state = as_state
+                    changed.append(job)
+            self._lock.notify_all()
+        for job in changed:
+            self._changed(job)
+
+    def resume(self, job_id: int | None = None) -> None:
+        self._requeue_where(job_id, (State.PAUSED,))
+
+    def retry(self, job_id: int | None = None) -> None:
+        """Queue failed or cancelled jobs again (a retry resumes from any partial file)."""
+        self._requeue_where(job_id, (State.FAILED, State.CANCELLED))
+
+    def _requeue_where(self, job_id: int | None, states: tuple[State, ...]) -> None:
+        changed = []
+        with self._lock:
+            for job in self._select(job_id):
+                if job.state in states:
+                    job.state, job.reason, job.attempts = State.QUEUED, "", 0
+                    changed.append(job)
+            self._lock.notify_all()
+        for job in changed:
+            self._changed(job)
+
+    def move(self, job_id: int, offset: int) -> None:
+        """Move a job up (negative) or down the queue."""
+        with self._lock:
+            index = next((i for i, j in enumerate(self._jobs) if j.id == job_id), None)
+            if index is None:
+                return
+            job = self._jobs.pop(index)
+            self._jobs.insert(max(0, min(len(self._jobs), index + offset)), job)
+
+    def clear_finished(self) -> None:
+        with self._lock:
+            self._jobs = [j for j in self._jobs if j.state not in FINISHED]
