@@ -29,13 +29,15 @@ from tui.connection import ConnectionService
 from tui.errors import FerrymanError
 from tui.remote.local import LocalFS
 from tui.screens.certificate import CertificateScreen
-from tui.screens.confirm import InputScreen
+from tui.screens.confirm import ConflictScreen, InputScreen
 from tui.screens.error import ErrorScreen
 from tui.screens.help import HelpScreen
 from tui.screens.main import MainScreen
 from tui.sites import Site
 from tui.textsafe import printable
 from tui.transfer.copy import download_file, upload_file
+from tui.transfer.engine import Conflict, TransferEngine
+from tui.transfer.queue import Job, TransferQueue
 from tui.trust.certificate import CertificateReport
 from tui.trust.policy import TrustDecision
 from tui.trust.store import TrustStore
@@ -52,6 +54,14 @@ class LogLine(Message):
         super().__init__()
         self.direction = direction
         self.line = line
+
+
+class TransferChanged(Message):
+    """A job changed state (from an engine thread); the main screen updates its panel."""
+
+    def __init__(self, job: Job) -> None:
+        super().__init__()
+        self.job = job
 
 
 class FerrymanApp(App[None]):
@@ -77,6 +87,8 @@ class FerrymanApp(App[None]):
         self.url = url
         self.local_path = os.path.abspath(local_path or os.getcwd())
         self.closing = threading.Event()
+        self.transfers = TransferQueue(on_change=self._transfer_changed)
+        self._engine: tuple[str, TransferEngine] | None = None
         self.service = ConnectionService(
             store=store,
             prompt=self.ask_trust,
@@ -93,6 +105,37 @@ class FerrymanApp(App[None]):
 
     def on_unmount(self) -> None:
         self.closing.set()  # releases workers waiting for an answer
+        if self._engine is not None:
+            self._engine[1].stop()
+
+    # --- transfers -------------------------------------------------------------------------
+
+    def enqueue(self, site: Site, jobs: list[Job]) -> None:
+        """Queue transfers for the connected site; its engine (two sessions) takes them."""
+        if self._engine is None or self._engine[0] != site.key:
+            if self._engine is not None:
+                self._engine[1].stop()  # the previous site's jobs are cancelled
+            engine = TransferEngine(
+                self.transfers,
+                lambda: self.service.open(site),
+                slots=2,
+                conflict=Conflict.ASK,
+                prompt=self.ask_conflict,
+                persistent=True,
+            )
+            self._engine = (site.key, engine.start())
+        self.transfers.add(jobs)
+
+    def ask_conflict(self, job: Job) -> tuple[Conflict, bool]:
+        return self._ask(ConflictScreen(job.target), (Conflict.SKIP, False))
+
+    def _transfer_changed(self, job: Job) -> None:
+        self.post_message(TransferChanged(job))
+
+    def on_transfer_changed(self, message: TransferChanged) -> None:
+        for screen in self.screen_stack:
+            if isinstance(screen, MainScreen):
+                screen.transfer_changed(message.job)
 
     # --- answers the core asks for (called in worker threads) ---------------------------
 

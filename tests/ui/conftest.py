@@ -41,6 +41,9 @@ async def settle(pilot, app, *, rounds: int = 400) -> None:
     for _ in range(rounds):
         await pilot.pause(0.025)
         running = [worker for worker in app.workers if worker.state == WorkerState.RUNNING]
+        transfers = getattr(app, "transfers", None)
+        if transfers is not None and not transfers.wait(timeout=0):
+            running.append(transfers)  # the engine's threads are not Textual workers
         if not running:
             await pilot.pause()
             return

@@ -8,7 +8,10 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
 from textual.screen import ModalScreen
-from textual.widgets import Button, Input, Label
+from textual.widgets import Button, Checkbox, Input, Label
+
+from tui.textsafe import printable
+from tui.transfer.engine import Conflict
 
 
 class ConfirmScreen(ModalScreen[bool]):
@@ -67,3 +70,37 @@ class InputScreen(ModalScreen[str | None]):
 
     def action_cancel(self) -> None:
         self.dismiss(None)
+
+
+class ConflictScreen(ModalScreen[tuple[Conflict, bool]]):
+    """The target exists: overwrite, only if newer, skip, resume or rename; "for all" too."""
+
+    BINDINGS = [
+        Binding("o", "choose('always')", "Overwrite", id="conflict.overwrite"),
+        Binding("n", "choose('newer')", "If newer", id="conflict.newer"),
+        Binding("s,escape", "choose('skip')", "Skip", id="conflict.skip"),
+        Binding("r", "choose('resume')", "Resume", id="conflict.resume"),
+        Binding("m", "choose('rename')", "Rename", id="conflict.rename"),
+    ]
+    AUTO_FOCUS = "#skip"  # the answer that loses nothing
+
+    def __init__(self, target: str) -> None:
+        super().__init__()
+        self.target = target
+
+    def compose(self) -> ComposeResult:
+        with Vertical(classes="dialog"):
+            yield Label(Text(f"{printable(self.target)} exists. What now?"))
+            yield Checkbox("Do the same for every file in this batch", id="all", compact=True)
+            with Horizontal(classes="dialog-buttons"):
+                for key, label in [("always", "Overwrite (o)"), ("newer", "If newer (n)"),
+                                   ("skip", "Skip (s)"), ("resume", "Resume (r)"),
+                                   ("rename", "Rename (m)")]:  # fmt: skip
+                    yield Button(label, id=key, compact=True)
+
+    @on(Button.Pressed)
+    def _pressed(self, event: Button.Pressed) -> None:
+        self.action_choose(event.button.id or "skip")
+
+    def action_choose(self, choice: str) -> None:
+        self.dismiss((Conflict(choice), self.query_one("#all", Checkbox).value))

@@ -7,7 +7,6 @@ lock) and report back with ``call_from_thread``; every failure opens the error m
 from __future__ import annotations
 
 import posixpath
-import threading
 from typing import TYPE_CHECKING
 
 from rich.text import Text
@@ -16,7 +15,7 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal
 from textual.screen import Screen
-from textual.widgets import Footer, Input
+from textual.widgets import DataTable, Footer, Input
 
 from tui.errors import ConnectionLost, FerrymanError
 from tui.remote.base import RemoteFS, check_name
@@ -29,11 +28,12 @@ from tui.screens.trust_manager import TrustManagerScreen
 from tui.screens.viewer import VIEW_LIMIT, ViewerScreen
 from tui.sites import Site
 from tui.textsafe import printable
-from tui.transfer.copy import CopyReport, copy_rows, remove_tree
-from tui.transfer.engine import Throttle
+from tui.transfer.copy import remove_tree
+from tui.transfer.queue import FINISHED, Direction, Job
 from tui.widgets.file_pane import SORTS, FilePane, Row
 from tui.widgets.log_panel import LogPanel
 from tui.widgets.status_bar import StatusBar
+from tui.widgets.transfer_panel import TransferPanel
 
 if TYPE_CHECKING:
     from tui.app import FerrymanApp
@@ -50,6 +50,13 @@ class MainScreen(Screen[None]):
         Binding("f8", "delete", "Delete", id="main.delete", tooltip="Delete (asks first)"),
         Binding("f2", "certificate", "Cert", id="main.certificate", tooltip="Certificate"),
         Binding("f9", "toggle_log", "Log", id="main.log", tooltip="Protocol log"),
+        Binding(
+            "t",
+            "toggle_transfers",
+            "Transfers",
+            id="main.transfers",
+            tooltip="Transfer queue (p pause, x cancel, r retry, c clear, f filter)",
+        ),
         Binding("c", "connect", "Connect", id="main.connect", tooltip="Connect to a server"),
         Binding("slash", "filter", "Filter", id="main.filter", tooltip="Filter names"),
         Binding("escape", "clear_filter", "Clear filter", show=False, id="main.unfilter"),
@@ -65,6 +72,7 @@ class MainScreen(Screen[None]):
         self.initial_url = url
         self.site: Site | None = None
         self._remote_active = False
+        self._reload_after: set[tuple[str, str]] = set()
 
     @property
     def ferryman(self) -> FerrymanApp:
@@ -74,6 +82,7 @@ class MainScreen(Screen[None]):
         with Horizontal(id="panes"):
             yield FilePane("Local", id="local")
             yield FilePane("Remote", id="remote")
+        yield TransferPanel(self.ferryman.transfers, id="transfers")
         yield LogPanel(id="log")
         yield StatusBar(id="status")
         yield Footer()
@@ -339,54 +348,58 @@ class MainScreen(Screen[None]):
         self.app.push_screen(ConfirmScreen(question, yes="Delete", danger=True), confirmed)
 
     def action_copy(self) -> None:
+        """F5: queue the selection for the other pane; the transfer panel shows it."""
         source = self.active()
         target = self.other(source)
         rows = source.selection()
-        if not rows or source.fs is None or target.fs is None:
+        if not rows or source.fs is None or target.fs is None or self.site is None:
             self.notify("Nothing to copy, or not connected.", severity="warning")
             return
         destination = target.current_dir()
         upload = source is self.local
         question = Text(f"Copy {self._names(rows)} to {printable(destination)}?")
-
-        remote_pane = target if upload else source
-
-        def copy(remote: RemoteFS) -> CopyReport:
-            # Only the remote session is locked (LocalFS is thread-safe): one lock, no
-            # ordering to get wrong between an upload and a download.
-            moved = [0]
-
-            def show(count: int) -> None:
-                moved[0] += count
-                activity = f"copying: {moved[0] / 1e6:.1f} MB"
-                self.app.call_from_thread(setattr, self.status, "activity", activity)
-
-            progress = Throttle(show)
-            return copy_rows(remote, [(row.path, row.entry) for row in rows], destination,
-                             upload=upload, progress=progress, cancel=self._cancel)  # fmt: skip
-
-        def done(report: CopyReport) -> None:
-            source.marked.clear()
-            source.refill()
-            target.reload(destination)
-            problems = [f"{printable(path)}: {printable(why)}" for path, why in report.failed]
-            skipped = [f"{printable(path)}: {printable(why)}" for path, why in report.skipped]
-            message = f"Copied {report.files} file(s), {report.bytes:,} bytes."
-            if skipped:
-                message += "\nSkipped: " + "; ".join(skipped[:3])
-            if problems:
-                self.notify(message + "\nFailed: " + "; ".join(problems[:3]), severity="error",
-                            timeout=10)  # fmt: skip
-            else:
-                self.notify(message, timeout=4)
+        site = self.site
 
         def confirmed(yes: bool | None) -> None:
-            if yes:
-                self._run(remote_pane, "copying", copy, done)
+            if not yes:
+                return
+            jobs = []
+            for row in rows:
+                name = posixpath.basename(row.path)
+                is_dir = row.entry is not None and row.entry.is_dir
+                size = row.entry.size if row.entry is not None else None
+                mtime = row.entry.mtime if row.entry is not None else None
+                direction = Direction.UPLOAD if upload else Direction.DOWNLOAD
+                jobs.append(Job(direction, row.path, posixpath.join(destination, name),
+                                is_dir=is_dir, size=size, mtime=mtime))  # fmt: skip
+            source.marked.clear()
+            source.refill()
+            self._reload_after.add((target.id or "", destination))
+            self.ferryman.enqueue(site, jobs)
+            panel = self.query_one(TransferPanel)
+            panel.display = True
+            panel.wake()
 
         self.app.push_screen(ConfirmScreen(question, yes="Copy"), confirmed)
 
-    _cancel = threading.Event()
+    def transfer_changed(self, job: Job) -> None:
+        panel = self.query_one(TransferPanel)
+        panel.wake()
+        if job.state in FINISHED and self.ferryman.transfers.wait(timeout=0):
+            for pane_id, folder in self._reload_after:
+                self.query_one(f"#{pane_id}", FilePane).reload(folder)
+            self._reload_after.clear()
+            self.status.activity = "transfers done"
+
+    def action_toggle_transfers(self) -> None:
+        panel = self.query_one(TransferPanel)
+        panel.display = not panel.display
+        if panel.display:
+            panel.wake()
+            self.set_focus(panel.query_one(DataTable))
+            self.status.activity = "transfers: p pause, x cancel, r retry, c clear, f filter"
+        else:
+            self.set_focus(self.active().tree)
 
     def action_edit(self) -> None:
         pane = self.active()

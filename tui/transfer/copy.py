@@ -1,10 +1,8 @@
-"""Provides single-session copying of files and trees between the local disk and a RemoteFS.
+"""Provides the copying of one file between the local disk and a RemoteFS (the engine's step).
 
 Nothing is lost: a file is written under a temporary name (``.NAME.ferryman-part``) beside
 its target, checked against the expected size, and only then renamed over the target, so a
-failed transfer never replaces a good file; the partial file stays for ``resume``. Names
-from the server are checked before they become local paths, so a recursive download cannot
-write outside its target folder.
+failed transfer never replaces a good file; the partial file stays for ``resume``.
 """
 
 from __future__ import annotations
@@ -13,14 +11,11 @@ import os
 import posixpath
 import threading
 from collections.abc import Callable
-from dataclasses import dataclass, field
-from functools import partial
 from io import BufferedRandom, BufferedReader, BufferedWriter
 from typing import Protocol
 
 from tui.errors import (
     Cancelled,
-    ConnectionLost,
     FerrymanError,
     InvalidName,
     NotFound,
@@ -28,7 +23,7 @@ from tui.errors import (
     RemoteError,
     TransferFailed,
 )
-from tui.remote.base import Entry, EntryType, RemoteFS, check_name
+from tui.remote.base import RemoteFS, check_name
 from tui.remote.local import translate
 
 BLOCK_SIZE = 256 * 1024
@@ -38,22 +33,6 @@ Progress = Callable[[int], None]
 def part_name(name: str) -> str:
     """The temporary name a file is written under until it is complete."""
     return f".{name}.ferryman-part"
-
-
-@dataclass(slots=True)
-class CopyReport:
-    """What a copy did: counts, and every file it skipped or failed, with the reason."""
-
-    files: int = 0
-    bytes: int = 0
-    skipped: list[tuple[str, str]] = field(default_factory=list)
-    failed: list[tuple[str, str]] = field(default_factory=list)
-
-    def merge(self, other: CopyReport) -> None:
-        self.files += other.files
-        self.bytes += other.bytes
-        self.skipped += other.skipped
-        self.failed += other.failed
 
 
 class _ReadsInto(Protocol):
@@ -179,123 +158,6 @@ def upload_file(
     return sent
 
 
-def download_tree(
-    fs: RemoteFS,
-    remote_dir: str,
-    local_dir: str,
-    *,
-    resume: bool = False,
-    progress: Progress | None = None,
-    cancel: threading.Event | None = None,
-) -> CopyReport:
-    """Copy a remote directory tree into ``local_dir`` (created if missing).
-
-    Entries whose names are unsafe (``..``, separators, control characters), symbolic
-    links and unparseable listing lines are skipped and reported, never followed.
-    A file that fails is reported and the rest continue; a lost connection ends it all.
-    """
-    report = CopyReport()
-    pending = [(remote_dir, local_dir)]
-    while pending:
-        source, target = pending.pop()
-        with translate(f"Cannot create {target}"):
-            os.makedirs(target, exist_ok=True)
-        for entry in fs.listdir(source):
-            remote = posixpath.join(source, entry.name)
-            if entry.type is EntryType.UNKNOWN:
-                report.skipped.append((entry.name, "listing line not understood"))
-                continue
-            try:
-                check_name(entry.name)
-            except InvalidName as error:
-                report.skipped.append((remote, str(error)))
-                continue
-            local = os.path.join(target, entry.name)
-            if entry.type is EntryType.DIR:
-                pending.append((remote, local))
-            elif entry.type is EntryType.LINK:
-                report.skipped.append((remote, "symbolic link (not followed)"))
-            else:
-                copy = partial(download_file, fs, remote, local, expected_size=entry.size)
-                _copy_one(
-                    report, remote, partial(copy, resume=resume, progress=progress, cancel=cancel)
-                )
-    return report
-
-
-def upload_tree(
-    fs: RemoteFS,
-    local_dir: str,
-    remote_dir: str,
-    *,
-    resume: bool = False,
-    progress: Progress | None = None,
-    cancel: threading.Event | None = None,
-) -> CopyReport:
-    """Copy a local directory tree into ``remote_dir`` (created if missing).
-
-    Symbolic links are skipped (and reported) so a link loop cannot run forever.
-    """
-    report = CopyReport()
-    pending = [(local_dir, remote_dir)]
-    while pending:
-        source, target = pending.pop()
-        ensure_remote_dir(fs, target)
-        with translate(f"Cannot list {source}"):
-            items = sorted(os.scandir(source), key=lambda item: item.name)
-        for item in items:
-            local = item.path
-            remote = posixpath.join(target, item.name)
-            if item.is_symlink():
-                report.skipped.append((local, "symbolic link (not followed)"))
-            elif item.is_dir():
-                pending.append((local, remote))
-            else:
-                copy = partial(upload_file, fs, local, remote)
-                _copy_one(
-                    report, local, partial(copy, resume=resume, progress=progress, cancel=cancel)
-                )
-    return report
-
-
-def copy_rows(
-    remote: RemoteFS,
-    items: list[tuple[str, Entry | None]],
-    destination: str,
-    *,
-    upload: bool,
-    progress: Progress | None = None,
-    cancel: threading.Event | None = None,
-) -> CopyReport:
-    """Copy files and directories (local paths when uploading, remote ones when
-    downloading) into ``destination`` on the other side, each under its own name."""
-    report = CopyReport()
-    for path, entry in items:
-        name = os.path.basename(path) if upload else posixpath.basename(path)
-        try:
-            check_name(name)
-        except InvalidName as error:
-            report.skipped.append((path, str(error)))
-            continue
-        if upload:
-            target = posixpath.join(destination, name)
-            if os.path.isdir(path) and not os.path.islink(path):
-                report.merge(upload_tree(remote, path, target, progress=progress, cancel=cancel))
-            else:
-                _copy_one(report, path, partial(upload_file, remote, path, target,
-                                                progress=progress, cancel=cancel))  # fmt: skip
-        else:
-            target = os.path.join(destination, name)
-            if entry is not None and entry.is_dir:
-                report.merge(download_tree(remote, path, target, progress=progress, cancel=cancel))
-            else:
-                size = entry.size if entry is not None else None
-                _copy_one(report, path, partial(download_file, remote, path, target,
-                                                expected_size=size, progress=progress,
-                                                cancel=cancel))  # fmt: skip
-    return report
-
-
 def remove_tree(fs: RemoteFS, path: str) -> None:
     """Delete a directory and everything in it.
 
@@ -319,16 +181,6 @@ def remove_tree(fs: RemoteFS, path: str) -> None:
                 fs.remove(child)
     for directory in reversed(emptied):
         fs.rmdir(directory)
-
-
-def _copy_one(report: CopyReport, label: str, copy: Callable[[], int]) -> None:
-    try:
-        report.bytes += copy()
-        report.files += 1
-    except (ConnectionLost, Cancelled):
-        raise
-    except FerrymanError as error:
-        report.failed.append((label, str(error)))
 
 
 def ensure_remote_dir(fs: RemoteFS, path: str) -> None:

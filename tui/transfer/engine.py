@@ -96,6 +96,8 @@ class TransferEngine:
         preserve_times: Give the copy the source's modification time where possible.
         resume_partials: Continue from partial files an earlier run left (``--resume``).
         progress_interval: Seconds between progress calls for one job.
+        persistent: Workers wait for new jobs instead of ending when the queue is empty
+            (the app); an idle worker closes its session after ``idle_close`` seconds.
     """
 
     def __init__(
@@ -112,6 +114,8 @@ class TransferEngine:
         preserve_times: bool = True,
         resume_partials: bool = False,
         progress_interval: float = 0.1,
+        persistent: bool = False,
+        idle_close: float = 30.0,
     ) -> None:
         if not 1 <= slots <= 10:
             raise ValueError("slots must be 1 to 10")
@@ -126,6 +130,8 @@ class TransferEngine:
         self.preserve_times = preserve_times
         self.resume_partials = resume_partials
         self.progress_interval = progress_interval
+        self.persistent = persistent
+        self.idle_close = idle_close
         self._prompt_lock = threading.Lock()  # one question at a time
         self._stopping = threading.Event()
         self._threads: list[threading.Thread] = []
@@ -144,10 +150,10 @@ class TransferEngine:
             thread.join(timeout)
 
     def stop(self) -> None:
-        """Stop after the jobs now running (they are cancelled)."""
+        """Cancel what is queued or running and let the workers end (within half a second).
+        The queue stays usable: another engine may take it over."""
         self._stopping.set()
         self.queue.cancel()
-        self.queue.close()
 
     def run(self) -> list[Job]:
         """Start, wait until the queue is done, and return the jobs."""
@@ -157,14 +163,19 @@ class TransferEngine:
 
     def _worker(self) -> None:
         session: RemoteFS | None = None
+        idle_since = time.monotonic()
         try:
             while not self._stopping.is_set():
-                job = self.queue.take(timeout=0.5)
+                job = self.queue.take(timeout=0.5, until_idle=not self.persistent)
                 if job is None:
-                    if self.queue.wait(timeout=0):
+                    if not self.persistent and self.queue.wait(timeout=0):
                         return  # nothing queued or running: done
+                    if session is not None and time.monotonic() - idle_since > self.idle_close:
+                        session.close()  # no idle connection kept open for nothing
+                        session = None
                     continue
                 session = self._attempt(job, session)
+                idle_since = time.monotonic()
         finally:
             if session is not None:
                 session.close()

@@ -103,8 +103,9 @@ class TransferQueue:
         with self._lock:
             return list(self._jobs)
 
-    def take(self, timeout: float | None = None) -> Job | None:
-        """The next queued job, now running; None once closed (or after ``timeout``)."""
+    def take(self, timeout: float | None = None, *, until_idle: bool = False) -> Job | None:
+        """The next queued job, now running; None once closed, after ``timeout``, or (with
+        ``until_idle``) as soon as nothing is queued or running."""
         with self._lock:
             while True:
                 job = next((j for j in self._jobs if j.state is State.QUEUED), None)
@@ -112,7 +113,7 @@ class TransferQueue:
                     job.state = State.RUNNING
                     job.stop.clear()
                     break
-                if self._closed or self.idle_locked():
+                if self._closed or (until_idle and self.idle_locked()):
                     return None
                 if not self._lock.wait(timeout):
                     return None
