@@ -112,17 +112,31 @@ class FTPReader(_Stream):
     """
 
     _eof = False
+    _pending_error: BaseException | None = None
 
     def readinto(self, buffer: memoryview | bytearray) -> int:
-        if self._conn is None:
-            return 0
-        try:
-            count = self._conn.recv_into(buffer)
-        except (OSError, ssl.SSLError) as error:
+        """Fill as much of ``buffer`` as arrives: a TLS socket gives one record (16 KiB) per
+        call, and a full buffer means one file write and one progress call, not sixteen."""
+        if self._pending_error is not None:
+            error, self._pending_error = self._pending_error, None
             raise self._failed(error) from error
-        if count == 0:
-            self._eof = True
-        return count
+        if self._conn is None or self._eof:
+            return 0
+        view = memoryview(buffer)
+        filled = 0
+        try:
+            while filled < len(view):
+                count = self._conn.recv_into(view[filled:])
+                if count == 0:
+                    self._eof = True
+                    break
+                filled += count
+        except (OSError, ssl.SSLError) as error:
+            if filled:
+                self._pending_error = error  # hand over what arrived; fail on the next call
+                return filled
+            raise self._failed(error) from error
+        return filled
 
     def read(self, size: int = -1) -> bytes:
         if size < 0:

@@ -1,0 +1,157 @@
+"""Benchmark: Ferryman against curl and lftp, in the same run, over explicit FTPS to vsftpd.
+
+    sudo tests/interop/install-servers.sh && apt-get install -y lftp curl
+    python tests/bench/bench_transfer.py [--size-mib 1024] [--files 2000]
+
+Prints a table of times, throughput and peak RSS, and the ratio of each reference tool's
+time to Ferryman's (>= 1.0: Ferryman at least as fast). Everything stays on 127.0.0.1.
+Not a test: numbers go in the closing notes, targets are checked by reading the table.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+
+sys.path.insert(0, os.path.abspath(os.path.join(os.path.dirname(__file__), "..", "..")))
+
+from tests.certs import make_ca, make_leaf  # noqa: E402
+from tests.interop.servers import USER, Vsftpd, missing, password  # noqa: E402
+from tui.demo import TLSFiles  # noqa: E402
+
+MEASURE = (
+    "import resource, subprocess, sys, time\n"
+    "start = time.monotonic()\n"
+    "code = subprocess.run(sys.argv[1:], stdout=subprocess.DEVNULL).returncode\n"
+    "took = time.monotonic() - start\n"
+    "rss = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss\n"
+    "print(f'{code} {took} {rss}')\n"
+)
+
+
+def measure(command: list[str], rounds: int) -> tuple[float, int]:
+    """Best wall time of ``rounds`` runs and the peak RSS (KiB) of one command, each run in
+    a wrapper so the RSS is the command's own. The best run, because this machine's noise
+    only ever adds time."""
+    best, peak = float("inf"), 0
+    for _ in range(rounds):
+        result = subprocess.run([sys.executable, "-c", MEASURE, *command], capture_output=True,
+                                text=True, timeout=1800)  # fmt: skip
+        code, took, rss = result.stdout.split()
+        if code != "0":
+            raise SystemExit(f"failed ({code}): {' '.join(command)}\n{result.stderr}")
+        best, peak = min(best, float(took)), max(peak, int(rss))
+    return best, peak
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--size-mib", type=int, default=1024)
+    parser.add_argument("--files", type=int, default=2000)
+    parser.add_argument("--jobs", type=int, default=4)
+    parser.add_argument("--rounds", type=int, default=3, help="runs per tool; the best counts")
+    args = parser.parse_args()
+    reason = missing()
+    if reason or not shutil.which("lftp") or not shutil.which("curl"):
+        raise SystemExit(f"cannot run: {reason or 'lftp and curl are needed'}")
+
+    work = tempfile.mkdtemp(prefix="ferryman-bench-")
+    ca = make_ca()
+    ca_file, _ = ca.write(work, "ca")
+    leaf = make_leaf(ca)
+    tls = TLSFiles(*leaf.write(work, "leaf"))
+    server = Vsftpd(tls).start()
+    secret = password()
+    try:
+        folder = server.fresh_dir()
+        big = os.path.join(folder, "big.bin")
+        with open(big, "wb") as handle:
+            block = os.urandom(1024 * 1024)
+            for _ in range(args.size_mib):
+                handle.write(block)
+        tree = os.path.join(folder, "tree")
+        os.makedirs(tree)
+        for n in range(args.files):
+            with open(os.path.join(tree, f"f{n:05d}.bin"), "wb") as handle:
+                handle.write(os.urandom(4096))
+        shutil.chown(big, USER, USER)
+        for path in [tree, *[os.path.join(tree, name) for name in os.listdir(tree)]]:
+            shutil.chown(path, USER, USER)
+        local = os.path.join(work, "local")
+        os.makedirs(local)
+        upload_src = os.path.join(work, "upload.bin")
+        shutil.copyfile(big, upload_src)
+        local_tree = os.path.join(work, "local-tree")
+        shutil.copytree(tree, local_tree)
+
+        port = server.port
+        url = server.url("ftpes", folder)  # ftpes://user:pw@127.0.0.1:port//folder
+        curl_url = f"ftp://{USER}:{secret}@127.0.0.1:{port}/{folder}"
+        lftp_open = (f"set ftp:ssl-force true; set ftp:ssl-protect-data true; "
+                     f"set ssl:ca-file {ca_file}; set xfer:clobber on; "
+                     f"open -u {USER},{secret} -p {port} 127.0.0.1")  # fmt: skip
+        ferryman = [sys.executable, "-m", "tui"]
+        size = args.size_mib * 1024 * 1024
+        rows: list[tuple[str, str, float, int, float]] = []
+
+        def run(task: str, tool: str, command: list[str], volume: int) -> None:
+            took, rss = measure(command, args.rounds)
+            rows.append((task, tool, took, rss, volume / took / 1e6))
+
+        def fresh(path: str) -> str:
+            shutil.rmtree(path, ignore_errors=True)
+            os.makedirs(path)
+            return path
+
+        for tool, command in [
+            ("curl", ["curl", "-s", "--ssl-reqd", "--cacert", ca_file, "-o",
+                      os.path.join(local, "c.bin"), f"{curl_url}/big.bin"]),
+            ("lftp get", ["lftp", "-c", f"{lftp_open}; get {folder}/big.bin -o {local}/l.bin"]),
+            ("ferryman", [*ferryman, "get", f"{url}/big.bin", os.path.join(local, "f.bin"),
+                          "--ca-file", ca_file, "--overwrite", "always"]),
+        ]:  # fmt: skip
+            run(f"download {args.size_mib} MiB", tool, command, size)
+        for tool, command in [
+            ("curl", ["curl", "-s", "--ssl-reqd", "--cacert", ca_file, "-T", upload_src,
+                      f"{curl_url}/up-c.bin"]),
+            ("lftp put", ["lftp", "-c", f"{lftp_open}; put {upload_src} -o {folder}/up-l.bin"]),
+            ("ferryman", [*ferryman, "put", upload_src, f"{url}/up-f.bin", "--ca-file", ca_file]),
+        ]:  # fmt: skip
+            run(f"upload {args.size_mib} MiB", tool, command, size)
+        volume = args.files * 4096
+        for tool, command in [
+            (f"lftp mirror --parallel={args.jobs}",
+             ["lftp", "-c", f"{lftp_open}; mirror --parallel={args.jobs} {tree} "
+                            f"{fresh(os.path.join(work, 'mirror-l'))}"]),
+            (f"ferryman -j {args.jobs}",
+             [*ferryman, "get", "-r", "-j", str(args.jobs), f"{url}/tree",
+              fresh(os.path.join(work, "mirror-f")), "--ca-file", ca_file]),
+        ]:  # fmt: skip
+            run(f"download {args.files} x 4 KiB", tool, command, volume)
+        for tool, command in [
+            (f"lftp mirror -R --parallel={args.jobs}",
+             ["lftp", "-c", f"{lftp_open}; mirror -R --parallel={args.jobs} {local_tree} "
+                            f"{folder}/up-tree-l"]),
+            (f"ferryman -j {args.jobs}",
+             [*ferryman, "put", "-r", "-j", str(args.jobs), local_tree, f"{url}/up-tree-f",
+              "--ca-file", ca_file]),
+        ]:  # fmt: skip
+            run(f"upload {args.files} x 4 KiB", tool, command, volume)
+    finally:
+        server.stop()
+        shutil.rmtree(work, ignore_errors=True)
+
+    print(f"\n{'task':<24}{'tool':<30}{'seconds':>9}{'MB/s':>9}{'peak RSS':>10}{'ratio':>8}")
+    ours = {task: took for task, tool, took, _, _ in rows if tool.startswith("ferryman")}
+    for task, tool, took, rss, rate in rows:
+        ratio = "" if tool.startswith("ferryman") else f"{took / ours[task]:.2f}"
+        print(f"{task:<24}{tool:<30}{took:>9.2f}{rate:>9.1f}{rss / 1024:>8.1f}MB{ratio:>8}")
+    print("\nratio = reference tool's time / Ferryman's time (>= 1.0: Ferryman as fast or faster)")
+
+
+if __name__ == "__main__":
+    main()
