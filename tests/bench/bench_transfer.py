@@ -16,6 +16,7 @@ import shutil
 import subprocess
 import sys
 import tempfile
+from collections.abc import Callable
 
 sys.path.insert(0, os.path.abspath(os.path.join(os.path.dirname(__file__), "..", "..")))
 
@@ -33,17 +34,18 @@ MEASURE = (
 )
 
 
-def measure(command: list[str], rounds: int) -> tuple[float, int]:
+def measure(command: Callable[[int], list[str]], rounds: int) -> tuple[float, int]:
     """Best wall time of ``rounds`` runs and the peak RSS (KiB) of one command, each run in
     a wrapper so the RSS is the command's own. The best run, because this machine's noise
     only ever adds time."""
     best, peak = float("inf"), 0
-    for _ in range(rounds):
-        result = subprocess.run([sys.executable, "-c", MEASURE, *command], capture_output=True,
+    for round_number in range(rounds):
+        argv = command(round_number)  # a fresh target each round: a mirror must not skip
+        result = subprocess.run([sys.executable, "-c", MEASURE, *argv], capture_output=True,
                                 text=True, timeout=1800)  # fmt: skip
         code, took, rss = result.stdout.split()
         if code != "0":
-            raise SystemExit(f"failed ({code}): {' '.join(command)}\n{result.stderr}")
+            raise SystemExit(f"failed ({code}): {' '.join(argv)}\n{result.stderr}")
         best, peak = min(best, float(took)), max(peak, int(rss))
     return best, peak
 
@@ -54,6 +56,7 @@ def main() -> None:
     parser.add_argument("--files", type=int, default=2000)
     parser.add_argument("--jobs", type=int, default=4)
     parser.add_argument("--rounds", type=int, default=3, help="runs per tool; the best counts")
+    parser.add_argument("--tasks", default="all", help="all, or a word of the task: MiB, KiB")
     args = parser.parse_args()
     reason = missing()
     if reason or not shutil.which("lftp") or not shutil.which("curl"):
@@ -98,8 +101,11 @@ def main() -> None:
         size = args.size_mib * 1024 * 1024
         rows: list[tuple[str, str, float, int, float]] = []
 
-        def run(task: str, tool: str, command: list[str], volume: int) -> None:
-            took, rss = measure(command, args.rounds)
+        def run(task: str, tool: str, command, volume: int) -> None:  # type: ignore[no-untyped-def]
+            if args.tasks != "all" and args.tasks not in task:
+                return
+            build = command if callable(command) else (lambda _round: command)
+            took, rss = measure(build, args.rounds)
             rows.append((task, tool, took, rss, volume / took / 1e6))
 
         def fresh(path: str) -> str:
@@ -123,22 +129,23 @@ def main() -> None:
         ]:  # fmt: skip
             run(f"upload {args.size_mib} MiB", tool, command, size)
         volume = args.files * 4096
+        jobs = str(args.jobs)
         for tool, command in [
-            (f"lftp mirror --parallel={args.jobs}",
-             ["lftp", "-c", f"{lftp_open}; mirror --parallel={args.jobs} {tree} "
-                            f"{fresh(os.path.join(work, 'mirror-l'))}"]),
-            (f"ferryman -j {args.jobs}",
-             [*ferryman, "get", "-r", "-j", str(args.jobs), f"{url}/tree",
-              fresh(os.path.join(work, "mirror-f")), "--ca-file", ca_file]),
+            (f"lftp mirror --parallel={jobs}", lambda n: [
+                "lftp", "-c", f"{lftp_open}; mirror --parallel={jobs} {tree} "
+                              f"{fresh(os.path.join(work, f'mirror-l{n}'))}"]),
+            (f"ferryman -j {jobs}", lambda n: [
+                *ferryman, "get", "-r", "-j", jobs, f"{url}/tree",
+                os.path.join(work, f"mirror-f{n}"), "--ca-file", ca_file]),
         ]:  # fmt: skip
             run(f"download {args.files} x 4 KiB", tool, command, volume)
         for tool, command in [
-            (f"lftp mirror -R --parallel={args.jobs}",
-             ["lftp", "-c", f"{lftp_open}; mirror -R --parallel={args.jobs} {local_tree} "
-                            f"{folder}/up-tree-l"]),
-            (f"ferryman -j {args.jobs}",
-             [*ferryman, "put", "-r", "-j", str(args.jobs), local_tree, f"{url}/up-tree-f",
-              "--ca-file", ca_file]),
+            (f"lftp mirror -R --parallel={jobs}", lambda n: [
+                "lftp", "-c", f"{lftp_open}; mirror -R --parallel={jobs} {local_tree} "
+                              f"{folder}/up-tree-l{n}"]),
+            (f"ferryman -j {jobs}", lambda n: [
+                *ferryman, "put", "-r", "-j", jobs, local_tree, f"{url}/up-tree-f{n}",
+                "--ca-file", ca_file]),
         ]:  # fmt: skip
             run(f"upload {args.files} x 4 KiB", tool, command, volume)
     finally:

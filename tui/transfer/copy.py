@@ -183,7 +183,9 @@ def remove_tree(fs: RemoteFS, path: str) -> None:
         fs.rmdir(directory)
 
 
-def ensure_remote_dir(fs: RemoteFS, path: str) -> None:
+def ensure_remote_dir(fs: RemoteFS, path: str) -> bool:
+    """Make a remote directory unless it exists; True when this call created it (so it is
+    known to be empty)."""
     try:
         fs.mkdir(path)
     except RemoteError as error:
@@ -191,10 +193,11 @@ def ensure_remote_dir(fs: RemoteFS, path: str) -> None:
         # The directory is fine if it is there now.
         try:
             if fs.stat(path).is_dir:
-                return
+                return False
         except NotFound:
             pass
         raise error
+    return True
 
 
 def _replace_remote(fs: RemoteFS, part: str, target: str) -> None:

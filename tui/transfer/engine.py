@@ -257,6 +257,7 @@ class TransferEngine:
         """A directory: make the target folder, queue its entries where it stood."""
         children: list[Job] = []
         if job.direction is Direction.DOWNLOAD:
+            fresh = not os.path.exists(job.target)
             with translate(f"Cannot create {job.target}"):
                 os.makedirs(job.target, exist_ok=True)
             skipped = []
@@ -271,10 +272,10 @@ class TransferEngine:
                     continue
                 children.append(Job(job.direction, posixpath.join(job.source, entry.name),
                                     os.path.join(job.target, entry.name), is_dir=entry.is_dir,
-                                    size=entry.size, mtime=entry.mtime))  # fmt: skip
+                                    size=entry.size, mtime=entry.mtime, fresh=fresh))  # fmt: skip
             job.reason = "; ".join(skipped)
         else:
-            ensure_remote_dir(session, job.target)
+            fresh = ensure_remote_dir(session, job.target)
             with translate(f"Cannot list {job.source}"):
                 items = sorted(os.scandir(job.source), key=lambda item: item.name)
             for item in items:
@@ -283,12 +284,16 @@ class TransferEngine:
                 folder = item.is_dir()
                 size = None if folder else item.stat().st_size
                 target = posixpath.join(job.target, item.name)
-                children.append(Job(job.direction, item.path, target, is_dir=folder, size=size))
+                children.append(
+                    Job(job.direction, item.path, target, is_dir=folder, size=size, fresh=fresh)
+                )
         self.queue.add(children, first=True)
         self.queue.finish(job, State.DONE, job.reason)
 
     def _resolve(self, job: Job, session: RemoteFS) -> Conflict:
         """Decide what to do about an existing target."""
+        if job.fresh and job.attempts == 0:
+            return Conflict.OVERWRITE  # in a folder this run created: a round trip saved
         existing = _target_info(job, session)
         if existing is None:
             return Conflict.OVERWRITE

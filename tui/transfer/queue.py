@@ -62,6 +62,7 @@ class Job:
     done: int = 0
     reason: str = ""
     attempts: int = 0
+    fresh: bool = False  # its folder was just created: the target cannot exist yet
     id: int = field(default_factory=lambda: next(_ids))
     stop: threading.Event = field(default_factory=threading.Event, repr=False)
     stop_as: State = State.CANCELLED  # what a stopped job becomes: CANCELLED or PAUSED
