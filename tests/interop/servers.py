@@ -192,6 +192,7 @@ implicit_ssl={"YES" if self.implicit else "NO"}
 
 class ProFTPD(ServerProcess):
     name = "proftpd"
+    store_restart = True  # AllowStoreRestart; off, REST+STOR is refused (APPE is not)
 
     @property
     def modes(self) -> tuple[str, ...]:  # type: ignore[override]
@@ -218,7 +219,7 @@ AuthOrder mod_auth_unix.c
 SystemLog {self.workdir}/proftpd-system.log
 TransferLog none
 AllowOverwrite on
-AllowStoreRestart on
+AllowStoreRestart {"on" if self.store_restart else "off"}
 AllowRetrieveRestart on
 TimesGMT on
 Umask 022

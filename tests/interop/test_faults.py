@@ -56,3 +56,34 @@ def test_killed_and_restarted_mid_transfer(interop_ready, pki, tmp_path, server_
         assert job.done < SIZE + 8 * 1024 * 1024  # resumed from the partial, not started over
     finally:
         server.stop()
+
+
+def test_upload_resume_where_the_server_refuses_restarts(interop_ready, pki, tmp_path):
+    from tui.transfer.copy import part_name, upload_file
+
+    class NoStoreRestart(ProFTPD):
+        store_restart = False
+
+    server = NoStoreRestart(pki.tls).start()
+    try:
+        folder = server.fresh_dir()
+        payload = os.urandom(3 * 1024 * 1024)
+        source = tmp_path / "up.bin"
+        source.write_bytes(payload)
+        partial = os.path.join(folder, part_name("up.bin"))
+        with open(partial, "wb") as handle:  # an earlier run got a third of the way
+            handle.write(payload[: 1024 * 1024])
+        os.chown(partial, *[__import__("pwd").getpwnam("ferrytest")[i] for i in (2, 3)])
+        service = ConnectionService(ca_file=pki.ca_file, timeout=15, check_revocation=False)
+        lines = []
+        service.log = lambda direction, line: lines.append(line)
+        with service.open(server.url("ftpes", folder)) as fs:
+            sent = upload_file(fs, str(source), folder + "/up.bin", resume=True)
+        # REST+STOR and APPE are both refused here: the upload starts over, and completes.
+        assert any(line.startswith("REST ") for line in lines)
+        assert any(line.startswith("APPE ") for line in lines)
+        assert sent == len(payload)
+        with open(os.path.join(folder, "up.bin"), "rb") as handle:
+            assert handle.read() == payload
+    finally:
+        server.stop()

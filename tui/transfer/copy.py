@@ -16,6 +16,7 @@ from typing import Protocol
 
 from tui.errors import (
     Cancelled,
+    ConnectionLost,
     FerrymanError,
     InvalidName,
     NotFound,
@@ -23,7 +24,7 @@ from tui.errors import (
     RemoteError,
     TransferFailed,
 )
-from tui.remote.base import RemoteFS, check_name
+from tui.remote.base import RemoteFS, Writer, check_name
 from tui.remote.local import translate
 
 BLOCK_SIZE = 256 * 1024
@@ -138,8 +139,8 @@ def upload_file(
         if resume and fs.capabilities.resume_upload:
             offset = _remote_size(fs, part) or 0
             offset = offset if offset <= size else 0
+        writer, offset = _open_upload(fs, part, offset)
         source.seek(offset)
-        writer = fs.open_write(part, offset or None)
         try:
             sent = copy_stream(
                 _FileReader(source, local_path), writer, progress=progress, cancel=cancel
@@ -156,6 +157,23 @@ def upload_file(
         )
     _replace_remote(fs, part, remote_path)
     return sent
+
+
+def _open_upload(fs: RemoteFS, part: str, offset: int) -> tuple[Writer, int]:
+    """Open the upload at ``offset``: REST + STOR, else APPE onto the partial file, else
+    (a server that allows neither, like ProFTPD without AllowStoreRestart) from the start.
+    Returns the writer and the offset it really writes from."""
+    if offset:
+        for append in (False, True):
+            try:
+                if append:
+                    return fs.open_write(part, append=True), offset
+                return fs.open_write(part, offset), offset
+            except ConnectionLost:
+                raise
+            except (RemoteError, TransferFailed):
+                continue  # refused: the next way, and in the end the whole file again
+    return fs.open_write(part), 0
 
 
 def remove_tree(fs: RemoteFS, path: str) -> None:
