@@ -30,6 +30,7 @@ class Script:
     active_intruder: bool = False
     # Explicit TLS: AUTH TLS uses tls_control; data connections use tls_data (a server
     # that swaps certificates between the two is what the client must refuse).
+    hash_digest: str | None = None  # offer HASH SHA-256 and answer with this digest
     tls_control: ssl.SSLContext | None = None
     tls_data: ssl.SSLContext | None = None
 
@@ -101,7 +102,12 @@ class ScriptedServer:
             elif verb == b"PASS":
                 conn.sendall(b"230 logged in\r\n")
             elif verb == b"FEAT":
-                conn.sendall(b"211-Features:\r\n SIZE\r\n211 End\r\n")
+                extra = b" HASH SHA-256*\r\n" if script.hash_digest else b""
+                conn.sendall(b"211-Features:\r\n SIZE\r\n" + extra + b"211 End\r\n")
+            elif verb == b"OPTS":
+                conn.sendall(b"200 ok\r\n")
+            elif verb == b"HASH" and script.hash_digest:
+                conn.sendall(b"213 SHA-256 0-1 %s %s\r\n" % (script.hash_digest.encode(), argument))
             elif verb == b"SYST":
                 conn.sendall(b"215 UNIX Type: L8\r\n")
             elif verb == b"PWD":

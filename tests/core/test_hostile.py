@@ -171,3 +171,22 @@ def test_a_data_connection_with_another_certificate_is_refused(pki, tmp_path, ca
                 fs.listdir("/")
         assert main(["ls", server.url(scheme="ftpes"), "--ca-file", ca_file]) == 3
     assert "different certificate" in capsys.readouterr().err
+
+
+def test_a_checksum_mismatch_fails_and_keeps_the_good_file(tmp_path):
+    from tui.transfer.engine import Conflict, TransferEngine
+    from tui.transfer.queue import Direction, Job, State, TransferQueue
+
+    good = tmp_path / "data.bin"
+    good.write_bytes(b"the previous good version")
+    script = Script(files={b"data.bin": b"what arrived"}, hash_digest="ab" * 32)
+    with ScriptedServer(script) as server:
+        queue = TransferQueue()
+        job = Job(Direction.DOWNLOAD, "/data.bin", str(good), size=12)
+        queue.add([job])
+        service = ConnectionService(timeout=5)
+        TransferEngine(queue, lambda: service.open(server.url()), slots=1, retries=1,
+                       backoff=0.01, conflict=Conflict.OVERWRITE).run()  # fmt: skip
+    assert job.state is State.FAILED and "checksums differ" in job.reason
+    assert good.read_bytes() == b"the previous good version"
+    assert sorted(os.listdir(tmp_path)) == ["data.bin"]  # the bad copy was discarded

@@ -225,6 +225,8 @@ TimesGMT on
 Umask 022
 ModulePath {PROFTPD_MODULES}
 LoadModule mod_tls.c
+LoadModule mod_digest.c
+DigestEngine on
 TLSEngine on
 TLSLog {self.workdir}/proftpd-tls.log
 TLSProtocol TLSv1.2 TLSv1.3

@@ -87,3 +87,32 @@ def test_upload_resume_where_the_server_refuses_restarts(interop_ready, pki, tmp
             assert handle.read() == payload
     finally:
         server.stop()
+
+
+@pytest.mark.parametrize("direction", [Direction.DOWNLOAD, Direction.UPLOAD])
+def test_checksums_verified_where_the_server_offers_them(interop_ready, pki, tmp_path, direction):
+    """ProFTPD with mod_digest offers HASH: the engine checks every copy with it."""
+    server = ProFTPD(pki.tls).start()
+    try:
+        folder = server.fresh_dir()
+        payload = os.urandom(2 * 1024 * 1024)
+        remote = os.path.join(folder, "h.bin")
+        local = tmp_path / "h.bin"
+        if direction is Direction.DOWNLOAD:
+            with open(remote, "wb") as handle:
+                handle.write(payload)
+            job = Job(direction, remote, str(local), size=len(payload))
+        else:
+            local.write_bytes(payload)
+            job = Job(direction, str(local), remote, size=len(payload))
+        lines = []
+        service = ConnectionService(ca_file=pki.ca_file, timeout=15, check_revocation=False,
+                                    log=lambda d, line: lines.append(line))  # fmt: skip
+        queue = TransferQueue()
+        queue.add([job])
+        TransferEngine(queue, lambda: service.open(server.url("ftpes", folder)), slots=1).run()
+        assert job.state is State.DONE, job.reason
+        assert any(line.startswith("HASH ") for line in lines)
+        assert any(line.startswith("213 SHA-256") for line in lines)
+    finally:
+        server.stop()

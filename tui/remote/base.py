@@ -200,6 +200,10 @@ class RemoteFS(abc.ABC):
         """Set a file's modification time. Raises ``NotSupported`` where it cannot."""
         raise NotSupported("Setting modification times is not supported here")
 
+    def checksum(self, path: str) -> tuple[str, str] | None:
+        """The server's checksum of a file as (hashlib name, hex), or None if it offers none."""
+        return None
+
     def chmod(self, path: str, mode: int) -> None:
         """Change permissions. Raises ``NotSupported`` where the server cannot."""
         raise NotSupported("Changing permissions is not supported here")

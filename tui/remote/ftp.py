@@ -7,6 +7,7 @@ object is dead; open a new one.
 from __future__ import annotations
 
 import ftplib
+import hashlib
 import posixpath
 import ssl
 from collections.abc import Iterator
@@ -308,6 +309,25 @@ class FTPFS(RemoteFS):
         stamp = when.strftime("%Y%m%d%H%M%S")
         self._command(f"MFMT {stamp} {self._to_wire(target)}", f"Cannot set the time of {target}")
 
+    def checksum(self, path: str) -> tuple[str, str] | None:
+        """HASH (draft-bryan-ftpext-hash) with the strongest algorithm offered, else the
+        older XSHA256 / XSHA1 / XMD5 commands; None when the server offers none."""
+        target = self._to_wire(self.resolve(path))
+        offered = self._caps.hashes
+        action = f"Cannot get the checksum of {path}"
+        for name, algorithm in (("SHA-256", "sha256"), ("SHA-512", "sha512"),
+                                ("SHA-1", "sha1"), ("MD5", "md5")):  # fmt: skip
+            if name in offered:
+                with self._translate(action):
+                    self.control.sendcmd(f"OPTS HASH {name}")
+                    reply = self.control.sendcmd(f"HASH {target}")
+                return algorithm, _hex_in(reply, algorithm)
+        for command, algorithm in (("XSHA256", "sha256"), ("XSHA1", "sha1"), ("XMD5", "md5")):
+            if command in offered:
+                reply = self._command(f"{command} {target}", action)
+                return algorithm, _hex_in(reply, algorithm)
+        return None
+
     def chmod(self, path: str, mode: int) -> None:
         target = self.resolve(path)
         try:
@@ -352,3 +372,12 @@ class FTPFS(RemoteFS):
             pass  # QUIT is a courtesy; the sockets are closed below either way
         finally:
             control.abandon()
+
+
+def _hex_in(reply: str, algorithm: str) -> str:
+    """The hex digest in a HASH/XSHA reply (its position differs between servers)."""
+    length = hashlib.new(algorithm).digest_size * 2
+    for word in reply[4:].split():
+        if len(word) == length and all(ch in "0123456789abcdefABCDEF" for ch in word):
+            return word
+    raise ProtocolError(f"No {algorithm} digest in the reply: {reply[:120]}")

@@ -7,6 +7,7 @@ failed transfer never replaces a good file; the partial file stays for ``resume`
 
 from __future__ import annotations
 
+import hashlib
 import os
 import posixpath
 import threading
@@ -29,6 +30,8 @@ from tui.remote.local import translate
 
 BLOCK_SIZE = 256 * 1024
 Progress = Callable[[int], None]
+Verify = Callable[[str, str], None]
+"""Called with (remote path, local path) of a complete copy; raises TransferFailed."""
 
 
 def part_name(name: str) -> str:
@@ -77,8 +80,11 @@ def download_file(
     resume: bool = False,
     progress: Progress | None = None,
     cancel: threading.Event | None = None,
+    verify: Verify | None = None,
 ) -> int:
     """Download one file to ``local_path`` through a temporary file; returns bytes received.
+
+    ``verify(remote, local)`` checks the complete temporary file before it replaces anything.
 
     Raises:
         NotFound, PermissionDenied, DiskFull, TransferFailed, ConnectionLost, Cancelled.
@@ -109,6 +115,8 @@ def download_file(
             f"Download of {remote_path} is incomplete: {written} of {expected_size} bytes; "
             f"the partial file {part} is kept for --resume"
         )
+    if verify is not None:
+        _verified(verify, remote_path, part, lambda: os.remove(part))
     with translate(f"Cannot rename {part} to {local_path}"):
         os.replace(part, local_path)
     return received
@@ -122,8 +130,11 @@ def upload_file(
     resume: bool = False,
     progress: Progress | None = None,
     cancel: threading.Event | None = None,
+    verify: Verify | None = None,
 ) -> int:
     """Upload one file to ``remote_path`` through a temporary remote file; returns bytes sent.
+
+    ``verify(remote, local)`` checks the complete temporary file before it replaces anything.
 
     Raises:
         NotFound (local file), PermissionDenied, DiskFull, TransferFailed, ConnectionLost,
@@ -155,8 +166,22 @@ def upload_file(
             f"Upload of {local_path} is incomplete on the server: {stored} of {size} bytes; "
             f"the partial file {part} is kept for --resume"
         )
+    if verify is not None:
+        _verified(verify, part, local_path, lambda: fs.remove(part))
     _replace_remote(fs, part, remote_path)
     return sent
+
+
+def _verified(verify: Verify, remote: str, local: str, discard: Callable[[], None]) -> None:
+    """Run the check; on a mismatch the copy is discarded, so a retry starts clean."""
+    try:
+        verify(remote, local)
+    except TransferFailed:
+        try:
+            discard()
+        except (OSError, FerrymanError):
+            pass  # the mismatch is the error worth reporting
+        raise
 
 
 def _open_upload(fs: RemoteFS, part: str, offset: int) -> tuple[Writer, int]:
@@ -229,6 +254,27 @@ def _replace_remote(fs: RemoteFS, part: str, target: str) -> None:
         except NotFound:
             raise error from None  # nothing was in the way: the rename failed for its reason
         fs.rename(part, target)
+
+
+def verify_checksum(fs: RemoteFS) -> Verify:
+    """A Verify that compares the server's checksum (HASH, XSHA256 …) with the local file's."""
+
+    def verify(remote: str, local: str) -> None:
+        found = fs.checksum(remote)
+        if found is None:
+            return  # the server computes none for this file
+        algorithm, expected = found
+        digest = hashlib.new(algorithm)
+        with translate(f"Cannot read {local}"), open(local, "rb") as handle:
+            for block in iter(lambda: handle.read(1 << 20), b""):
+                digest.update(block)
+        if digest.hexdigest().lower() != expected.lower():
+            raise TransferFailed(
+                f"{remote}: the {algorithm.upper()} checksums differ (server {expected}, "
+                f"here {digest.hexdigest()}); the copy was discarded"
+            )
+
+    return verify
 
 
 def _remote_size(fs: RemoteFS, path: str) -> int | None:

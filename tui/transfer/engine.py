@@ -33,7 +33,13 @@ from tui.errors import (
 )
 from tui.remote.base import RemoteFS, check_name
 from tui.remote.local import translate
-from tui.transfer.copy import download_file, ensure_remote_dir, part_name, upload_file
+from tui.transfer.copy import (
+    download_file,
+    ensure_remote_dir,
+    part_name,
+    upload_file,
+    verify_checksum,
+)
 from tui.transfer.queue import Direction, Job, State, TransferQueue
 
 # Errors after which a new connection may well succeed.
@@ -238,12 +244,16 @@ class TransferEngine:
             return
         report = Throttle(lambda count: self._progress(job, count), self.progress_interval)
         resume = job.attempts > 0 or choice is Conflict.RESUME or self.resume_partials
+        verify = verify_checksum(session) if session.capabilities.hashes else None
         if job.direction is Direction.DOWNLOAD:
-            download_file(session, job.source, job.target, expected_size=job.size,
-                          resume=resume, progress=report, cancel=job.stop)  # fmt: skip
+            download_file(
+                session, job.source, job.target, expected_size=job.size, resume=resume,
+                progress=report, cancel=job.stop, verify=verify,
+            )  # fmt: skip
         else:
             upload_file(session, job.source, job.target, resume=resume, progress=report,
-                        cancel=job.stop)  # fmt: skip
+                        cancel=job.stop, verify=verify)  # fmt: skip
+
         report.flush()
         self._keep_time(job, session)
         self.queue.finish(job, State.DONE)
