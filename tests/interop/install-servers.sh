@@ -60,7 +60,12 @@ session required pam_permit.so'
 echo "$pam_service" > /etc/pam.d/ferryman-test    # vsftpd: pam_service_name=ferryman-test
 # pure-ftpd's PAM service name is fixed; its package is unpacked, not installed, so no
 # package owns this file here. (Its "-l unix" never reads /etc/shadow in this build.)
-echo "$pam_service" > /etc/pam.d/pure-ftpd
+if [ ! -e /etc/pam.d/pure-ftpd ] || grep -q "Ferryman's interop tests" /etc/pam.d/pure-ftpd; then
+  echo "$pam_service" > /etc/pam.d/pure-ftpd
+else
+  echo "install-servers.sh: /etc/pam.d/pure-ftpd belongs to an installed pure-ftpd; left alone" \
+       "(the pure-ftpd interop tests may then fail to log in)" >&2
+fi
 
 echo "install-servers.sh: vsftpd $(dpkg-query -W -f='${Version}' vsftpd)," \
   "ProFTPD and pure-ftpd in $DEST, account ferrytest ready"
