@@ -238,3 +238,15 @@ def test_cli_get_with_parallel_sessions_and_conflict_flag(plain_server, root, tm
     assert (out / "f1.txt").read_text() == "mine"
     assert main(["get", "-j", "11", plain_server.url("ftp", "set/f1.txt")]) == 2
     threading.active_count()  # workers are daemon threads; the test ends without waiting
+
+
+def test_an_unexpected_error_fails_the_job_instead_of_stranding_it(tmp_path):
+    def broken():
+        raise RuntimeError("a bug")
+
+    queue = TransferQueue()
+    jobs = [Job(Direction.DOWNLOAD, f"/x{n}", str(tmp_path / f"x{n}")) for n in range(3)]
+    queue.add(jobs)
+    TransferEngine(queue, broken, slots=1).run()
+    assert [job.state for job in jobs] == [State.FAILED] * 3  # the worker went on
+    assert "a bug" in jobs[0].reason

@@ -180,7 +180,12 @@ class TransferEngine:
                         session.close()  # no idle connection kept open for nothing
                         session = None
                     continue
-                session = self._attempt(job, session)
+                try:
+                    session = self._attempt(job, session)
+                except Exception as error:  # noqa: BLE001 - a bug must not strand the job
+                    # Without this the thread would end and the job stay "running" forever.
+                    self.queue.finish(job, State.FAILED, f"internal error: {error!r}")
+                    session = None
                 idle_since = time.monotonic()
         finally:
             if session is not None:
