@@ -12,6 +12,7 @@ import time
 import pytest
 
 from tests.conftest import write
+from tests.interop.servers import free_port
 from tui.connection import ConnectionService
 from tui.demo import SandboxServer
 from tui.transfer.copy import part_name
@@ -119,7 +120,7 @@ def test_newer_skips_when_the_target_is_newer_and_ask_uses_the_prompt(plain_serv
 def test_a_server_restarted_mid_download_is_resumed_to_identical_bytes(root, tmp_path):
     payload = os.urandom(24 * 1024 * 1024)
     write(root, "big.bin", payload)
-    server = SandboxServer(root).start()
+    server = SandboxServer(root, port=free_port()).start()  # restarted on it: not ephemeral
     port = server.port
     restarted: list[SandboxServer] = []
 

@@ -8,6 +8,7 @@ server serves the real file system; every test works in a fresh folder owned by
 from __future__ import annotations
 
 import os
+import random
 import shutil
 import socket
 import subprocess
@@ -45,9 +46,23 @@ def password() -> str:
 
 
 def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
+    """A free port below the kernel's ephemeral range, so that none of the many client
+    connections the tests make can take it between this check and the server's bind."""
+    try:
+        with open("/proc/sys/net/ipv4/ip_local_port_range", encoding="ascii") as handle:
+            low = int(handle.read().split()[0])
+    except (OSError, ValueError, IndexError):
+        low = 32768
+    for _ in range(200):
+        port = random.randint(max(1024, low - 12000), low - 1)
+        with socket.socket() as probe:
+            probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+            try:
+                probe.bind(("127.0.0.1", port))
+            except OSError:
+                continue
+            return port
+    raise RuntimeError("no free port found for a test server")
 
 
 def _owned_dir(path: str) -> str:
@@ -78,6 +93,17 @@ class ServerProcess:
         raise NotImplementedError
 
     def start(self) -> ServerProcess:
+        """Start; if the port was taken meanwhile (another worker's server), try another."""
+        for attempt in range(3):
+            try:
+                return self._start()
+            except RuntimeError:
+                if attempt == 2 or self.restarting:
+                    raise
+                self.port = free_port()
+        raise AssertionError("unreachable")
+
+    def _start(self) -> ServerProcess:
         with open(self.log_path, "w+b") as log:
             # vsftpd reports start-up errors on fd 0, the others on stderr: catch both.
             self.process = subprocess.Popen(
@@ -102,12 +128,15 @@ class ServerProcess:
         except OSError:
             return "(no log)"
 
+    restarting = False  # after kill(): start again on the same port, or fail
+
     def kill(self) -> None:
         """SIGKILL the server and every session process, as a crash would; keep its files.
 
         vsftpd's session processes leave the server's process group, so they are found by
         their command line, which names this server's own config in its folder.
         """
+        self.restarting = True
         if self.process is not None and self.process.poll() is None:
             os.killpg(self.process.pid, 9)
             self.process.wait(timeout=5)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 
 from tests.conftest import write
+from tests.interop.servers import free_port
 from tests.ui.conftest import settle
 from tui.demo import SandboxServer
 from tui.screens.confirm import ConfirmScreen, InputScreen
@@ -149,7 +150,7 @@ async def test_a_permission_error_is_shown_with_the_servers_reply(make_app, tmp_
 
 async def test_a_lost_connection_offers_to_reconnect_keeping_the_path(make_app, root):
     write(root, "sub/file.txt", b"x")
-    server = SandboxServer(root).start()
+    server = SandboxServer(root, port=free_port()).start()  # restarted on it: not ephemeral
     port = server.port
     app = make_app(server.url("ftp", "sub"))
     async with app.run_test(size=(100, 30)) as pilot:
