@@ -11,12 +11,9 @@ import datetime
 import ipaddress
 import logging
 import os
-import ssl
-import sys
 import tempfile
 import threading
 from dataclasses import dataclass
-from typing import TextIO
 
 DEMO_USER = "demo"
 DEMO_PASSWORD = "demo"
@@ -212,33 +209,6 @@ def make_sample_tree(root: str) -> None:
             handle.write(text)
     with open(os.path.join(root, "archive.bin"), "wb") as handle:
         handle.write(bytes(range(256)) * 64)
-
-
-def run_demo(out: TextIO | None = None) -> int:
-    """Serve the sandbox until interrupted, printing how to reach it."""
-    from tui.remote.tls import fingerprint
-
-    stream = out or sys.stdout
-    with tempfile.TemporaryDirectory(prefix="ferryman-demo-") as workdir:
-        root = os.path.join(workdir, "files")
-        os.makedirs(root)
-        make_sample_tree(root)
-        tls = self_signed(workdir)
-        with open(tls.cert, encoding="ascii") as handle:
-            sha256 = fingerprint(ssl.PEM_cert_to_DER_cert(handle.read()))
-        server = SandboxServer(root, tls=tls).start()
-        url = server.url("ftpes")
-        print(f"Ferryman demo server: {url}", file=stream)
-        print(f"Certificate SHA-256:  {sha256}", file=stream)
-        print(f"Try: ferryman ls {url} --trust {sha256}", file=stream)
-        print("Press Ctrl-C to stop.", file=stream, flush=True)
-        try:
-            threading.Event().wait()
-        except KeyboardInterrupt:
-            pass
-        finally:
-            server.stop()
-    return 0
 
 
 def run_demo_app() -> int:

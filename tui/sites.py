@@ -7,7 +7,6 @@ server logs you into (on most servers that is ``/``), and ``ftp://host//abs/path
 
 from __future__ import annotations
 
-import dataclasses
 import json
 import netrc
 import os
@@ -73,9 +72,6 @@ class Site:
         return (
             f"{self.scheme}://{user}{self.key}/{quote(target, safe='/', errors='surrogateescape')}"
         )
-
-    def with_path(self, path: str) -> Site:
-        return dataclasses.replace(self, path=path)
 
 
 def parse_url(url: str) -> Site:

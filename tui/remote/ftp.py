@@ -66,7 +66,6 @@ class FTPFS(RemoteFS):
         self.log = log
         self.label = site.url(path="")
         self.tls: TLSCheck | None = None
-        self.welcome = ""
         self._control: Control | None = None
         self._caps = Capabilities()
         self._home = "/"

@@ -131,10 +131,6 @@ class TransferQueue:
             self._lock.notify_all()
         self._changed(job)
 
-    def requeue(self, job: Job) -> None:
-        """Back to the queue (after a reconnect), keeping its place."""
-        self.finish(job, State.QUEUED, job.reason)
-
     def wait(self, timeout: float | None = None) -> bool:
         """Block until nothing is queued or running; True if that happened in time."""
         with self._lock:

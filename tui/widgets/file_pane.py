@@ -150,14 +150,6 @@ class FilePane(Vertical):
             self.pane = pane
             self.error = error
 
-    class Loaded(Message):
-        """A directory listing arrived (tests and the status line wait for it)."""
-
-        def __init__(self, pane: FilePane, path: str) -> None:
-            super().__init__()
-            self.pane = pane
-            self.path = path
-
     def __init__(self, title: str, *, id: str | None = None) -> None:
         super().__init__(id=id)
         self.title = title
@@ -275,7 +267,6 @@ class FilePane(Vertical):
     def _arrived(self, node: TreeNode[Row], path: str, entries: list[Entry]) -> None:
         self.listings[path] = entries
         self._fill(node, entries)
-        self.post_message(self.Loaded(self, path))
 
     def _failed_load(self, node: TreeNode[Row], error: FerrymanError) -> None:
         node.remove_children()
