@@ -263,8 +263,5 @@ class FerrymanApp(App[None]):
 
 
 def _digest(path: str) -> bytes:
-    digest = hashlib.sha256()
     with open(path, "rb") as handle:
-        for block in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(block)
-    return digest.digest()
+        return hashlib.file_digest(handle, "sha256").digest()

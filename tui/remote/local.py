@@ -72,7 +72,9 @@ def entry_from_stat(name: str, info: os.stat_result, target: str | None = None) 
     )
 
 
-class _LocalReader:
+class LocalReader:
+    """A local file handle as a Reader; OSErrors become Ferryman errors naming ``action``."""
+
     def __init__(self, handle: BufferedReader, action: str) -> None:
         self._handle = handle
         self._action = action
@@ -95,7 +97,9 @@ class _LocalReader:
         self.close()
 
 
-class _LocalWriter:
+class LocalWriter:
+    """A local file handle as a Writer; OSErrors become Ferryman errors naming ``action``."""
+
     def __init__(self, handle: BufferedWriter | BufferedRandom, action: str) -> None:
         self._handle = handle
         self._action = action
@@ -208,18 +212,18 @@ class LocalFS(RemoteFS):
         with translate(f"Cannot chmod {target}"):
             os.chmod(target, mode)
 
-    def open_read(self, path: str, offset: int = 0) -> _LocalReader:
+    def open_read(self, path: str, offset: int = 0) -> LocalReader:
         target = self.resolve(path)
         action = f"Cannot read {target}"
         with translate(action):
             handle = open(target, "rb")  # noqa: SIM115 - closed by the reader
             if offset:
                 handle.seek(offset)
-        return _LocalReader(handle, action)
+        return LocalReader(handle, action)
 
     def open_write(
         self, path: str, offset: int | None = None, *, append: bool = False
-    ) -> _LocalWriter:
+    ) -> LocalWriter:
         target = self.resolve(path)
         action = f"Cannot write {target}"
         handle: BufferedWriter | BufferedRandom
@@ -235,7 +239,7 @@ class LocalFS(RemoteFS):
                 handle.truncate()
             else:
                 handle = open(target, "wb")  # noqa: SIM115
-        return _LocalWriter(handle, action)
+        return LocalWriter(handle, action)
 
     def keepalive(self) -> None:
         return None

@@ -12,7 +12,6 @@ import os
 import posixpath
 import threading
 from collections.abc import Callable
-from io import BufferedRandom, BufferedReader, BufferedWriter
 from typing import Protocol
 
 from tui.errors import (
@@ -26,7 +25,7 @@ from tui.errors import (
     TransferFailed,
 )
 from tui.remote.base import RemoteFS, Writer, check_name
-from tui.remote.local import translate
+from tui.remote.local import LocalReader, LocalWriter, translate
 
 BLOCK_SIZE = 256 * 1024
 Progress = Callable[[int], None]
@@ -37,6 +36,12 @@ Verify = Callable[[str, str], None]
 def part_name(name: str) -> str:
     """The temporary name a file is written under until it is complete."""
     return f".{name}.ferryman-part"
+
+
+def part_path(path: str) -> str:
+    """The temporary file beside ``path`` (local or remote: both are POSIX paths here)."""
+    folder, name = posixpath.split(path)
+    return posixpath.join(folder, part_name(name))
 
 
 class _ReadsInto(Protocol):
@@ -89,8 +94,7 @@ def download_file(
     Raises:
         NotFound, PermissionDenied, DiskFull, TransferFailed, ConnectionLost, Cancelled.
     """
-    directory, name = os.path.split(os.path.abspath(local_path))
-    part = os.path.join(directory, part_name(name))
+    part = part_path(os.path.abspath(local_path))
     offset = os.path.getsize(part) if resume and os.path.isfile(part) else 0
     if expected_size is None:
         expected_size = _remote_size(fs, remote_path)
@@ -101,7 +105,7 @@ def download_file(
     with handle:
         handle.seek(offset)
         handle.truncate()
-        local = _FileWriter(handle, part)
+        local = LocalWriter(handle, f"Cannot write {part}")
         reader = fs.open_read(remote_path, offset)
         try:
             received = copy_stream(reader, local, progress=progress, cancel=cancel)
@@ -140,8 +144,7 @@ def upload_file(
         NotFound (local file), PermissionDenied, DiskFull, TransferFailed, ConnectionLost,
         Cancelled.
     """
-    directory, name = posixpath.split(remote_path)
-    part = posixpath.join(directory, part_name(name))
+    part = part_path(remote_path)
     with translate(f"Cannot read {local_path}"):
         source = open(local_path, "rb")  # noqa: SIM115 - closed below
         size = os.fstat(source.fileno()).st_size
@@ -154,7 +157,10 @@ def upload_file(
         source.seek(offset)
         try:
             sent = copy_stream(
-                _FileReader(source, local_path), writer, progress=progress, cancel=cancel
+                LocalReader(source, f"Cannot read {local_path}"),
+                writer,
+                progress=progress,
+                cancel=cancel,
             )
         except BaseException:
             _quietly(writer.abort)
@@ -264,10 +270,8 @@ def verify_checksum(fs: RemoteFS) -> Verify:
         if found is None:
             return  # the server computes none for this file
         algorithm, expected = found
-        digest = hashlib.new(algorithm)
         with translate(f"Cannot read {local}"), open(local, "rb") as handle:
-            for block in iter(lambda: handle.read(1 << 20), b""):
-                digest.update(block)
+            digest = hashlib.file_digest(handle, algorithm)
         if digest.hexdigest().lower() != expected.lower():
             raise TransferFailed(
                 f"{remote}: the {algorithm.upper()} checksums differ (server {expected}, "
@@ -289,25 +293,3 @@ def _quietly(action: Callable[[], object]) -> None:
         action()
     except FerrymanError:
         pass  # already failing for a better reason; this one would only hide it
-
-
-class _FileWriter:
-    """A local file handle as a Writer, with disk errors named for the user."""
-
-    def __init__(self, handle: BufferedWriter | BufferedRandom, path: str) -> None:
-        self._handle = handle
-        self._path = path
-
-    def write(self, data: bytes | memoryview) -> int:
-        with translate(f"Cannot write {self._path}"):
-            return self._handle.write(data)
-
-
-class _FileReader:
-    def __init__(self, handle: BufferedReader, path: str) -> None:
-        self._handle = handle
-        self._path = path
-
-    def readinto(self, buffer: memoryview | bytearray) -> int:
-        with translate(f"Cannot read {self._path}"):
-            return self._handle.readinto(buffer) or 0

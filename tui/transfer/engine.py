@@ -36,7 +36,7 @@ from tui.remote.local import translate
 from tui.transfer.copy import (
     download_file,
     ensure_remote_dir,
-    part_name,
+    part_path,
     upload_file,
     verify_checksum,
 )
@@ -229,11 +229,9 @@ class TransferEngine:
     def _remove_partial(self, job: Job, session: RemoteFS | None) -> None:
         try:
             if job.direction is Direction.DOWNLOAD:
-                folder, name = os.path.split(job.target)
-                os.remove(os.path.join(folder, part_name(name)))
+                os.remove(part_path(job.target))
             elif session is not None:
-                folder, name = posixpath.split(job.target)
-                session.remove(posixpath.join(folder, part_name(name)))
+                session.remove(part_path(job.target))
         except (OSError, FerrymanError):
             pass  # nothing arrived yet, or the session is gone: there is no partial to remove
 
@@ -383,9 +381,7 @@ def _free_name(job: Job, session: RemoteFS) -> str:
 def _target_to_partial(job: Job, session: RemoteFS) -> None:
     """ "Resume" an existing target: it becomes the partial file the copy continues."""
     if job.direction is Direction.DOWNLOAD:
-        folder, name = os.path.split(job.target)
         with translate(f"Cannot resume {job.target}"):
-            os.replace(job.target, os.path.join(folder, part_name(name)))
+            os.replace(job.target, part_path(job.target))
     else:
-        folder, name = posixpath.split(job.target)
-        session.rename(job.target, posixpath.join(folder, part_name(name)))
+        session.rename(job.target, part_path(job.target))
