@@ -61,9 +61,9 @@ class FTPFS(RemoteFS):
     ) -> None:
         self.site = site
         self.timeout = timeout
-        self.ca_file = ca_file
-        self.decider = decider
-        self.log = log
+        self._opener = SessionOpener(
+            site, timeout=timeout, ca_file=ca_file, decider=decider, log=log
+        )
         self.label = site.url(path="")
         self.tls: TLSCheck | None = None
         self._control: Control | None = None
@@ -80,11 +80,10 @@ class FTPFS(RemoteFS):
             ConnectFailed, TLSNotOffered, TLSError, CertificateNotTrusted, AuthFailed,
             ConnectionLost, ProtocolError.
         """
-        opener = self._opener()
-        control, self.tls = opener.secured()
+        control, self.tls = self._opener.secured()
         self._control = control
         try:
-            opener.login(control)
+            self._opener.login(control)
             self._after_login(control)
         except BaseException:
             self._control = None
@@ -99,17 +98,8 @@ class FTPFS(RemoteFS):
             UsageError: the site is plain FTP (no certificate to fetch).
             ConnectFailed, TLSNotOffered, TLSError.
         """
-        self.tls = self._opener().fetch_certificate()
+        self.tls = self._opener.fetch_certificate()
         return self.tls
-
-    def _opener(self) -> SessionOpener:
-        return SessionOpener(
-            self.site,
-            timeout=self.timeout,
-            ca_file=self.ca_file,
-            decider=self.decider,
-            log=self.log,
-        )
 
     def _after_login(self, control: Control) -> None:
         with self._translate("Cannot set up the session"):

@@ -261,13 +261,8 @@ class MainScreen(Screen[None]):
             return
 
         def read(fs: RemoteFS) -> bytes:
-            buffer = bytearray(VIEW_LIMIT)
-            view, filled = memoryview(buffer), 0
             with fs.open_read(row.path) as reader:
-                while filled < VIEW_LIMIT and (count := reader.readinto(view[filled:])):
-                    filled += count
-            # Closed early: the rest of a large file is never downloaded.
-            return bytes(buffer[:filled])
+                return reader.read(VIEW_LIMIT)  # closing early: the rest is never downloaded
 
         def show(data: bytes) -> None:
             self.app.push_screen(ViewerScreen(row.entry.name, data, row.entry.size))
