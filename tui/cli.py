@@ -19,6 +19,7 @@ from tui import __version__, cli_transfer, cli_trust
 from tui.errors import (
     EXIT_OK,
     EXIT_TRANSFER,
+    AuthFailed,
     FerrymanError,
     RemoteError,
     UsageError,
@@ -218,8 +219,6 @@ def _prompt_password(site: Site) -> str | None:
     if from_env is not None:
         return from_env
     if not sys.stdin.isatty():
-        from tui.errors import AuthFailed
-
         raise AuthFailed(
             f"No password for {site.user}@{site.key}: put it in ~/.netrc or ${PASSWORD_ENV}, "
             "or run on a terminal to be asked"

@@ -14,7 +14,7 @@ import sys
 import threading
 import time
 
-from tui.errors import EXIT_OK, EXIT_TRANSFER, UsageError
+from tui.errors import EXIT_OK, EXIT_TRANSFER, RemoteError, UsageError
 from tui.remote.base import RemoteFS, check_name
 from tui.sites import Site
 from tui.textsafe import printable
@@ -93,8 +93,6 @@ def _put_job(fs: RemoteFS, site: Site, args: argparse.Namespace) -> Job:
 
 
 def _is_remote_dir(fs: RemoteFS, path: str) -> bool:
-    from tui.errors import RemoteError
-
     try:
         return fs.stat(path).is_dir
     except RemoteError:

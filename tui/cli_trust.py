@@ -10,6 +10,7 @@ import sys
 import xml.etree.ElementTree as ElementTree
 from collections.abc import Callable
 from datetime import UTC, datetime
+from typing import TYPE_CHECKING
 
 from cryptography import x509
 
@@ -20,6 +21,9 @@ from tui.textsafe import printable
 from tui.trust.certificate import CertificateReport, short_name
 from tui.trust.policy import pin_for
 from tui.trust.store import TrustedCertificate, TrustStore
+
+if TYPE_CHECKING:
+    from tui.connection import ConnectionService
 
 INVALID = "Invalid"
 
@@ -58,8 +62,8 @@ def add_parsers(
 # --- ferryman cert -------------------------------------------------------------------------
 
 
-def run_cert(service: object, url: str, *, as_json: bool) -> int:
-    report = service.fetch_report(url)  # type: ignore[attr-defined]
+def run_cert(service: ConnectionService, url: str, *, as_json: bool) -> int:
+    report = service.fetch_report(url)
     if as_json:
         json.dump(report.to_json(), sys.stdout, indent=2)
         sys.stdout.write("\n")
@@ -114,7 +118,7 @@ def render_report(report: CertificateReport, *, url: str = "URL") -> list[str]:
 # --- ferryman trust ------------------------------------------------------------------------
 
 
-def run_trust(args: argparse.Namespace, make_service: Callable[[], object]) -> int:
+def run_trust(args: argparse.Namespace, make_service: Callable[[], ConnectionService]) -> int:
     store = TrustStore()
     if args.action == "list":
         return _list(store, as_json=args.json)
@@ -190,12 +194,12 @@ def _forget(store: TrustStore, site_text: str, fingerprint_text: str | None) -> 
     return EXIT_OK
 
 
-def _add(service: object, url: str, fingerprint_text: str) -> int:
+def _add(service: ConnectionService, url: str, fingerprint_text: str) -> int:
     try:
         wanted = normalize_fingerprint(fingerprint_text)
     except ValueError as error:
         raise UsageError(f"--fingerprint: {error}") from error
-    report = service.fetch_report(url)  # type: ignore[attr-defined]
+    report = service.fetch_report(url)
     if report.sha256 != wanted:
         print(
             f"ferryman: Certificate not trusted: {report.site} presents SHA-256 "
@@ -210,7 +214,7 @@ def _add(service: object, url: str, fingerprint_text: str) -> int:
             file=sys.stderr,
         )
         return EXIT_CERTIFICATE
-    service.store.add(report.site, pin_for(report))  # type: ignore[attr-defined]
+    service.store.add(report.site, pin_for(report))
     print(f"Trusting {report.sha256} for {report.site}.")
     return EXIT_OK
 

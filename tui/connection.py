@@ -15,6 +15,7 @@ from __future__ import annotations
 import dataclasses
 from collections.abc import Callable
 
+from tui import keychain
 from tui.errors import TLSDowngrade
 from tui.remote.ftp import FTPFS
 from tui.remote.ftpcontrol import LogCallback
@@ -107,8 +108,6 @@ class ConnectionService:
             site.user = site.user or "anonymous"
             site.password = "anonymous@"
             return site
-        from tui import keychain
-
         site.password = keychain.load(site.user, site.key)
         if site.password is None and self.password_prompt is not None:
             site.password = self.password_prompt(site)

@@ -159,12 +159,9 @@ class SessionOpener:
                         ) from refusal
                     if self.log:
                         self.log("*", "The server does not offer TLS: continuing UNENCRYPTED")
-        except FerrymanError:
+        except (FerrymanError, ssl.SSLCertVerificationError):
             control.abandon()
-            raise
-        except ssl.SSLCertVerificationError:
-            control.abandon()
-            raise
+            raise  # already clear; a verification failure is the caller's to judge
         except BaseException as error:
             control.abandon()
             raise _connect_error(error, where, self.timeout) from error
