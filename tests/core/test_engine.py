@@ -251,3 +251,25 @@ def test_an_unexpected_error_fails_the_job_instead_of_stranding_it(tmp_path):
     TransferEngine(queue, broken, slots=1).run()
     assert [job.state for job in jobs] == [State.FAILED] * 3  # the worker went on
     assert "a bug" in jobs[0].reason
+
+
+def test_queue_hands_out_jobs_in_order_after_retry_move_and_resume():
+    """take() skips past finished jobs without rescanning them, yet never misses a job that
+    became queued again before that point."""
+    queue = TransferQueue()
+    jobs = [Job(Direction.DOWNLOAD, f"/r/{n}", f"/l/{n}") for n in range(5)]
+    queue.add(jobs)
+    first, second = queue.take(timeout=0), queue.take(timeout=0)
+    assert (first, second) == (jobs[0], jobs[1])
+    queue.finish(first, State.FAILED, "broken")
+    queue.pause(jobs[3].id)
+    queue.retry(first.id)
+    assert queue.take(timeout=0) is jobs[0]  # before the scan point, found again
+    assert queue.take(timeout=0) is jobs[2]
+    queue.move(jobs[4].id, -4)
+    queue.resume(jobs[3].id)
+    assert queue.take(timeout=0) is jobs[4]
+    assert queue.take(timeout=0) is jobs[3]
+    assert queue.take(timeout=0) is None
+    queue.add([Job(Direction.DOWNLOAD, "/r/x", "/l/x")], first=True)
+    assert queue.take(timeout=0).source == "/r/x"

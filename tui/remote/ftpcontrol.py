@@ -49,6 +49,10 @@ class Control(ftplib.FTP):
         self.server_hostname = ""
         self.data_context: ssl.SSLContext | None = None  # set once PROT P is in force
         self.leaf_der: bytes | None = None
+        # The control connection's TLS session, offered on every data connection (servers
+        # such as vsftpd require the reuse). Fetching it costs as much as a round trip, so
+        # it is kept while data connections keep resuming it.
+        self._data_session: ssl.SSLSession | None = None
 
     # --- connection ----------------------------------------------------------------------
 
@@ -170,13 +174,16 @@ class Control(ftplib.FTP):
     def _secure_data(self, conn: socket.socket) -> ssl.SSLSocket:
         assert self.data_context is not None
         try:
+            if self._data_session is None:
+                self._data_session = self.tls_socket.session
             secure = self.data_context.wrap_socket(
-                conn,
-                server_hostname=self.server_hostname,
-                session=self.tls_socket.session,
+                conn, server_hostname=self.server_hostname, session=self._data_session
             )
         except ssl.SSLError as error:
+            self._data_session = None
             raise TLSError(f"TLS on the data connection failed: {error}") from error
+        if not secure.session_reused:
+            self._data_session = None  # ask the control connection afresh next time
         if secure.getpeercert(binary_form=True) != self.leaf_der:
             secure.close()
             raise TLSError(

@@ -80,6 +80,7 @@ class TransferQueue:
 
     def __init__(self, on_change: Callable[[Job], None] | None = None) -> None:
         self._jobs: list[Job] = []
+        self._scan_from = 0  # no job before this index is queued: take() is not O(n) each time
         self._lock = threading.Condition()
         self._closed = False
         self.on_change = on_change
@@ -94,6 +95,7 @@ class TransferQueue:
         with self._lock:
             if first:
                 self._jobs[0:0] = added
+                self._scan_from = 0
             else:
                 self._jobs.extend(added)
             self._lock.notify_all()
@@ -109,7 +111,7 @@ class TransferQueue:
         ``until_idle``) as soon as nothing is queued or running."""
         with self._lock:
             while True:
-                job = next((j for j in self._jobs if j.state is State.QUEUED), None)
+                job = self._next_queued_locked()
                 if job is not None:
                     job.state = State.RUNNING
                     job.stop.clear()
@@ -120,6 +122,14 @@ class TransferQueue:
                     return None
         self._changed(job)
         return job
+
+    def _next_queued_locked(self) -> Job | None:
+        for index in range(self._scan_from, len(self._jobs)):
+            if self._jobs[index].state is State.QUEUED:
+                self._scan_from = index
+                return self._jobs[index]
+        self._scan_from = len(self._jobs)
+        return None
 
     def idle_locked(self) -> bool:
         return not any(j.state in (State.QUEUED, State.RUNNING) for j in self._jobs)
@@ -182,6 +192,7 @@ class TransferQueue:
                 if job.state in states:
                     job.state, job.reason, job.attempts = State.QUEUED, "", 0
                     changed.append(job)
+            self._scan_from = 0
             self._lock.notify_all()
         for job in changed:
             self._changed(job)
@@ -194,7 +205,9 @@ class TransferQueue:
                 return
             job = self._jobs.pop(index)
             self._jobs.insert(max(0, min(len(self._jobs), index + offset)), job)
+            self._scan_from = 0
 
     def clear_finished(self) -> None:
         with self._lock:
             self._jobs = [j for j in self._jobs if j.state not in FINISHED]
+            self._scan_from = 0
