@@ -111,17 +111,19 @@ class FerrymanApp(App[None]):
     # --- transfers -------------------------------------------------------------------------
 
     def enqueue(self, site: Site, jobs: list[Job]) -> None:
-        """Queue transfers for the connected site; its engine (two sessions) takes them."""
+        """Queue transfers for the connected site; its engine (``[transfers]`` in the config:
+        two sessions by default) takes them."""
         if self._engine is None or self._engine[0] != site.key:
             if self._engine is not None:
                 self._engine[1].stop()  # the previous site's jobs are cancelled
             engine = TransferEngine(
                 self.transfers,
                 lambda: self.service.open(site),
-                slots=2,
+                slots=self.settings.sessions,
                 conflict=Conflict.ASK,
                 prompt=self.ask_conflict,
                 persistent=True,
+                segments=self.settings.segments,
             )
             self._engine = (site.key, engine.start())
         self.transfers.add(jobs)

@@ -20,6 +20,7 @@ from tui.sites import Site
 from tui.textsafe import printable
 from tui.transfer.engine import Conflict, TransferEngine
 from tui.transfer.queue import Direction, Job, State, TransferQueue
+from tui.transfer.segments import DEFAULT_SEGMENTS, SEGMENT_THRESHOLD
 
 CONFLICT_KEYS = {"o": Conflict.OVERWRITE, "n": Conflict.NEWER, "s": Conflict.SKIP,
                  "r": Conflict.RESUME, "m": Conflict.RENAME}  # fmt: skip
@@ -34,11 +35,19 @@ def add_options(parser: argparse.ArgumentParser) -> None:
                         help="when the target exists (default: always, as cp does)")  # fmt: skip
     parser.add_argument("--resume", action="store_true",
                         help="continue from partial files left by an interrupted run")  # fmt: skip
+    if parser.prog.endswith(" get"):
+        parser.add_argument(
+            "--segments", type=int, default=DEFAULT_SEGMENTS, metavar="N",
+            help=f"streams for one file of {SEGMENT_THRESHOLD >> 20} MiB or more, 1 to 16 "
+                 f"(default {DEFAULT_SEGMENTS}; 1: one stream)")  # fmt: skip
 
 
 def run(fs: RemoteFS, site: Site, args: argparse.Namespace, open_session) -> int:  # type: ignore[no-untyped-def]
     if not 1 <= args.jobs <= 10:
         raise UsageError("-j takes 1 to 10 sessions")
+    segments = getattr(args, "segments", 1)
+    if not 1 <= segments <= 16:
+        raise UsageError("--segments takes 1 to 16 streams")
     job = _get_job(fs, site, args) if args.command == "get" else _put_job(fs, site, args)
     conflict = Conflict(args.overwrite)
     if args.resume and conflict is Conflict.OVERWRITE:
@@ -59,6 +68,7 @@ def run(fs: RemoteFS, site: Site, args: argparse.Namespace, open_session) -> int
         prompt=_ask if sys.stdin.isatty() and sys.stderr.isatty() else None,
         progress=display.moved,
         resume_partials=args.resume,
+        segments=segments,
     )
     jobs = engine.run()
     display.finish(jobs)

@@ -7,6 +7,10 @@
 [panes]
 show_hidden = false
 sort = "name"     # name, size or time
+
+[transfers]
+sessions = 2      # parallel sessions per site, 1 to 10
+segments = 4      # streams for one large download, 1 to 16 (1: one stream)
 ```
 """
 
@@ -28,11 +32,15 @@ class Config:
         keys: Binding id → keys, applied with ``App.set_keymap`` (every binding has an id).
         show_hidden: Show dot files when a pane opens.
         sort: How panes sort at start: ``name``, ``size`` or ``time``.
+        sessions: Parallel transfer sessions per site.
+        segments: Streams for one large download.
     """
 
     keys: dict[str, str] = field(default_factory=dict)
     show_hidden: bool = False
     sort: str = "name"
+    sessions: int = 2
+    segments: int = 4
 
 
 def config_path() -> str:
@@ -60,4 +68,16 @@ def load_config(path: str | None = None) -> Config:
     sort = panes.get("sort", "name")
     if sort not in ("name", "size", "time"):
         raise ConfigError(f"{path}: [panes] sort must be name, size or time, not {sort!r}")
-    return Config(keys=dict(keys), show_hidden=bool(panes.get("show_hidden", False)), sort=sort)
+    transfers = data.get("transfers", {})
+    sessions, segments = transfers.get("sessions", 2), transfers.get("segments", 4)
+    if not isinstance(sessions, int) or not 1 <= sessions <= 10:
+        raise ConfigError(f"{path}: [transfers] sessions must be 1 to 10, not {sessions!r}")
+    if not isinstance(segments, int) or not 1 <= segments <= 16:
+        raise ConfigError(f"{path}: [transfers] segments must be 1 to 16, not {segments!r}")
+    return Config(
+        keys=dict(keys),
+        show_hidden=bool(panes.get("show_hidden", False)),
+        sort=sort,
+        sessions=sessions,
+        segments=segments,
+    )

@@ -10,14 +10,16 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import threading
 
 import pytest
 
 from tui.cli import main
 from tui.connection import ConnectionService
-from tui.errors import NotFound
+from tui.errors import Cancelled, NotFound
 from tui.remote.base import EntryType
 from tui.transfer.copy import download_file, part_name, upload_file
+from tui.transfer.segments import download_segmented
 
 
 def sha256_file(path: str) -> str:
@@ -92,6 +94,37 @@ def test_resume_download_and_upload(target, tmp_path):
             writer.write(b"appended")
     with open(os.path.join(target.folder, "up.bin"), "rb") as handle:
         assert handle.read() == payload + b"appended"
+
+
+def test_segmented_download_stops_ranges_early_and_resumes_them(target, tmp_path):
+    """Each stream abandons its transfer at the end of its range: every server must answer
+    that (426/450/451) and go on serving the session; a resume fetches only the gaps."""
+    payload = os.urandom(6 * 1024 * 1024 + 4321)
+    on_server = os.path.join(target.folder, "seg.bin")
+    with open(on_server, "wb") as handle:
+        handle.write(payload)
+    service = ConnectionService(ca_file=target.ca_file, timeout=15)
+    local = tmp_path / "seg.bin"
+    cancel = threading.Event()
+    moved = [0]
+
+    def progress(count: int) -> None:
+        moved[0] += count
+        if moved[0] >= 2 * 1024 * 1024:
+            cancel.set()
+
+    with service.open(target.url()) as fs:
+        with pytest.raises(Cancelled):
+            download_segmented(fs, lambda: service.open(target.url()), on_server, str(local),
+                               size=len(payload), segments=4, progress=progress,
+                               cancel=cancel)  # fmt: skip
+        received = download_segmented(
+            fs, lambda: service.open(target.url()), on_server, str(local), size=len(payload),
+            segments=4, resume=True,
+        )  # fmt: skip
+        assert fs.listdir(target.folder)  # the session still works after the early stops
+    assert 0 < received <= len(payload) - 2 * 1024 * 1024
+    assert sha256_file(str(local)) == hashlib.sha256(payload).hexdigest()
 
 
 def test_active_mode_lists_and_downloads(target, tmp_path):

@@ -5,11 +5,14 @@ from __future__ import annotations
 
 import os
 
+import pytest
+
 from tests.certs import make_ca, make_leaf, write_chain
 from tests.ui.conftest import settle, store
 from tui.app import FerrymanApp
 from tui.config import Config, load_config
 from tui.demo import SandboxServer, TLSFiles
+from tui.errors import ConfigError
 from tui.remote.tls import fingerprint
 from tui.screens.certificate import CertificateScreen
 from tui.screens.connect import ConnectScreen
@@ -115,6 +118,16 @@ async def test_the_command_palette_has_ferrymans_commands(make_app):
 
 def test_config_defaults_without_a_file():
     assert load_config() == Config()
+
+
+def test_transfer_settings_are_read_and_checked(tmp_path):
+    path = tmp_path / "config.toml"
+    path.write_text("[transfers]\nsessions = 4\nsegments = 1\n")
+    config = load_config(str(path))
+    assert (config.sessions, config.segments) == (4, 1)
+    path.write_text("[transfers]\nsegments = 40\n")
+    with pytest.raises(ConfigError, match="segments must be 1 to 16"):
+        load_config(str(path))
 
 
 class MemoryKeyring:

@@ -7,7 +7,9 @@ failed transfer never replaces a good file; the partial file stays for ``resume`
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
+import json
 import os
 import posixpath
 import threading
@@ -42,6 +44,31 @@ def part_path(path: str) -> str:
     """The temporary file beside ``path`` (local or remote: both are POSIX paths here)."""
     folder, name = posixpath.split(path)
     return posixpath.join(folder, part_name(name))
+
+
+def state_path(part: str) -> str:
+    """The record of a segmented download's ranges, beside its partial file."""
+    return part + ".segments"
+
+
+def contiguous_prefix(part: str) -> int | None:
+    """How many bytes from the start of a segmented partial file are known to be real (the
+    rest may be preallocated holes); None when the partial was not written in segments."""
+    try:
+        with open(state_path(part), encoding="utf-8") as handle:
+            ranges = sorted((int(a), int(b), int(d)) for a, b, d in json.load(handle)["ranges"])
+    except FileNotFoundError:
+        return None
+    except (OSError, ValueError, KeyError, TypeError):
+        return 0  # a damaged record: trust none of the file
+    prefix = 0
+    for start, end, done in ranges:
+        if start != prefix:
+            break
+        prefix = start + max(0, min(done, end - start))
+        if prefix < end:
+            break
+    return prefix
 
 
 class _ReadsInto(Protocol):
@@ -95,7 +122,10 @@ def download_file(
         NotFound, PermissionDenied, DiskFull, TransferFailed, ConnectionLost, Cancelled.
     """
     part = part_path(os.path.abspath(local_path))
-    offset = os.path.getsize(part) if resume and os.path.isfile(part) else 0
+    offset = 0
+    if resume and os.path.isfile(part):
+        prefix = contiguous_prefix(part)  # a segmented partial: only its solid start counts
+        offset = os.path.getsize(part) if prefix is None else prefix
     if expected_size is None:
         expected_size = _remote_size(fs, remote_path)
     if expected_size is not None and offset > expected_size:
@@ -105,6 +135,8 @@ def download_file(
     with handle:
         handle.seek(offset)
         handle.truncate()
+        with contextlib.suppress(FileNotFoundError):
+            os.remove(state_path(part))  # now a plain partial: its length is what it has
         local = LocalWriter(handle, f"Cannot write {part}")
         reader = fs.open_read(remote_path, offset)
         try:

@@ -12,6 +12,7 @@ through a TransferQueue.
 
 from __future__ import annotations
 
+import contextlib
 import enum
 import os
 import posixpath
@@ -26,6 +27,7 @@ from tui.errors import (
     FerrymanError,
     InvalidName,
     NotFound,
+    NotSupported,
     ProtocolError,
     RemoteError,
     TLSError,
@@ -37,10 +39,12 @@ from tui.transfer.copy import (
     download_file,
     ensure_remote_dir,
     part_path,
+    state_path,
     upload_file,
     verify_checksum,
 )
 from tui.transfer.queue import Direction, Job, State, TransferQueue
+from tui.transfer.segments import DEFAULT_SEGMENTS, SEGMENT_THRESHOLD, download_segmented
 
 # Errors after which a new connection may well succeed.
 RETRYABLE = (ConnectionLost, TLSError, TransferFailed, ProtocolError)
@@ -104,6 +108,9 @@ class TransferEngine:
         progress_interval: Seconds between progress calls for one job.
         persistent: Workers wait for new jobs instead of ending when the queue is empty
             (the app); an idle worker closes its session after ``idle_close`` seconds.
+        segments: Streams for one large download (1: never segmented). Each extra stream
+            is a session of its own, opened for that file and closed after it.
+        segment_threshold: The size from which a download is segmented.
     """
 
     def __init__(
@@ -122,6 +129,8 @@ class TransferEngine:
         progress_interval: float = 0.1,
         persistent: bool = False,
         idle_close: float = 30.0,
+        segments: int = DEFAULT_SEGMENTS,
+        segment_threshold: int = SEGMENT_THRESHOLD,
     ) -> None:
         if not 1 <= slots <= 10:
             raise ValueError("slots must be 1 to 10")
@@ -138,6 +147,8 @@ class TransferEngine:
         self.progress_interval = progress_interval
         self.persistent = persistent
         self.idle_close = idle_close
+        self.segments = max(1, min(segments, 16))
+        self.segment_threshold = segment_threshold
         self._prompt_lock = threading.Lock()  # one question at a time
         self._stopping = threading.Event()
         self._threads: list[threading.Thread] = []
@@ -229,6 +240,8 @@ class TransferEngine:
     def _remove_partial(self, job: Job, session: RemoteFS | None) -> None:
         try:
             if job.direction is Direction.DOWNLOAD:
+                with contextlib.suppress(FileNotFoundError):
+                    os.remove(state_path(part_path(job.target)))
                 os.remove(part_path(job.target))
             elif session is not None:
                 session.remove(part_path(job.target))
@@ -248,7 +261,14 @@ class TransferEngine:
         report = Throttle(lambda count: self._progress(job, count), self.progress_interval)
         resume = job.attempts > 0 or choice is Conflict.RESUME or self.resume_partials
         verify = verify_checksum(session) if session.capabilities.hashes else None
-        if job.direction is Direction.DOWNLOAD:
+        if job.direction is Direction.DOWNLOAD and self._segmented(job, session):
+            assert job.size is not None
+            download_segmented(
+                session, self.open_session, job.source, job.target, size=job.size,
+                segments=self.segments, resume=resume, progress=report,
+                cancel=job.stop, verify=verify,
+            )  # fmt: skip
+        elif job.direction is Direction.DOWNLOAD:
             download_file(
                 session, job.source, job.target, expected_size=job.size, resume=resume,
                 progress=report, cancel=job.stop, verify=verify,
@@ -260,6 +280,18 @@ class TransferEngine:
         report.flush()
         self._keep_time(job, session)
         self.queue.finish(job, State.DONE)
+
+    def _segmented(self, job: Job, session: RemoteFS) -> bool:
+        """Whether to fetch this file over several sessions: large, and the server can
+        start a transfer at an offset."""
+        if self.segments < 2 or not session.capabilities.resume_download:
+            return False
+        if job.size is None:
+            try:
+                job.size = session.size(job.source)
+            except (NotFound, NotSupported):
+                return False
+        return job.size >= self.segment_threshold
 
     def _progress(self, job: Job, count: int) -> None:
         job.done += count
