@@ -15,7 +15,7 @@ import sys
 from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
-from tui import __version__, cli_transfer, cli_trust
+from tui import __version__, cli_sync, cli_transfer, cli_trust
 from tui.errors import (
     EXIT_OK,
     EXIT_TRANSFER,
@@ -33,7 +33,7 @@ from tui.textsafe import printable
 if TYPE_CHECKING:
     from tui.connection import ConnectionService
 
-COMMANDS = ("ls", "get", "put", "cert", "trust")
+COMMANDS = ("ls", "get", "put", "mirror", "sync", "cert", "trust")
 PASSWORD_ENV = "FERRYMAN_PASSWORD"
 
 
@@ -117,6 +117,7 @@ def build_parser() -> argparse.ArgumentParser:
     cli_transfer.add_options(put)
     _common(put)
 
+    cli_sync.add_parsers(commands, _common)
     cli_trust.add_parsers(commands, _common)
     return parser
 
@@ -198,6 +199,10 @@ def _run(args: argparse.Namespace) -> int:
     if args.command == "trust":
         return cli_trust.run_trust(args, lambda: _service(args))
     service = _service(args)
+    if args.command == "mirror":
+        return cli_sync.run_mirror(args, service)
+    if args.command == "sync":
+        return cli_sync.run_sync(args, service)
     if args.command == "cert":
         return cli_trust.run_cert(service, args.url, as_json=args.json)
     site = service.site_for(args.url)

@@ -11,6 +11,16 @@ sort = "name"     # name, size or time
 [transfers]
 sessions = 2      # parallel sessions per site, 1 to 10
 segments = 4      # streams for one large download, 1 to 16 (1: one stream)
+
+[sync.www]        # ferryman sync www (from cron or a systemd timer)
+source = "/srv/www"
+destination = "ftpes://deploy@example.org/htdocs"
+delete = false    # remove what is only in the destination
+exclude = ["*.tmp", ".git"]
+include = []      # when given, only matching files
+jobs = 2
+checksum = false  # compare equal-size files by the server's HASH
+time_offset = 0   # seconds to add to the server's times
 ```
 """
 
@@ -34,6 +44,7 @@ class Config:
         sort: How panes sort at start: ``name``, ``size`` or ``time``.
         sessions: Parallel transfer sessions per site.
         segments: Streams for one large download.
+        sync: Saved sync profiles by name (``ferryman sync NAME``).
     """
 
     keys: dict[str, str] = field(default_factory=dict)
@@ -41,6 +52,21 @@ class Config:
     sort: str = "name"
     sessions: int = 2
     segments: int = 4
+    sync: dict[str, SyncProfile] = field(default_factory=dict)
+
+
+@dataclass(slots=True)
+class SyncProfile:
+    """A saved ``mirror``: one side a URL, the other a local folder."""
+
+    source: str
+    destination: str
+    delete: bool = False
+    exclude: list[str] = field(default_factory=list)
+    include: list[str] = field(default_factory=list)
+    jobs: int = 2
+    checksum: bool = False
+    time_offset: float = 0.0
 
 
 def config_path() -> str:
@@ -80,4 +106,37 @@ def load_config(path: str | None = None) -> Config:
         sort=sort,
         sessions=sessions,
         segments=segments,
+        sync={name: _profile(path, name, table) for name, table in data.get("sync", {}).items()},
+    )
+
+
+def _profile(path: str, name: str, table: object) -> SyncProfile:
+    where = f"{path}: [sync.{name}]"
+    if not isinstance(table, dict):
+        raise ConfigError(f"{where} must be a table")
+    unknown = set(table) - set(SyncProfile.__dataclass_fields__)
+    if unknown:
+        raise ConfigError(f"{where}: unknown setting(s) {', '.join(sorted(unknown))}")
+    for key in ("source", "destination"):
+        if not isinstance(table.get(key), str) or not table[key]:
+            raise ConfigError(f"{where} needs {key} (a URL or a local folder)")
+    for key in ("exclude", "include"):
+        value = table.get(key, [])
+        if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+            raise ConfigError(f"{where}: {key} must be a list of globs")
+    jobs = table.get("jobs", 2)
+    if not isinstance(jobs, int) or not 1 <= jobs <= 10:
+        raise ConfigError(f"{where}: jobs must be 1 to 10")
+    offset = table.get("time_offset", 0)
+    if not isinstance(offset, int | float):
+        raise ConfigError(f"{where}: time_offset must be a number of seconds")
+    return SyncProfile(
+        source=table["source"],
+        destination=table["destination"],
+        delete=bool(table.get("delete", False)),
+        exclude=list(table.get("exclude", [])),
+        include=list(table.get("include", [])),
+        jobs=jobs,
+        checksum=bool(table.get("checksum", False)),
+        time_offset=float(offset),
     )

@@ -1,0 +1,192 @@
+"""Provides ``ferryman mirror SRC DST`` and ``ferryman sync PROFILE``.
+
+One side is a URL, the other a local folder; the destination becomes a copy of the source.
+``--dry-run`` prints the plan and changes nothing; without it the same plan is carried out
+by the transfer engine (partial files from an interrupted run are resumed), then, with
+``--delete``, what is only in the destination is removed, unless a copy failed.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import posixpath
+import sys
+from collections.abc import Callable
+from typing import TYPE_CHECKING
+
+from tui.config import SyncProfile, load_config
+from tui.errors import EXIT_OK, EXIT_TRANSFER, NotFound, UsageError
+from tui.remote.base import RemoteFS
+from tui.remote.local import LocalFS, translate
+from tui.textsafe import printable
+from tui.transfer.copy import ensure_remote_dir
+from tui.transfer.engine import Conflict, TransferEngine
+from tui.transfer.queue import Direction, Job, State, TransferQueue
+from tui.transfer.sync import Options, Plan, compare, corrected, delete_extra, describe, fs_join
+
+if TYPE_CHECKING:
+    from tui.connection import ConnectionService
+
+
+def add_parsers(commands, common: Callable[[argparse.ArgumentParser], None]) -> None:  # type: ignore[no-untyped-def]
+    mirror = commands.add_parser(
+        "mirror", help="make DESTINATION a copy of SOURCE (one of them a URL)"
+    )
+    mirror.add_argument("source", metavar="SOURCE")
+    mirror.add_argument("destination", metavar="DESTINATION")
+    mirror.add_argument("--delete", action="store_true",
+                        help="remove files and folders that are only in DESTINATION")  # fmt: skip
+    mirror.add_argument("--exclude", action="append", default=[], metavar="GLOB",
+                        help="leave out paths or names matching GLOB (repeatable)")  # fmt: skip
+    mirror.add_argument("--include", action="append", default=[], metavar="GLOB",
+                        help="consider only files matching GLOB (repeatable)")  # fmt: skip
+    mirror.add_argument("-j", "--jobs", type=int, default=2, metavar="N",
+                        help="parallel sessions, 1 to 10 (default 2)")  # fmt: skip
+    mirror.add_argument("--checksum", action="store_true",
+                        help="compare files of equal size by the server's checksum")  # fmt: skip
+    mirror.add_argument("--time-offset", type=float, default=0.0, metavar="S",
+                        help="seconds to add to the server's times (a wrong clock)")  # fmt: skip
+    _plan_options(mirror)
+    common(mirror)
+
+    sync = commands.add_parser("sync", help="run a sync profile saved in config.toml")
+    sync.add_argument("profile", metavar="PROFILE")
+    _plan_options(sync)
+    common(sync)
+
+
+def _plan_options(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--dry-run", action="store_true", help="print the plan, change nothing")
+    parser.add_argument("--json", action="store_true", help="with --dry-run: the plan as JSON")
+
+
+def run_sync(args: argparse.Namespace, service: ConnectionService) -> int:
+    profiles = load_config().sync
+    profile = profiles.get(args.profile)
+    if profile is None:
+        known = ", ".join(sorted(profiles)) or "none"
+        raise UsageError(f"No sync profile {args.profile!r} in config.toml (known: {known})")
+    return _mirror(service, profile, dry_run=args.dry_run, as_json=args.json)
+
+
+def run_mirror(args: argparse.Namespace, service: ConnectionService) -> int:
+    profile = SyncProfile(args.source, args.destination, delete=args.delete,
+                          exclude=args.exclude, include=args.include, jobs=args.jobs,
+                          checksum=args.checksum, time_offset=args.time_offset)  # fmt: skip
+    return _mirror(service, profile, dry_run=args.dry_run, as_json=args.json)
+
+
+def _is_url(text: str) -> bool:
+    return "://" in text
+
+
+def _mirror(service: ConnectionService, profile: SyncProfile, *, dry_run: bool,
+            as_json: bool) -> int:  # fmt: skip
+    if _is_url(profile.source) == _is_url(profile.destination):
+        raise UsageError("One of SOURCE and DESTINATION must be a URL, the other a local folder")
+    if not 1 <= profile.jobs <= 10:
+        raise UsageError("-j takes 1 to 10 sessions")
+    upload = not _is_url(profile.source)
+    url, local_root = ((profile.destination, profile.source) if upload
+                       else (profile.source, profile.destination))  # fmt: skip
+    local_root = os.path.abspath(local_root)
+    if upload and not os.path.isdir(local_root):
+        raise UsageError(f"{local_root} is not a folder")
+    options = Options(delete=profile.delete, exclude=profile.exclude, include=profile.include,
+                      checksum=profile.checksum, time_offset=profile.time_offset)  # fmt: skip
+    site = service.site_for(url)
+    with service.open(site) as fs:
+        remote_root = fs.resolve(site.path)
+        local = LocalFS()
+        if upload:
+            sides = (local, local_root, fs, remote_root)
+        else:
+            sides = (fs, remote_root, local, local_root)
+        plan = compare(*sides, options)
+        if dry_run:
+            _print_plan(plan, options.delete, as_json)
+            return EXIT_OK
+        return _carry_out(plan, sides, options, profile.jobs, lambda: service.open(site))
+
+
+def _print_plan(plan: Plan, delete: bool, as_json: bool) -> None:
+    if as_json:
+        rows = [{"path": item.path, "action": item.action.value, "dir": item.is_dir,
+                 "size": item.size, "note": item.note}
+                for item in plan.items if item.action.value != "same"]  # fmt: skip
+        summary = {name: {"count": c, "bytes": b} for name, (c, b) in plan.summary(delete).items()}
+        print(json.dumps({"items": rows, "skipped": plan.skipped, "summary": summary}))
+        return
+    for line in describe(plan, delete):
+        print(printable(line))
+
+
+def _carry_out(
+    plan: Plan,
+    sides: tuple[RemoteFS, str, RemoteFS, str],
+    options: Options,
+    jobs: int,
+    open_session: Callable[[], RemoteFS],
+) -> int:
+    source, source_root, target, target_root = sides
+    direction = Direction.DOWNLOAD if isinstance(target, LocalFS) else Direction.UPLOAD
+    _make_folder(target, target_root)
+    for item in plan.folders():
+        _make_folder(target, fs_join(target, target_root, item.path))
+    copies = []
+    for item in plan.copies():
+        assert item.source is not None
+        copies.append(Job(direction, fs_join(source, source_root, item.path),
+                          fs_join(target, target_root, item.path), size=item.source.size,
+                          mtime=corrected(source, item.source, options)))  # fmt: skip
+    remote = target if direction is Direction.UPLOAD else source
+    spare = [remote]  # the session already open serves the first slot, or the deletions
+
+    def session() -> RemoteFS:
+        return spare.pop() if spare else open_session()
+
+    failed = 0
+    if copies:
+        from tui.cli_transfer import Display
+
+        display = Display("mirror")
+        queue = TransferQueue(on_change=display.changed)
+        queue.add(copies)
+        engine = TransferEngine(queue, session, slots=jobs, conflict=Conflict.OVERWRITE,
+                                progress=display.moved, resume_partials=True)  # fmt: skip
+        finished = engine.run()
+        display.finish(finished)
+        failed = sum(1 for job in finished if job.state is State.FAILED)
+    removals = plan.deletions(options.delete)
+    if removals and failed:
+        print(f"ferryman: {len(removals)} deletion(s) not done because {failed} copy(ies) "
+              "failed; run again", file=sys.stderr)  # fmt: skip
+    elif removals:
+        side = target if isinstance(target, LocalFS) else session()
+        try:
+            failed += delete_extra(side, target_root, removals, _say)
+        finally:
+            if side is not target:
+                side.close()
+    return EXIT_TRANSFER if failed else EXIT_OK
+
+
+def _say(line: str) -> None:
+    print(printable(line), file=sys.stderr)
+
+
+def _make_folder(fs: RemoteFS, path: str) -> None:
+    if isinstance(fs, LocalFS):
+        with translate(f"Cannot create {path}"):
+            os.makedirs(path, exist_ok=True)
+        return
+    try:
+        ensure_remote_dir(fs, path)
+    except NotFound:
+        parent = posixpath.dirname(path.rstrip("/"))
+        if not parent or parent == path:
+            raise
+        _make_folder(fs, parent)  # like mkdir -p: the parents first, then this one
+        ensure_remote_dir(fs, path)
