@@ -24,7 +24,16 @@ from tui.textsafe import printable
 from tui.transfer.copy import ensure_remote_dir
 from tui.transfer.engine import Conflict, TransferEngine
 from tui.transfer.queue import Direction, Job, State, TransferQueue
-from tui.transfer.sync import Options, Plan, compare, corrected, delete_extra, describe, fs_join
+from tui.transfer.sync import (
+    Action,
+    Options,
+    Plan,
+    compare,
+    corrected,
+    delete_extra,
+    describe,
+    fs_join,
+)
 
 if TYPE_CHECKING:
     from tui.connection import ConnectionService
@@ -113,9 +122,9 @@ def _mirror(service: ConnectionService, profile: SyncProfile, *, dry_run: bool,
 
 def _print_plan(plan: Plan, delete: bool, as_json: bool) -> None:
     if as_json:
-        rows = [{"path": item.path, "action": item.action.value, "dir": item.is_dir,
+        rows = [{"path": item.path, "action": item.label(delete), "dir": item.is_dir,
                  "size": item.size, "note": item.note}
-                for item in plan.items if item.action.value != "same"]  # fmt: skip
+                for item in plan.items if item.action is not Action.SAME]  # fmt: skip
         summary = {name: {"count": c, "bytes": b} for name, (c, b) in plan.summary(delete).items()}
         print(json.dumps({"items": rows, "skipped": plan.skipped, "summary": summary}))
         return

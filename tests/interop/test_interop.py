@@ -200,3 +200,71 @@ def test_cli_errors_have_the_contract_exit_codes(target, tmp_path, capsys):
         # Without --ca-file the test CA is unknown: refused with exit 4 and the fingerprint.
         assert main(["ls", target.url(), "--timeout", "15"]) == 4
         assert "SHA-256 fingerprint" in capsys.readouterr().err
+
+
+def _plan(args: list[str], capsys) -> dict[str, str]:
+    assert main(["mirror", *args, "--dry-run", "--json"]) == 0
+    return {item["path"]: item["action"] for item in json.loads(capsys.readouterr().out)["items"]}
+
+
+def _files(base: str) -> dict[str, bytes]:
+    found = {}
+    for folder, _, names in os.walk(base):
+        for name in names:
+            with open(os.path.join(folder, name), "rb") as handle:
+                found[os.path.relpath(os.path.join(folder, name), base)] = handle.read()
+    return found
+
+
+COPIES = {"new", "newer", "size differs", "different"}
+
+
+def test_mirror_converges_both_ways(target, tmp_path, capsys):
+    local = tmp_path / "site"
+    files = {"index.html": b"<h1>home</h1>\n", "docs/read me.txt": b"spaces\n",
+             "docs/\u00fcber.txt": b"non-ASCII\n", "img/logo.bin": os.urandom(70_000)}  # fmt: skip
+    for relative, data in files.items():
+        (local / relative).parent.mkdir(parents=True, exist_ok=True)
+        (local / relative).write_bytes(data)
+    common = ["--ca-file", target.ca_file]
+    up = [str(local), target.url("www"), *common]
+
+    planned = _plan(up, capsys)
+    assert {p for p, a in planned.items() if a == "new"} == {*files, "docs", "img"}
+    assert main(["mirror", *up]) == 0
+    assert _files(os.path.join(target.folder, "www")) == files  # the plan, done
+    assert not COPIES & set(_plan(up, capsys).values())  # a second run copies nothing
+
+    (local / "index.html").write_bytes(b"<h1>home, edited</h1>\n")
+    (local / "docs" / "read me.txt").unlink()
+    (local / "new.txt").write_bytes(b"added\n")
+    planned = _plan([*up, "--delete"], capsys)
+    assert {p: a for p, a in planned.items() if a in COPIES or a == "delete"} == {
+        "index.html": "size differs", "new.txt": "new", "docs/read me.txt": "delete"}  # fmt: skip
+    assert main(["mirror", *up, "--delete"]) == 0
+    expected = _files(str(local))
+    assert _files(os.path.join(target.folder, "www")) == expected
+
+    down = [target.url("www"), str(tmp_path / "back"), *common, "-j", "3"]
+    assert main(["mirror", *down]) == 0
+    assert _files(str(tmp_path / "back")) == expected
+    assert not COPIES & set(_plan(down, capsys).values())
+
+
+def test_mirror_checksum_mode_finds_what_times_miss_where_the_server_hashes(
+    target, tmp_path, capsys
+):
+    """Where the server hashes (ProFTPD's mod_digest), --checksum finds equal-size files
+    with different bytes; elsewhere it falls back to size and time, and says nothing new."""
+    with open_fs(target) as fs:
+        hashes = bool(fs.capabilities.hashes)
+    with open(os.path.join(target.folder, "f.txt"), "wb") as handle:
+        handle.write(b"server copy")
+    (tmp_path / "l").mkdir()
+    (tmp_path / "l" / "f.txt").write_bytes(b"local copy!")  # same size
+    stamp = os.stat(os.path.join(target.folder, "f.txt")).st_mtime
+    os.utime(tmp_path / "l" / "f.txt", (stamp, stamp))
+    args = [str(tmp_path / "l"), target.url(), "--ca-file", target.ca_file]
+    assert _plan(args, capsys) == {}
+    assert _plan([*args, "--checksum"], capsys) == ({"f.txt": "different"} if hashes else {})
+    assert hashes == (target.server.name == "proftpd")  # the servers are as documented

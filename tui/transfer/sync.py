@@ -58,6 +58,12 @@ class Item:
     selected: bool = True  # the app lets the user deselect entries of the plan
     note: str = ""
 
+    def label(self, delete: bool) -> str:
+        """The action in words; what is only in the destination is "delete" with --delete."""
+        if self.action is Action.EXTRA and delete:
+            return "delete"
+        return self.action.value
+
     @property
     def size(self) -> int:
         entry = self.source if self.action.copies else self.target
@@ -263,9 +269,7 @@ def describe(plan: Plan, delete: bool) -> Iterator[str]:
     for item in plan.items:
         if item.action is Action.SAME:
             continue
-        action = item.action.value
-        if item.action is Action.EXTRA:
-            action = "delete" if delete else "only in destination"
+        action = item.label(delete)
         suffix = "/" if item.is_dir else ""
         size = "" if item.is_dir else f"  {human(item.size)}"
         note = f"  ({item.note})" if item.note else ""
