@@ -11,28 +11,26 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import posixpath
 import sys
 from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 from tui.config import SyncProfile, load_config
-from tui.errors import EXIT_OK, EXIT_TRANSFER, NotFound, UsageError
+from tui.errors import EXIT_OK, EXIT_TRANSFER, UsageError
 from tui.remote.base import RemoteFS
-from tui.remote.local import LocalFS, translate
+from tui.remote.local import LocalFS
 from tui.textsafe import printable
-from tui.transfer.copy import ensure_remote_dir
 from tui.transfer.engine import Conflict, TransferEngine
-from tui.transfer.queue import Direction, Job, State, TransferQueue
+from tui.transfer.queue import State, TransferQueue
 from tui.transfer.sync import (
     Action,
     Options,
     Plan,
     compare,
-    corrected,
     delete_extra,
     describe,
-    fs_join,
+    jobs_for,
+    make_folders,
 )
 
 if TYPE_CHECKING:
@@ -140,17 +138,10 @@ def _carry_out(
     open_session: Callable[[], RemoteFS],
 ) -> int:
     source, source_root, target, target_root = sides
-    direction = Direction.DOWNLOAD if isinstance(target, LocalFS) else Direction.UPLOAD
-    _make_folder(target, target_root)
-    for item in plan.folders():
-        _make_folder(target, fs_join(target, target_root, item.path))
-    copies = []
-    for item in plan.copies():
-        assert item.source is not None
-        copies.append(Job(direction, fs_join(source, source_root, item.path),
-                          fs_join(target, target_root, item.path), size=item.source.size,
-                          mtime=corrected(source, item.source, options)))  # fmt: skip
-    remote = target if direction is Direction.UPLOAD else source
+    make_folders(plan, target, target_root)
+    copies = jobs_for(plan, *sides, options)
+    upload = not isinstance(target, LocalFS)
+    remote = target if upload else source
     spare = [remote]  # the session already open serves the first slot, or the deletions
 
     def session() -> RemoteFS:
@@ -184,18 +175,3 @@ def _carry_out(
 
 def _say(line: str) -> None:
     print(printable(line), file=sys.stderr)
-
-
-def _make_folder(fs: RemoteFS, path: str) -> None:
-    if isinstance(fs, LocalFS):
-        with translate(f"Cannot create {path}"):
-            os.makedirs(path, exist_ok=True)
-        return
-    try:
-        ensure_remote_dir(fs, path)
-    except NotFound:
-        parent = posixpath.dirname(path.rstrip("/"))
-        if not parent or parent == path:
-            raise
-        _make_folder(fs, parent)  # like mkdir -p: the parents first, then this one
-        ensure_remote_dir(fs, path)

@@ -26,6 +26,8 @@ from datetime import datetime, timedelta
 from tui.errors import FerrymanError, InvalidName, NotFound
 from tui.remote.base import Entry, EntryType, RemoteFS, check_name
 from tui.remote.local import LocalFS, translate
+from tui.transfer.copy import ensure_remote_dir
+from tui.transfer.queue import Direction, Job
 
 PARTIAL_SUFFIXES = (".ferryman-part", ".ferryman-part.segments")
 _SLACK = {"second": 2, "minute": 60, "day": 86400}  # seconds a time may be off by, per precision
@@ -309,3 +311,77 @@ def delete_extra(fs: RemoteFS, root: str, items: list[Item], report: Callable[[s
             failed += 1
             report(f"not deleted: {item.path}: {error}")
     return failed
+
+
+def jobs_for(
+    plan: Plan,
+    source: RemoteFS,
+    source_root: str,
+    target: RemoteFS,
+    target_root: str,
+    options: Options,
+) -> list[Job]:
+    """One transfer job per selected copy (file by file, so excluded files inside a new
+    folder stay out); ``make_folders`` must have run first."""
+    direction = Direction.DOWNLOAD if isinstance(target, LocalFS) else Direction.UPLOAD
+    jobs: list[Job] = []
+    for item in plan.copies():
+        assert item.source is not None
+        jobs.append(Job(direction, fs_join(source, source_root, item.path),
+                        fs_join(target, target_root, item.path), size=item.source.size,
+                        mtime=corrected(source, item.source, options)))  # fmt: skip
+    return jobs
+
+
+def make_folders(plan: Plan, target: RemoteFS, target_root: str) -> None:
+    """Create the destination root (with its parents) and the plan's new folders."""
+    make_folder(target, target_root)
+    for item in plan.folders():
+        make_folder(target, fs_join(target, target_root, item.path))
+
+
+def make_folder(fs: RemoteFS, path: str) -> None:
+    """Like ``mkdir -p``: the folder and any missing parents; an existing one is fine."""
+    if isinstance(fs, LocalFS):
+        with translate(f"Cannot create {path}"):
+            os.makedirs(path, exist_ok=True)
+        return
+    try:
+        ensure_remote_dir(fs, path)
+    except NotFound:
+        parent = posixpath.dirname(path.rstrip("/"))
+        if not parent or parent == path:
+            raise
+        make_folder(fs, parent)
+        ensure_remote_dir(fs, path)
+
+
+MARKS = {Action.NEW: "only", Action.NEWER: "newer", Action.OLDER: "older", Action.SIZE: "different",
+         Action.DIFFERENT: "different", Action.KIND: "different"}  # fmt: skip
+_MIRRORED = {"newer": "older", "older": "newer"}  # the other side's view of a time difference
+
+
+def marks(plan: Plan) -> tuple[dict[str, str], dict[str, str]]:
+    """What the app marks in each pane, by relative path: ``only`` (this side only),
+    ``newer``, ``older`` and ``different``; a folder holding any difference is
+    ``different`` unless it is itself only on one side."""
+    left: dict[str, str] = {}
+    right: dict[str, str] = {}
+    for item in plan.items:
+        if item.action is Action.SAME:
+            continue
+        if item.action is Action.EXTRA:
+            right[item.path] = "only"
+        elif item.action is Action.NEW:
+            left[item.path] = "only"
+        else:
+            mark = MARKS[item.action]
+            left[item.path] = mark
+            right[item.path] = _MIRRORED.get(mark, mark)
+    for side in (left, right):
+        for path in list(side):
+            parent = posixpath.dirname(path)
+            while parent and side.get(parent) != "only":
+                side.setdefault(parent, "different")
+                parent = posixpath.dirname(parent)
+    return left, right
