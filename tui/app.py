@@ -208,6 +208,12 @@ class FerrymanApp(App[None]):
                 ("Make directory", "F7", screen.action_mkdir),
                 ("Delete", "F8: delete, after asking", screen.action_delete),
                 ("Filter", "/: show only matching names", screen.action_filter),
+                ("Compare folders", "=: mark what differs in the panes", screen.action_compare),
+                (
+                    "Synchronize",
+                    "y: make the other pane a copy of this one, after a preview",
+                    screen.action_sync,
+                ),
             ]:
                 yield SystemCommand(title, help_text, action)
 

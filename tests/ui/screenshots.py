@@ -27,12 +27,15 @@ async def main() -> None:
     OUT.mkdir(exist_ok=True)
     saved = dict(os.environ)
     try:
-        with tempfile.TemporaryDirectory() as workdir:
-            state = states.ConnectedMain(workdir)
-            try:
-                await shoot("main-screen", state.app, state.run_before)
-            finally:
-                state.stop()
+        shots = [("main-screen", states.ConnectedMain), ("compare", states.ComparedMain),
+                 ("sync-plan", states.SyncPlan)]  # fmt: skip
+        for name, kind in shots:
+            with tempfile.TemporaryDirectory() as workdir:
+                state = kind(workdir)
+                try:
+                    await shoot(name, state.app, state.run_before)
+                finally:
+                    state.stop()
         for name, verdict in [
             ("certificate-viewer", "untrusted"),
             ("certificate-changed", "changed"),

@@ -130,6 +130,29 @@ class ConnectedMain:
         self.server.stop()
 
 
+class ComparedMain(ConnectedMain):
+    """The same, after ``=`` (compare): marks in both panes and the legend."""
+
+    keys: tuple[str, ...] = ("equals_sign",)
+
+    async def run_before(self, pilot) -> None:  # type: ignore[no-untyped-def]
+        from tests.ui.conftest import settle
+
+        await settle(pilot, self.app)
+        main = self.app.screen
+        assert isinstance(main, MainScreen)
+        await pilot.press(*self.keys)
+        await settle(pilot, self.app)
+        main.status.site = "ftp.example.test:21"
+        await pilot.pause()
+
+
+class SyncPlan(ComparedMain):
+    """The sync plan modal, remote to local (the remote pane is active after connecting)."""
+
+    keys = ("y",)
+
+
 async def dismiss_connect(pilot) -> None:  # type: ignore[no-untyped-def]
     from tests.ui.conftest import settle
 

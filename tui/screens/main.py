@@ -6,6 +6,7 @@ lock) and report back with ``call_from_thread``; every failure opens the error m
 
 from __future__ import annotations
 
+import os
 import posixpath
 from typing import TYPE_CHECKING
 
@@ -15,7 +16,7 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal
 from textual.screen import Screen
-from textual.widgets import DataTable, Footer, Input
+from textual.widgets import DataTable, Footer, Input, Static
 
 from tui.errors import ConnectionLost, FerrymanError
 from tui.remote.base import RemoteFS, check_name
@@ -24,12 +25,22 @@ from tui.screens.certificate import CertificateScreen
 from tui.screens.confirm import ConfirmScreen, InputScreen
 from tui.screens.connect import ConnectScreen
 from tui.screens.error import ErrorScreen
+from tui.screens.sync_plan import SyncPlanScreen
 from tui.screens.trust_manager import TrustManagerScreen
 from tui.screens.viewer import VIEW_LIMIT, ViewerScreen
 from tui.sites import Site
 from tui.textsafe import printable
 from tui.transfer.copy import remove_tree
 from tui.transfer.queue import FINISHED, Direction, Job
+from tui.transfer.sync import (
+    Options,
+    Plan,
+    compare,
+    delete_extra,
+    jobs_for,
+    make_folders,
+    marks,
+)
 from tui.widgets.file_pane import SORTS, FilePane, Row
 from tui.widgets.log_panel import LogPanel
 from tui.widgets.status_bar import StatusBar
@@ -37,6 +48,11 @@ from tui.widgets.transfer_panel import TransferPanel
 
 if TYPE_CHECKING:
     from tui.app import FerrymanApp
+
+LEGEND = Text.assemble(
+    ("compare: ", "bold"), ("+ only here  ", "bold green"), ("> newer  ", "bold cyan"),
+    ("< older  ", "yellow"), ("\u2260 different  ", "bold red"), ("= clears, y syncs", "dim"),
+)  # fmt: skip
 
 
 class MainScreen(Screen[None]):
@@ -64,6 +80,22 @@ class MainScreen(Screen[None]):
         Binding("s", "cycle_sort", "Sort", show=False, id="main.sort"),
         Binding("ctrl+r", "reload", "Reload", show=False, id="main.reload"),
         Binding("ctrl+t", "trust_manager", "Trusted", show=False, id="main.trust"),
+        Binding(
+            "equals_sign",
+            "compare",
+            "Compare",
+            show=False,
+            id="main.compare",
+            tooltip="Compare the panes' folders (again to clear)",
+        ),
+        Binding(
+            "y",
+            "sync",
+            "Sync",
+            show=False,
+            id="main.sync",
+            tooltip="Make the other pane's folder a copy of this one (preview first)",
+        ),
     ]
 
     def __init__(self, *, local_path: str, url: str | None) -> None:
@@ -82,6 +114,7 @@ class MainScreen(Screen[None]):
         with Horizontal(id="panes"):
             yield FilePane("Local", id="local")
             yield FilePane("Remote", id="remote")
+        yield Static(LEGEND, id="legend")
         yield TransferPanel(self.ferryman.transfers, id="transfers")
         yield LogPanel(id="log")
         yield StatusBar(id="status")
@@ -411,3 +444,90 @@ class MainScreen(Screen[None]):
         if action == "certificate" and self.site is None:
             return None  # shown greyed out until connected
         return True
+
+    # --- compare and synchronise ---------------------------------------------------------
+
+    def action_compare(self) -> None:
+        """Mark what differs between the two panes' folders (recursively); again to clear."""
+        if self.local.compared or self.remote.compared:
+            self._show_compare(None)
+            return
+        if self.remote.fs is None or self.local.fs is None:
+            self.notify("Connect first: compare needs both panes.", severity="warning")
+            return
+        local_fs, local_root, remote_root = self.local.fs, self.local.path, self.remote.path
+
+        def run(fs: RemoteFS) -> Plan:
+            return compare(local_fs, local_root, fs, remote_root, Options())
+
+        self._run(self.remote, "comparing", run, self._show_compare)
+
+    def _show_compare(self, plan: Plan | None) -> None:
+        left, right = marks(plan) if plan is not None else ({}, {})
+        for pane, found in ((self.local, left), (self.remote, right)):
+            pane.compared = {posixpath.join(pane.path, path): m for path, m in found.items()}
+            pane.refill()
+        self.query_one("#legend", Static).display = plan is not None
+        if plan is not None:
+            differ = sum(1 for item in plan.items if item.action.value != "same")
+            self.status.activity = f"compare: {differ} difference(s)" if differ else (
+                "compare: the folders are the same")  # fmt: skip
+
+    def action_sync(self) -> None:
+        """Make the other pane's folder a copy of this pane's: plan, preview, then queue."""
+        source, target = self.active(), self.other(self.active())
+        if source.fs is None or target.fs is None or self.site is None:
+            self.notify("Connect first: sync needs both panes.", severity="warning")
+            return
+        sides = (source.fs, source.path, target.fs, target.path)
+        title = f"Synchronize {_shown(source)} \u2192 {_shown(target)}"
+
+        def run(_: RemoteFS) -> Plan:
+            return compare(*sides, Options())
+
+        self._run(self.remote, "planning the sync", run,
+                  lambda plan: self._preview(title, plan, sides, target))  # fmt: skip
+
+    def _preview(self, title: str, plan: Plan, sides, target: FilePane) -> None:  # type: ignore[no-untyped-def]
+        site = self.site
+        assert site is not None
+
+        def chosen(start: bool | None) -> None:
+            if not start:
+                return
+            removals = plan.deletions(delete=True)
+
+            def say(line: str) -> None:
+                self.app.call_from_thread(self._log_line, line)
+
+            def prepare(_: RemoteFS) -> list[Job]:
+                make_folders(plan, sides[2], sides[3])
+                if removals:
+                    delete_extra(sides[2], sides[3], removals, say)
+                return jobs_for(plan, *sides, Options())
+
+            def queued(jobs: list[Job]) -> None:
+                self._show_compare(None)  # the marks are about to be out of date
+                target.reload()
+                if jobs:
+                    self._reload_after.add((target.id or "", target.path))
+                    self.ferryman.enqueue(site, jobs)
+                    panel = self.query_one(TransferPanel)
+                    panel.display = True
+                    panel.wake()
+
+            self._run(self.remote, "preparing the sync", prepare, queued)
+
+        self.app.push_screen(SyncPlanScreen(title, plan), chosen)
+
+    def _log_line(self, line: str) -> None:
+        self.status.activity = line
+
+
+def _shown(pane: FilePane) -> str:
+    """A pane's folder for a title: escaped, and ``~`` for the home folder as a shell shows."""
+    shown = printable(pane.path)
+    home = os.path.expanduser("~")
+    if isinstance(pane.fs, LocalFS) and (shown == home or shown.startswith(home + os.sep)):
+        shown = "~" + shown[len(home) :]
+    return f"{pane.title.lower()} {shown}"

@@ -337,8 +337,9 @@ class TransferEngine:
 
     def _resolve(self, job: Job, session: RemoteFS) -> Conflict:
         """Decide what to do about an existing target."""
-        if job.fresh and job.attempts == 0:
-            return Conflict.OVERWRITE  # in a folder this run created: a round trip saved
+        if job.replace or (job.fresh and job.attempts == 0):
+            # The plan decided, or a folder this run created: a round trip saved.
+            return Conflict.OVERWRITE
         existing = _target_info(job, session)
         if existing is None:
             return Conflict.OVERWRITE

@@ -113,8 +113,15 @@ class Plan:
         return [i for i in self.items if i.selected and i.action.copies and not i.is_dir]
 
     def folders(self) -> list[Item]:
-        """Folders to create in the destination, parents first."""
-        return [i for i in self.items if i.selected and i.action is Action.NEW and i.is_dir]
+        """Folders to create in the destination, parents first: the selected new ones, and
+        any new one a selected copy lies in."""
+        needed = {posixpath.dirname(i.path) for i in self.copies()}
+        for path in list(needed):
+            while path:
+                needed.add(path)
+                path = posixpath.dirname(path)
+        return [i for i in self.items if i.action is Action.NEW and i.is_dir
+                and (i.selected or i.path in needed)]  # fmt: skip
 
     def deletions(self, delete: bool) -> list[Item]:
         """What ``delete`` removes, deepest first (a folder after what it holds)."""
@@ -329,7 +336,7 @@ def jobs_for(
         assert item.source is not None
         jobs.append(Job(direction, fs_join(source, source_root, item.path),
                         fs_join(target, target_root, item.path), size=item.source.size,
-                        mtime=corrected(source, item.source, options)))  # fmt: skip
+                        mtime=corrected(source, item.source, options), replace=True))  # fmt: skip
     return jobs
 
 

@@ -61,8 +61,20 @@ def short_time(when: datetime | None, now: datetime | None = None) -> str:
     return when.strftime("%b %d  %Y")
 
 
-def row_text(entry: Entry, width: int, *, marked: bool = False) -> Text:
-    """One row: name, then size, time and permissions as the width allows."""
+COMPARE_MARKS = {
+    "only": ("+", "bold green"),  # only on this side
+    "newer": (">", "bold cyan"),
+    "older": ("<", "yellow"),
+    "different": ("≠", "bold red"),
+}
+"""How a compare result shows on a row: a sign before the name, and the name's colour."""
+
+
+def row_text(
+    entry: Entry, width: int, *, marked: bool = False, compared: str | None = None
+) -> Text:
+    """One row: name, then size, time and permissions as the width allows; a compare mark
+    (a sign and a colour, so it reads without colour too) before the name."""
     if entry.type is EntryType.UNKNOWN:
         return Text(printable(entry.raw or entry.name)[: max(width, 10)], style="italic dim")
     columns = []
@@ -79,9 +91,13 @@ def row_text(entry: Entry, width: int, *, marked: bool = False) -> Text:
     room = max(width - len(tail), 8)
     if len(name) > room:
         name = name[: room - 1] + "…"
-    text = Text(("* " if marked else "") + name.ljust(room - (2 if marked else 0)))
+    sign, colour = COMPARE_MARKS.get(compared or "", ("", ""))
+    prefix = ("*" if marked else sign) + " " if (marked or sign) else ""
+    text = Text(prefix + name.ljust(room - len(prefix)))
     if entry.is_dir:
         text.stylize("bold")
+    if colour:
+        text.stylize(colour)
     if marked:
         text.stylize("reverse")
     text.append(tail, style="dim")
@@ -157,6 +173,7 @@ class FilePane(Vertical):
         self.path = ""
         self.listings: dict[str, list[Entry]] = {}
         self.marked: set[str] = set()
+        self.compared: dict[str, str] = {}  # path → compare mark, while a comparison shows
         self.lock = threading.Lock()  # one operation at a time on the pane's session
 
     def compose(self) -> ComposeResult:
@@ -178,6 +195,7 @@ class FilePane(Vertical):
         self.fs = fs
         self.listings.clear()
         self.marked.clear()
+        self.compared.clear()
         self.path = fs.resolve(path or fs.home) if fs else ""
         self._reset_root()
 
@@ -300,7 +318,8 @@ class FilePane(Vertical):
         width = self._row_width(node)
         for entry in self.visible(entries):
             path = posixpath.join(node.data.path, entry.name)
-            label = row_text(entry, width, marked=path in self.marked)
+            label = row_text(entry, width, marked=path in self.marked,
+                             compared=self.compared.get(path))  # fmt: skip
             if entry.is_dir:
                 child = node.add(label, data=Row(path, entry))
                 if path in expanded:
