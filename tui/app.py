@@ -210,6 +210,11 @@ class FerrymanApp(App[None]):
                 ("Filter", "/: show only matching names", screen.action_filter),
                 ("Compare folders", "=: mark what differs in the panes", screen.action_compare),
                 (
+                    "Compare folders by checksum",
+                    "Equal sizes compared by the server's HASH",
+                    lambda: screen.action_compare(checksum=True),
+                ),
+                (
                     "Synchronize",
                     "y: make the other pane a copy of this one, after a preview",
                     screen.action_sync,

@@ -41,6 +41,8 @@ class Site:
         passive: Passive (EPSV/PASV) data connections, else active (EPRT/PORT).
         encoding: The charset of names on this server.
         name: The saved site's name, if it came from the site manager.
+        time_offset: Seconds to add to the server's file times when comparing folders (a
+            server whose clock is wrong, or that lists local time as vsftpd may).
     """
 
     host: str
@@ -52,6 +54,7 @@ class Site:
     passive: bool = True
     encoding: str = "utf-8"
     name: str | None = None
+    time_offset: float = 0.0
 
     @property
     def key(self) -> str:
@@ -137,7 +140,7 @@ def netrc_credentials(
     return (login or user or "anonymous", password or "")
 
 
-SITE_FIELDS = ("name", "host", "port", "tls", "user", "path", "passive", "encoding")
+SITE_FIELDS = ("name", "host", "port", "tls", "user", "path", "passive", "encoding", "time_offset")
 
 
 def sites_path() -> str:
@@ -182,7 +185,7 @@ def save_sites(sites: list[Site], path: str | None = None) -> None:
         lines.append("[[site]]")
         for key in SITE_FIELDS:
             value = getattr(site, key)
-            if value is None:
+            if value is None or (key == "time_offset" and not value):
                 continue
             # JSON string and number syntax is valid TOML for these scalar values.
             rendered = json.dumps(value) if not isinstance(value, bool) else str(value).lower()

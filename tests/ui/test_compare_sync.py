@@ -9,6 +9,7 @@ import time
 from tests.conftest import write
 from tests.ui.conftest import settle
 from tui.screens.sync_plan import SyncPlanScreen
+from tui.sites import Site, load_sites, save_sites
 from tui.transfer.queue import State
 
 
@@ -113,3 +114,31 @@ async def test_sync_plan_escape_changes_nothing(make_app, plain_server, root, lo
         await settle(pilot, app)
         assert app.transfers.jobs() == []
     assert not os.path.exists(os.path.join(local_dir, "server-only.txt"))
+
+
+async def test_the_sites_clock_offset_applies_to_compare(make_app, plain_server, root, local_dir):
+    """A server three hours behind: its files look older until the site's offset says so."""
+    os.remove(os.path.join(local_dir, "local-file.txt"))
+    write(local_dir, "f.txt", b"same")
+    write(root, "f.txt", b"same")
+    behind = time.time() - 3 * 3600
+    os.utime(os.path.join(root, "f.txt"), (behind, behind))
+    app = make_app(plain_server.url("ftp"))
+    async with app.run_test(size=(80, 24)) as pilot:
+        await settle(pilot, app)
+        await pilot.press("equals_sign")
+        await settle(pilot, app)
+        assert labels(app.screen.local)["f.txt"].startswith("> ")
+        await pilot.press("equals_sign")
+        app.screen.site.time_offset = 3 * 3600
+        await pilot.press("equals_sign")
+        await settle(pilot, app)
+        assert labels(app.screen.local)["f.txt"].startswith("f.txt")
+        assert "the folders are the same" in app.screen.status.activity
+
+
+def test_a_sites_time_offset_is_saved_and_read(tmp_path):
+    path = str(tmp_path / "sites.toml")
+    save_sites([Site("a.test", 21, name="A", time_offset=-7200), Site("b.test", 21)], path)
+    assert [s.time_offset for s in load_sites(path)] == [-7200, 0.0]
+    assert open(path).read().count("time_offset") == 1  # the default is not written

@@ -447,8 +447,9 @@ class MainScreen(Screen[None]):
 
     # --- compare and synchronise ---------------------------------------------------------
 
-    def action_compare(self) -> None:
-        """Mark what differs between the two panes' folders (recursively); again to clear."""
+    def action_compare(self, checksum: bool = False) -> None:
+        """Mark what differs between the two panes' folders (recursively); again to clear.
+        With ``checksum``, files of equal size are compared by the server's HASH."""
         if self.local.compared or self.remote.compared:
             self._show_compare(None)
             return
@@ -456,9 +457,10 @@ class MainScreen(Screen[None]):
             self.notify("Connect first: compare needs both panes.", severity="warning")
             return
         local_fs, local_root, remote_root = self.local.fs, self.local.path, self.remote.path
+        options = self._options(checksum=checksum)
 
         def run(fs: RemoteFS) -> Plan:
-            return compare(local_fs, local_root, fs, remote_root, Options())
+            return compare(local_fs, local_root, fs, remote_root, options)
 
         self._run(self.remote, "comparing", run, self._show_compare)
 
@@ -482,11 +484,17 @@ class MainScreen(Screen[None]):
         sides = (source.fs, source.path, target.fs, target.path)
         title = f"Synchronize {_shown(source)} \u2192 {_shown(target)}"
 
+        options = self._options()
+
         def run(_: RemoteFS) -> Plan:
-            return compare(*sides, Options())
+            return compare(*sides, options)
 
         self._run(self.remote, "planning the sync", run,
                   lambda plan: self._preview(title, plan, sides, target))  # fmt: skip
+
+    def _options(self, *, checksum: bool = False) -> Options:
+        offset = self.site.time_offset if self.site is not None else 0.0
+        return Options(checksum=checksum, time_offset=offset)
 
     def _preview(self, title: str, plan: Plan, sides, target: FilePane) -> None:  # type: ignore[no-untyped-def]
         site = self.site
@@ -504,7 +512,7 @@ class MainScreen(Screen[None]):
                 make_folders(plan, sides[2], sides[3])
                 if removals:
                     delete_extra(sides[2], sides[3], removals, say)
-                return jobs_for(plan, *sides, Options())
+                return jobs_for(plan, *sides, self._options())
 
             def queued(jobs: list[Job]) -> None:
                 self._show_compare(None)  # the marks are about to be out of date
