@@ -16,7 +16,7 @@ import threading
 from collections.abc import Iterable
 from concurrent.futures import Future
 from concurrent.futures import TimeoutError as FutureTimeout
-from typing import TypeVar
+from typing import TYPE_CHECKING, TypeVar
 
 from textual import work
 from textual.app import App, SystemCommand
@@ -25,24 +25,24 @@ from textual.message import Message
 from textual.screen import Screen
 
 from tui.config import Config, load_config
-from tui.connection import ConnectionService
 from tui.errors import FerrymanError
 from tui.remote.local import LocalFS
-from tui.screens.certificate import CertificateScreen
 from tui.screens.confirm import ConflictScreen, InputScreen
 from tui.screens.error import ErrorScreen
 from tui.screens.help import HelpScreen
 from tui.screens.main import MainScreen
 from tui.sites import Site
 from tui.textsafe import printable
-from tui.transfer.copy import download_file, upload_file
-from tui.transfer.engine import Conflict, TransferEngine
-from tui.transfer.queue import Job, TransferQueue
-from tui.trust.certificate import CertificateReport
-from tui.trust.policy import TrustDecision
-from tui.trust.store import TrustStore
+from tui.transfer.queue import Conflict, Job, TransferQueue
 from tui.widgets.file_pane import FilePane
 from tui.widgets.log_panel import LogPanel
+
+if TYPE_CHECKING:
+    from tui.connection import ConnectionService
+    from tui.transfer.engine import TransferEngine
+    from tui.trust.certificate import CertificateReport
+    from tui.trust.policy import TrustDecision
+    from tui.trust.store import TrustStore
 
 Answer = TypeVar("Answer")
 
@@ -89,14 +89,24 @@ class FerrymanApp(App[None]):
         self.closing = threading.Event()
         self.transfers = TransferQueue(on_change=self._transfer_changed)
         self._engine: tuple[str, TransferEngine] | None = None
-        self.service = ConnectionService(
-            store=store,
-            prompt=self.ask_trust,
-            password_prompt=self.ask_password,
-            log=self._log,
-            ca_file=ca_file,
-            check_revocation=check_revocation,
-        )
+        self._service_options = {"store": store, "ca_file": ca_file,
+                                 "check_revocation": check_revocation}  # fmt: skip
+        self._service: ConnectionService | None = None
+
+    @property
+    def service(self) -> ConnectionService:
+        """The connection service, made on first use: it brings cryptography and the FTP
+        stack, which the first screen does not need (the app draws sooner without them)."""
+        if self._service is None:
+            from tui.connection import ConnectionService
+
+            self._service = ConnectionService(
+                prompt=self.ask_trust,
+                password_prompt=self.ask_password,
+                log=self._log,
+                **self._service_options,  # type: ignore[arg-type]
+            )
+        return self._service
 
     def on_mount(self) -> None:
         if self.settings.keys:
@@ -116,6 +126,8 @@ class FerrymanApp(App[None]):
         if self._engine is None or self._engine[0] != site.key:
             if self._engine is not None:
                 self._engine[1].stop()  # the previous site's jobs are cancelled
+            from tui.transfer.engine import TransferEngine
+
             engine = TransferEngine(
                 self.transfers,
                 lambda: self.service.open(site),
@@ -152,6 +164,9 @@ class FerrymanApp(App[None]):
         return default
 
     def ask_trust(self, report: CertificateReport) -> TrustDecision:
+        from tui.screens.certificate import CertificateScreen
+        from tui.trust.policy import TrustDecision
+
         return self._ask(CertificateScreen(report), TrustDecision.REJECT)
 
     def ask_password(self, site: Site) -> str | None:
@@ -238,6 +253,8 @@ class FerrymanApp(App[None]):
         try:
             with pane.lock:
                 assert pane.fs is not None
+                from tui.transfer.copy import download_file
+
                 download_file(pane.fs, path, local)
         except FerrymanError as error:
             self.call_from_thread(self.push_screen, ErrorScreen(error))
@@ -267,6 +284,8 @@ class FerrymanApp(App[None]):
         try:
             with pane.lock:
                 assert pane.fs is not None
+                from tui.transfer.copy import upload_file
+
                 upload_file(pane.fs, local, path)
         except FerrymanError as error:
             self.call_from_thread(self.push_screen, ErrorScreen(error))

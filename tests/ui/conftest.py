@@ -53,3 +53,11 @@ async def settle(pilot, app, *, rounds: int = 400) -> None:
 
 def store() -> TrustStore:
     return TrustStore(os.path.join(os.environ["FERRYMAN_HOME"], "data", "trust.json"))
+
+
+def shown(pane, *, depth: int | None = 0) -> list[str]:
+    """The pane's rows as drawn, top to bottom, without the tree's indentation and icon
+    column (notes such as "(empty)" included); only rows at ``depth`` unless None."""
+    tree = pane.tree
+    rows = [n for n, line in enumerate(tree.lines) if depth is None or line.depth == depth]
+    return [str(tree.row_text(n)).strip().lstrip("\u25b6\u25bc ").strip() for n in rows]

@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 
 from tests.conftest import write
-from tests.ui.conftest import settle, store
+from tests.ui.conftest import settle, shown, store
 from tui.screens.certificate import CertificateScreen
 from tui.screens.main import MainScreen
 from tui.widgets.file_pane import FilePane
@@ -13,7 +13,7 @@ from tui.widgets.status_bar import StatusBar
 
 
 def names(pane: FilePane) -> list[str]:
-    return [str(node.label).strip() for node in pane.tree.root.children]
+    return shown(pane)
 
 
 async def test_connect_accept_once_and_browse(make_app, tls_server, root):
@@ -35,9 +35,9 @@ async def test_connect_accept_once_and_browse(make_app, tls_server, root):
         assert remote.tree.has_focus
         await pilot.press("enter")  # expand docs/ in place
         await settle(pilot, app)
-        docs = remote.tree.root.children[0]
-        assert docs.is_expanded
-        assert [str(child.label).split()[0] for child in docs.children] == ["guide.md"]
+        docs = remote.tree.lines[0]
+        assert docs.expanded and docs.entry.name == "docs"
+        assert [text.split()[0] for text in shown(remote, depth=1)] == ["guide.md"]
     assert all(not record.certificates for record in store().sites().values())
 
 

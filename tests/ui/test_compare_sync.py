@@ -7,7 +7,7 @@ import os
 import time
 
 from tests.conftest import write
-from tests.ui.conftest import settle
+from tests.ui.conftest import settle, shown
 from tui.screens.sync_plan import SyncPlanScreen
 from tui.sites import Site, load_sites, save_sites
 from tui.transfer.queue import State
@@ -15,11 +15,8 @@ from tui.transfer.queue import State
 
 def labels(pane) -> dict[str, str]:
     """Name → the row's text, for the pane's top level."""
-    found = {}
-    for node in pane.tree.root.children:
-        if node.data is not None and node.data.entry is not None:
-            found[node.data.entry.name] = str(node.label).lstrip()  # files are indented
-    return found
+    lines = [line for line in pane.tree.lines if line.depth == 0 and line.entry is not None]
+    return {line.entry.name: text for line, text in zip(lines, shown(pane), strict=True)}
 
 
 def prepare(root: str, local_dir: str) -> None:

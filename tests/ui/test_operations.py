@@ -6,7 +6,7 @@ import os
 
 from tests.conftest import write
 from tests.interop.servers import free_port
-from tests.ui.conftest import settle
+from tests.ui.conftest import settle, shown
 from tui.demo import SandboxServer
 from tui.screens.confirm import ConfirmScreen, InputScreen
 from tui.screens.error import ErrorScreen
@@ -16,7 +16,7 @@ from tui.widgets.log_panel import LogPanel
 
 
 def row_names(pane) -> list[str]:
-    return [str(node.label).split()[0] for node in pane.tree.root.children]
+    return [text.split()[0] for text in shown(pane)]
 
 
 async def connected(make_app, server, pilot_size=(100, 30)):

@@ -6,13 +6,13 @@ from __future__ import annotations
 import os
 
 from tests.conftest import write
-from tests.ui.conftest import settle
+from tests.ui.conftest import settle, shown
 from tui.transfer.queue import Direction, Job, State
 from tui.widgets.transfer_panel import TransferPanel
 
 
 def row_names(pane) -> list[str]:
-    return [str(node.label).split()[0] for node in pane.tree.root.children]
+    return [text.split()[0] for text in shown(pane)]
 
 
 async def test_f5_queues_and_the_panel_shows_it_done(make_app, plain_server, root, local_dir):

@@ -11,7 +11,7 @@ from textual.screen import ModalScreen
 from textual.widgets import Button, Checkbox, Input, Label
 
 from tui.textsafe import printable
-from tui.transfer.engine import Conflict
+from tui.transfer.queue import Conflict
 
 
 class ConfirmScreen(ModalScreen[bool]):

@@ -21,13 +21,10 @@ from textual.widgets import DataTable, Footer, Input, Static
 from tui.errors import ConnectionLost, FerrymanError
 from tui.remote.base import RemoteFS, check_name
 from tui.remote.local import LocalFS
-from tui.screens.certificate import CertificateScreen
 from tui.screens.confirm import ConfirmScreen, InputScreen
 from tui.screens.connect import ConnectScreen
 from tui.screens.error import ErrorScreen
 from tui.screens.sync_plan import SyncPlanScreen
-from tui.screens.trust_manager import TrustManagerScreen
-from tui.screens.viewer import VIEW_LIMIT, ViewerScreen
 from tui.sites import Site
 from tui.textsafe import printable
 from tui.transfer.copy import remove_tree
@@ -253,9 +250,13 @@ class MainScreen(Screen[None]):
         if report is None:
             self.notify("Plain FTP: this connection has no certificate.", severity="warning")
             return
+        from tui.screens.certificate import CertificateScreen  # cryptography: when needed
+
         self.app.push_screen(CertificateScreen(report, ask=False))
 
     def action_trust_manager(self) -> None:
+        from tui.screens.trust_manager import TrustManagerScreen
+
         self.app.push_screen(TrustManagerScreen(self.ferryman.service.store))
 
     # --- operations --------------------------------------------------------------------
@@ -288,6 +289,8 @@ class MainScreen(Screen[None]):
             after(result)
 
     def action_view(self) -> None:
+        from tui.screens.viewer import VIEW_LIMIT, ViewerScreen  # pygments: when needed
+
         pane = self.active()
         row = pane.cursor_row
         if row is None or row.entry is None or row.entry.is_dir:

@@ -13,7 +13,6 @@ through a TransferQueue.
 from __future__ import annotations
 
 import contextlib
-import enum
 import os
 import posixpath
 import threading
@@ -43,22 +42,11 @@ from tui.transfer.copy import (
     upload_file,
     verify_checksum,
 )
-from tui.transfer.queue import Direction, Job, State, TransferQueue
+from tui.transfer.queue import Conflict, Direction, Job, State, TransferQueue
 from tui.transfer.segments import DEFAULT_SEGMENTS, SEGMENT_THRESHOLD, download_segmented
 
 # Errors after which a new connection may well succeed.
 RETRYABLE = (ConnectionLost, TLSError, TransferFailed, ProtocolError)
-
-
-class Conflict(enum.Enum):
-    """What to do when the target exists."""
-
-    ASK = "ask"
-    OVERWRITE = "always"
-    NEWER = "newer"
-    SKIP = "skip"
-    RESUME = "resume"
-    RENAME = "rename"
 
 
 ConflictPrompt = Callable[[Job], tuple[Conflict, bool]]

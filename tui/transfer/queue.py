@@ -17,6 +17,17 @@ from dataclasses import dataclass, field
 from datetime import datetime
 
 
+class Conflict(enum.Enum):
+    """What to do when the target exists."""
+
+    ASK = "ask"
+    OVERWRITE = "always"
+    NEWER = "newer"
+    SKIP = "skip"
+    RESUME = "resume"
+    RENAME = "rename"
+
+
 class State(enum.Enum):
     QUEUED = "queued"
     RUNNING = "running"

@@ -3,6 +3,10 @@
 Directories expand in place; their listings load in a thread worker (a "loading…" row shows
 meanwhile) and are kept, so sorting, filtering and the hidden-files toggle never re-read the
 server. Names are data: each row is built as a ``Text`` from ``printable(name)``.
+
+The tree is a virtual list (``FileTree``): the rows are a flat list of small records, and
+only the rows on screen are ever turned into text, so a folder of 100,000 entries opens,
+sorts and filters in a fraction of a second, and moving the cursor redraws two rows.
 """
 
 from __future__ import annotations
@@ -15,14 +19,16 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 
 from rich.text import Text
-from textual import on, work
+from textual import events, on, work
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Vertical
+from textual.geometry import Region, Size
 from textual.message import Message
 from textual.reactive import reactive
-from textual.widgets import Input, Static, Tree
-from textual.widgets.tree import TreeNode
+from textual.scroll_view import ScrollView
+from textual.strip import Strip
+from textual.widgets import Input, Static
 
 from tui.errors import FerrymanError
 from tui.remote.base import Entry, EntryType, RemoteFS
@@ -104,40 +110,210 @@ def row_text(
     return text
 
 
-class FileTree(Tree[Row]):
+class Line:
+    """One row of the tree: an entry of a listed folder, or a note ("loading…")."""
+
+    __slots__ = ("depth", "folder", "entry", "note", "expanded", "label", "generation")
+
+    def __init__(self, depth: int, folder: str, entry: Entry | None = None,
+                 note: Text | None = None) -> None:  # fmt: skip
+        self.depth = depth
+        self.folder = folder
+        self.entry = entry
+        self.note = note
+        self.expanded = False
+        self.label: Text | None = None  # made when first drawn, for the rows on screen only
+        self.generation = -1
+
+    @property
+    def path(self) -> str:
+        return posixpath.join(self.folder, self.entry.name) if self.entry else self.folder
+
+    @property
+    def is_dir(self) -> bool:
+        return self.entry is not None and self.entry.is_dir
+
+    @property
+    def row(self) -> Row | None:
+        return Row(self.path, self.entry, loaded=True) if self.entry is not None else None
+
+
+class FileTree(ScrollView, can_focus=True):
     """The tree inside a pane, with Midnight Commander and vim movement."""
 
     BINDINGS = [
-        Binding("j", "cursor_down", "Down", show=False, id="pane.down"),
-        Binding("k", "cursor_up", "Up", show=False, id="pane.up"),
-        Binding("g", "scroll_home", "Top", show=False, id="pane.top"),
-        Binding("G", "scroll_end", "Bottom", show=False, id="pane.bottom"),
-        Binding("l", "open", "Expand", show=False, id="pane.expand"),
-        Binding("h", "close", "Collapse", show=False, id="pane.collapse"),
+        Binding("down,j", "cursor_down", "Down", show=False, id="pane.down"),
+        Binding("up,k", "cursor_up", "Up", show=False, id="pane.up"),
+        Binding("pagedown", "page_down", "Page down", show=False, id="pane.page-down"),
+        Binding("pageup", "page_up", "Page up", show=False, id="pane.page-up"),
+        Binding("home,g", "scroll_home", "Top", show=False, id="pane.top"),
+        Binding("end,G", "scroll_end", "Bottom", show=False, id="pane.bottom"),
+        Binding("l,right", "open", "Expand", show=False, id="pane.expand"),
+        Binding("h,left", "close", "Collapse", show=False, id="pane.collapse"),
         Binding("enter", "open", "Open", show=False, id="pane.open"),
         Binding("backspace", "up", "Up a level", show=False, id="pane.parent"),
         Binding("space,insert", "mark", "Select", show=False, id="pane.mark"),
     ]
 
+    COMPONENT_CLASSES = {"file-tree--cursor", "file-tree--cursor-blurred"}
+
+    DEFAULT_CSS = """
+    FileTree {
+        background: $surface;
+    }
+    FileTree > .file-tree--cursor {
+        background: $block-cursor-background;
+        color: $block-cursor-foreground;
+        text-style: bold;
+    }
+    FileTree > .file-tree--cursor-blurred {
+        background: $block-cursor-blurred-background;
+    }
+    """
+
+    cursor_line: reactive[int] = reactive(0, always_update=True, init=False)
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.lines: list[Line] = []
+        self.generation = 0  # bumped when every label must be made again
+
+    @property
+    def pane(self) -> FilePane:
+        return self.query_ancestor(FilePane)
+
+    # --- contents ----------------------------------------------------------------------
+
+    def set_lines(self, lines: list[Line], cursor: int = 0) -> None:
+        self.lines = lines
+        self.generation += 1
+        self.virtual_size = Size(self.size.width, len(lines))
+        self.set_reactive(FileTree.cursor_line, max(0, min(cursor, len(lines) - 1)))
+        self._show_cursor()
+        self.refresh()
+
+    def relabel(self) -> None:
+        """Make every label again when next drawn (marks, width, compare)."""
+        self.generation += 1
+        self.refresh()
+
+    @property
+    def cursor(self) -> Line | None:
+        return self.lines[self.cursor_line] if 0 <= self.cursor_line < len(self.lines) else None
+
+    # --- drawing -----------------------------------------------------------------------
+
+    def render_line(self, y: int) -> Strip:
+        index = self.scroll_offset.y + y
+        width = self.scrollable_content_region.width
+        if index >= len(self.lines) or width <= 0:
+            return Strip.blank(width, self.rich_style)
+        text = self.row_text(index, width)
+        text.truncate(width, pad=True)
+        if index == self.cursor_line:
+            name = "file-tree--cursor" if self.has_focus else "file-tree--cursor-blurred"
+            text.stylize(self.get_component_rich_style(name, partial=True))
+        strip = Strip(text.render(self.app.console), width)
+        return strip.apply_style(self.rich_style)
+
+    def row_text(self, index: int, width: int | None = None) -> Text:
+        """Row ``index`` as drawn: indentation, the folder icon, the label."""
+        width = self.scrollable_content_region.width if width is None else width
+        line = self.lines[index]
+        text = Text(" " * (2 * line.depth), end="")
+        if line.note is not None:
+            text.append_text(line.note)
+            return text
+        assert line.entry is not None
+        text.append(("\u25bc " if line.expanded else "\u25b6 ") if line.is_dir else "  ")
+        if line.label is None or line.generation != self.generation:
+            room = max(width - 2 * line.depth - 2, 12)
+            line.label = self.pane.label_for(line, room)
+            line.generation = self.generation
+        text.append_text(line.label)
+        return text
+
+    def _refresh_row(self, index: int) -> None:
+        y = index - self.scroll_offset.y
+        if 0 <= y < self.scrollable_content_region.height:
+            self.refresh(Region(0, y, self.size.width, 1))
+
+    def watch_cursor_line(self, previous: int, value: int) -> None:
+        self._refresh_row(previous)
+        self._refresh_row(value)
+        self._show_cursor()
+
+    def _show_cursor(self) -> None:
+        height = self.scrollable_content_region.height
+        top = self.scroll_offset.y
+        if height <= 0:
+            return
+        if self.cursor_line < top:
+            self.scroll_to(y=self.cursor_line, animate=False)
+        elif self.cursor_line >= top + height:
+            self.scroll_to(y=self.cursor_line - height + 1, animate=False)
+
+    def on_resize(self) -> None:
+        self.virtual_size = Size(self.size.width, len(self.lines))
+        self.relabel()
+
+    def on_focus(self) -> None:
+        self._refresh_row(self.cursor_line)
+
+    def on_blur(self) -> None:
+        self._refresh_row(self.cursor_line)
+
+    # --- moving ------------------------------------------------------------------------
+
+    def move_cursor_to_line(self, index: int) -> None:
+        if self.lines:
+            self.cursor_line = max(0, min(index, len(self.lines) - 1))
+
+    def action_cursor_down(self) -> None:
+        self.move_cursor_to_line(self.cursor_line + 1)
+
+    def action_cursor_up(self) -> None:
+        self.move_cursor_to_line(self.cursor_line - 1)
+
+    def action_page_down(self) -> None:
+        self.move_cursor_to_line(
+            self.cursor_line + max(self.scrollable_content_region.height - 1, 1)
+        )
+
+    def action_page_up(self) -> None:
+        self.move_cursor_to_line(
+            self.cursor_line - max(self.scrollable_content_region.height - 1, 1)
+        )
+
     def action_scroll_home(self) -> None:
         self.move_cursor_to_line(0)
 
     def action_scroll_end(self) -> None:
-        self.move_cursor_to_line(max(self.last_line, 0))
+        self.move_cursor_to_line(len(self.lines) - 1)
 
     def action_open(self) -> None:
-        node = self.cursor_node
-        if node is not None and node.data is not None and node.allow_expand:
-            node.toggle()
+        line = self.cursor
+        if line is not None and line.is_dir:
+            self.pane.toggle(self.cursor_line)
 
     def action_close(self) -> None:
-        node = self.cursor_node
-        if node is None:
+        line = self.cursor
+        if line is None:
             return
-        if node.is_expanded:
-            node.collapse()
-        elif node.parent is not None and not node.parent.is_root:
-            self.move_cursor(node.parent)
+        if line.expanded:
+            self.pane.toggle(self.cursor_line)
+        else:
+            parent = self.parent_of(self.cursor_line)
+            if parent is not None:
+                self.cursor_line = parent
+
+    def parent_of(self, index: int) -> int | None:
+        """The row of the folder that holds row ``index`` (None at the top level)."""
+        depth = self.lines[index].depth
+        for above in range(index - 1, -1, -1):
+            if self.lines[above].depth < depth:
+                return above
+        return None
 
     def action_up(self) -> None:
         self.pane.go_up()
@@ -146,9 +322,16 @@ class FileTree(Tree[Row]):
         self.pane.toggle_mark()
         self.action_cursor_down()
 
-    @property
-    def pane(self) -> FilePane:
-        return self.query_ancestor(FilePane)
+    def on_click(self, event: events.Click) -> None:
+        offset = event.get_content_offset(self)
+        if offset is None:
+            return
+        index = self.scroll_offset.y + offset.y
+        if 0 <= index < len(self.lines):
+            if index == self.cursor_line and self.lines[index].is_dir:
+                self.pane.toggle(index)
+            else:
+                self.cursor_line = index
 
 
 class FilePane(Vertical):
@@ -172,16 +355,15 @@ class FilePane(Vertical):
         self.fs: RemoteFS | None = None
         self.path = ""
         self.listings: dict[str, list[Entry]] = {}
+        self.expanded: set[str] = set()  # folders shown open (the root always is)
+        self.failed: dict[str, str] = {}  # folder → why it could not be listed
         self.marked: set[str] = set()
         self.compared: dict[str, str] = {}  # path → compare mark, while a comparison shows
         self.lock = threading.Lock()  # one operation at a time on the pane's session
 
     def compose(self) -> ComposeResult:
         yield Static(self.title, classes="path-bar")
-        tree: FileTree = FileTree("", data=Row("", None))
-        tree.show_root = False
-        tree.guide_depth = 2
-        yield tree
+        yield FileTree()
         yield Input(placeholder="filter (glob or text), Esc to clear", classes="filter")
 
     @property
@@ -200,15 +382,16 @@ class FilePane(Vertical):
         self._reset_root()
 
     def _reset_root(self) -> None:
-        tree = self.tree
-        tree.clear()
-        tree.root.data = Row(self.path, None)
+        self.expanded.clear()
+        self.failed.clear()
         self.query_one(".path-bar", Static).update(self._path_label())
         if self.fs is None:
-            tree.root.add_leaf(Text("not connected: press c to connect", style="dim italic"))
+            note = Text("not connected: press c to connect", style="dim italic")
+            self.tree.set_lines([Line(0, "", note=note)])
             return
-        tree.root.expand()
-        self._load(tree.root)
+        self._rebuild(cursor_path=None)
+        if self.path not in self.listings:
+            self._list(self.path)
 
     def _path_label(self) -> Text:
         label = Text(f"{self.title}: ", style="bold")
@@ -224,10 +407,11 @@ class FilePane(Vertical):
         return label
 
     def go_up(self) -> None:
-        node = self.tree.cursor_node
-        if node is not None and node.parent is not None and not node.parent.is_root:
-            node.parent.collapse()
-            self.tree.move_cursor(node.parent)
+        tree = self.tree
+        parent = tree.parent_of(tree.cursor_line) if tree.lines else None
+        if parent is not None:
+            self.toggle(parent)  # close the folder the cursor is in, and stand on it
+            tree.move_cursor_to_line(parent)
             return
         if self.fs is None or self.path in ("/", ""):
             return
@@ -239,38 +423,27 @@ class FilePane(Vertical):
         targets = [path] if path is not None else list(self.listings)
         for target in targets:
             self.listings.pop(target, None)
-        for node in self._tree_nodes():
-            if node.data is not None and node.data.path in targets and node.data.loaded:
-                node.data.loaded = False
-                self._load(node)
+            self.failed.pop(target, None)
+            if target == self.path or target in self.expanded:
+                self._list(target)
+        self._rebuild()
 
-    def _tree_nodes(self) -> list[TreeNode[Row]]:
-        found: list[TreeNode[Row]] = []
-        pending = [self.tree.root]
-        while pending:
-            node = pending.pop()
-            found.append(node)
-            pending.extend(node.children)
-        return found
-
-    @on(Tree.NodeExpanded)
-    def _expanded(self, event: Tree.NodeExpanded[Row]) -> None:
-        event.stop()
-        if event.node.data is not None and not event.node.data.loaded:
-            self._load(event.node)
-
-    def _load(self, node: TreeNode[Row]) -> None:
-        assert node.data is not None
-        path = node.data.path
-        if path in self.listings:
-            self._fill(node, self.listings[path])
+    def toggle(self, index: int) -> None:
+        """Open or close the folder on row ``index``."""
+        line = self.tree.lines[index]
+        if not line.is_dir:
             return
-        node.remove_children()
-        node.add_leaf(Text("loading…", style="dim italic"))
-        self._list(node, path)
+        path = line.path
+        if path in self.expanded:
+            self.expanded.discard(path)
+        else:
+            self.expanded.add(path)
+            if path not in self.listings:
+                self._list(path)
+        self._rebuild(cursor_path=path)
 
     @work(thread=True, exit_on_error=False, group="pane-load", description="list directory")
-    def _list(self, node: TreeNode[Row], path: str) -> None:
+    def _list(self, path: str) -> None:
         fs = self.fs
         if fs is None:
             return
@@ -278,17 +451,21 @@ class FilePane(Vertical):
             with self.lock:
                 entries = fs.listdir(path)
         except FerrymanError as error:
-            self.app.call_from_thread(self._failed_load, node, error)
+            self.app.call_from_thread(self._failed_load, fs, path, error)
             return
-        self.app.call_from_thread(self._arrived, node, path, entries)
+        self.app.call_from_thread(self._arrived, fs, path, entries)
 
-    def _arrived(self, node: TreeNode[Row], path: str, entries: list[Entry]) -> None:
+    def _arrived(self, fs: RemoteFS, path: str, entries: list[Entry]) -> None:
+        if fs is not self.fs:
+            return  # the pane shows another site now
         self.listings[path] = entries
-        self._fill(node, entries)
+        self._rebuild()
 
-    def _failed_load(self, node: TreeNode[Row], error: FerrymanError) -> None:
-        node.remove_children()
-        node.add_leaf(Text(f"cannot list: {printable(str(error))}", style="red"))
+    def _failed_load(self, fs: RemoteFS, path: str, error: FerrymanError) -> None:
+        if fs is not self.fs:
+            return
+        self.failed[path] = str(error)
+        self._rebuild()
         self.post_message(self.Failed(self, error))
 
     # --- rendering from the cache ------------------------------------------------------
@@ -310,42 +487,56 @@ class FilePane(Vertical):
         }[self.sort_by]
         return sorted(shown, key=lambda e: (not e.is_dir, key(e)))
 
-    def _fill(self, node: TreeNode[Row], entries: list[Entry]) -> None:
-        assert node.data is not None
-        node.data.loaded = True
-        expanded = {child.data.path for child in node.children if child.data and child.is_expanded}
-        node.remove_children()
-        width = self._row_width(node)
-        for entry in self.visible(entries):
-            path = posixpath.join(node.data.path, entry.name)
-            label = row_text(entry, width, marked=path in self.marked,
-                             compared=self.compared.get(path))  # fmt: skip
-            if entry.is_dir:
-                child = node.add(label, data=Row(path, entry))
-                if path in expanded:
-                    child.expand()
-            else:
-                # Two spaces where a directory has its "▶ ": names and columns line up.
-                node.add_leaf(Text("  ") + label, data=Row(path, entry))
-        if not node.children:
-            node.add_leaf(Text("(empty)", style="dim italic"))
-        if self.tree.cursor_line < 0:
-            self.tree.cursor_line = 0  # a fresh tree has no cursor row until one is set
+    def _rebuild(self, cursor_path: str | None = "") -> None:
+        """Lay out every row again from the listings: sorted, filtered, open folders
+        expanded. The cursor stays on the row it was on (or goes to ``cursor_path``)."""
+        tree = self.tree
+        if self.fs is None:
+            return
+        if cursor_path == "":
+            current = tree.cursor
+            cursor_path = current.path if current is not None and current.entry else None
+        lines: list[Line] = []
+        self._lay_out(self.path, 0, lines)
+        cursor = tree.cursor_line if cursor_path is None else 0
+        if cursor_path is not None:
+            for index, line in enumerate(lines):
+                if line.entry is not None and line.path == cursor_path:
+                    cursor = index
+                    break
+        tree.set_lines(lines, cursor)
 
-    def _row_width(self, node: TreeNode[Row]) -> int:
-        depth = 0
-        while node.parent is not None:
-            depth += 1
-            node = node.parent
-        width = self.tree.size.width or self.size.width or 40
-        # The tree's icon column (2) and scrollbar (1), and the guides of each level.
-        return max(width - 5 - (depth - 1) * self.tree.guide_depth, 12)
+    def _lay_out(self, folder: str, depth: int, lines: list[Line]) -> None:
+        if folder in self.failed:
+            note = Text(f"cannot list: {printable(self.failed[folder])}", style="red")
+            lines.append(Line(depth, folder, note=note))
+            return
+        entries = self.listings.get(folder)
+        if entries is None:
+            lines.append(Line(depth, folder, note=Text("loading…", style="dim italic")))
+            return
+        shown = self.visible(entries)
+        if not shown:
+            lines.append(Line(depth, folder, note=Text("(empty)", style="dim italic")))
+        for entry in shown:
+            line = Line(depth, folder, entry)
+            lines.append(line)
+            if entry.is_dir and self.expanded:
+                path = line.path
+                if path in self.expanded:
+                    line.expanded = True
+                    self._lay_out(path, depth + 1, lines)
+
+    def label_for(self, line: Line, width: int) -> Text:
+        """The row's text (made only for rows on screen)."""
+        assert line.entry is not None
+        path = line.path
+        return row_text(line.entry, width, marked=path in self.marked,
+                        compared=self.compared.get(path))  # fmt: skip
 
     def refill(self) -> None:
-        """Re-render every loaded directory (sort, filter, hidden, marks, resize)."""
-        for node in self._tree_nodes():
-            if node.data is not None and node.data.path in self.listings and node.data.loaded:
-                self._fill(node, self.listings[node.data.path])
+        """Re-render every row (sort, filter, hidden, marks, compare)."""
+        self._rebuild()
 
     def watch_sort_by(self) -> None:
         self.refill()
@@ -358,7 +549,7 @@ class FilePane(Vertical):
 
     def on_resize(self) -> None:
         self.query_one(".path-bar", Static).update(self._path_label())
-        self.refill()
+        self.tree.relabel()
 
     # --- selection ---------------------------------------------------------------------
 
@@ -367,35 +558,33 @@ class FilePane(Vertical):
         if row is None or row.entry is None:
             return
         self.marked ^= {row.path}
-        self.refill()
+        self.tree.relabel()
 
     @property
     def cursor_row(self) -> Row | None:
-        node = self.tree.cursor_node
-        return node.data if node is not None and node.data and node.data.entry else None
+        line = self.tree.cursor
+        return line.row if line is not None else None
 
     def selection(self) -> list[Row]:
         """The marked rows, else the row under the cursor."""
-        rows = [
-            node.data
-            for node in self._tree_nodes()
-            if node.data and node.data.entry is not None and node.data.path in self.marked
-        ]
-        if rows:
-            return rows
+        if self.marked:
+            rows = [line.row for line in self.tree.lines
+                    if line.entry is not None and line.path in self.marked]  # fmt: skip
+            found = [row for row in rows if row is not None]
+            if found:
+                return found
         row = self.cursor_row
         return [row] if row else []
 
     def current_dir(self) -> str:
         """Where a new item goes: the folder the cursor is in, or the open folder the
         cursor is on (a closed folder under the cursor is not a target: that surprises)."""
-        node = self.tree.cursor_node
-        row = self.cursor_row
-        if node is None or row is None or row.entry is None:
-            return self.path
-        if row.entry.is_dir and node.is_expanded:
-            return row.path
-        return posixpath.dirname(row.path)
+        line = self.tree.cursor
+        if line is None or line.entry is None:
+            return line.folder if line is not None and line.folder else self.path
+        if line.expanded:
+            return line.path
+        return line.folder
 
     # --- filter ------------------------------------------------------------------------
 

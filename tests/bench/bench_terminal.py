@@ -1,0 +1,199 @@
+"""Benchmark: what the app costs a slow terminal, against Midnight Commander, and how fast
+it draws its first screen, against a minimal Textual app.
+
+    apt-get install -y mc
+    python tests/bench/bench_terminal.py [--moves 40] [--rounds 5]
+
+Each program runs in a pseudo-terminal of 80x24 (TERM=xterm-256color), as over SSH. The
+script reads everything the program writes:
+
+- bytes per cursor move: after the screen settles, the Down key is sent ``--moves`` times,
+  each after the output of the one before has gone quiet; the bytes written in answer are
+  counted. Both programs browse the same local folder of 200 files.
+- idle: bytes written over 5 s with no input.
+- cold start: time from the start of the process until a text that only its first
+  drawn screen contains has been written (best of ``--rounds``).
+
+Targets (issue 7): Ferryman's bytes per move / mc's <= 0.5, 0 bytes while idle, cold start
+/ the minimal app's <= 1.5. Not a test: the numbers go in the closing notes.
+"""
+
+from __future__ import annotations
+
+import argparse
+import fcntl
+import os
+import pty
+import select
+import shutil
+import signal
+import statistics
+import struct
+import sys
+import tempfile
+import termios
+import time
+
+ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
+DOWN = b"\x1b[B"
+MINIMAL_APP = """
+from textual.app import App
+from textual.widgets import Static
+
+class Minimal(App):
+    def compose(self):
+        yield Static("minimal-app-ready")
+
+Minimal().run()
+"""
+
+
+class Terminal:
+    """A program in an 80x24 pseudo-terminal; everything it writes is read and counted."""
+
+    def __init__(self, argv: list[str], cwd: str, env: dict[str, str]) -> None:
+        self.started = time.monotonic()
+        self.pid, self.fd = pty.fork()
+        if self.pid == 0:  # the child
+            os.chdir(cwd)
+            os.execvpe(argv[0], argv, env)
+        fcntl.ioctl(self.fd, termios.TIOCSWINSZ, struct.pack("HHHH", 24, 80, 0, 0))
+        self.output = bytearray()
+
+    def read(self, timeout: float) -> int:
+        """Read what arrives within ``timeout``; returns the byte count."""
+        count = 0
+        deadline = time.monotonic() + timeout
+        while (left := deadline - time.monotonic()) > 0:
+            ready, _, _ = select.select([self.fd], [], [], left)
+            if not ready:
+                break
+            try:
+                chunk = os.read(self.fd, 65536)
+            except OSError:
+                break
+            if not chunk:
+                break
+            self._answer_queries(chunk)
+            self.output += chunk
+            count += len(chunk)
+        return count
+
+    def _answer_queries(self, chunk: bytes) -> None:
+        # Terminal queries a real terminal answers: cursor position and device attributes.
+        if b"\x1b[6n" in chunk:
+            os.write(self.fd, b"\x1b[1;1R")
+        if b"\x1b[c" in chunk or b"\x1b[0c" in chunk:
+            os.write(self.fd, b"\x1b[?62;22c")
+
+    def quiet(self, *, gap: float = 0.3, limit: float = 20.0) -> int:
+        """Read until nothing arrives for ``gap`` seconds; returns the byte count."""
+        total = 0
+        deadline = time.monotonic() + limit
+        while time.monotonic() < deadline:
+            got = self.read(gap)
+            total += got
+            if not got:
+                break
+        return total
+
+    def wait_for(self, marker: bytes, limit: float = 30.0) -> float:
+        """Seconds from the start until ``marker`` appears in the output."""
+        deadline = time.monotonic() + limit
+        while marker not in self.output and time.monotonic() < deadline:
+            self.read(0.01)
+        if marker not in self.output:
+            raise SystemExit(f"never saw {marker!r}; output ends {bytes(self.output[-300:])!r}")
+        return time.monotonic() - self.started
+
+    def send(self, data: bytes) -> None:
+        os.write(self.fd, data)
+
+    def close(self) -> None:
+        try:
+            os.kill(self.pid, signal.SIGTERM)
+            time.sleep(0.2)
+            os.kill(self.pid, signal.SIGKILL)
+        except ProcessLookupError:
+            pass
+        os.waitpid(self.pid, 0)
+        os.close(self.fd)
+
+
+def per_move(term: Terminal, moves: int) -> list[int]:
+    counts = []
+    for _ in range(moves):
+        term.send(DOWN)
+        counts.append(term.quiet(gap=0.25))
+    return counts
+
+
+def environment(home: str) -> dict[str, str]:
+    env = dict(os.environ, TERM="xterm-256color", COLUMNS="80", LINES="24", HOME=home,
+               FERRYMAN_HOME=os.path.join(home, ".ferryman"), PYTHONPATH=ROOT)  # fmt: skip
+    env.pop("TEXTUAL", None)
+    return env
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--moves", type=int, default=40)
+    parser.add_argument("--rounds", type=int, default=5)
+    args = parser.parse_args()
+    if not shutil.which("mc"):
+        raise SystemExit("cannot run: Midnight Commander is needed (apt-get install -y mc)")
+    home = tempfile.mkdtemp(prefix="ferryman-term-")
+    folder = os.path.join(home, "files")
+    os.makedirs(folder)
+    for n in range(200):
+        with open(os.path.join(folder, f"file-{n:03d}.txt"), "w") as handle:
+            handle.write("x" * n)
+    env = environment(home)
+    rows = []
+    try:
+        # Ferryman: no site given, so the connect screen opens; Esc shows the local pane.
+        term = Terminal([sys.executable, "-m", "tui"], folder, env)
+        term.wait_for(b"Connect")
+        term.quiet()
+        term.send(b"\x1b")
+        term.quiet()
+        ours = per_move(term, args.moves)
+        idle_ours = term.read(5.0)
+        term.close()
+
+        term = Terminal(["mc", "--nosubshell", "--nocolor", folder, folder], folder, env)
+        term.quiet(gap=1.0)
+        theirs = per_move(term, args.moves)
+        idle_mc = term.read(5.0)
+        term.close()
+        rows.append(("bytes per cursor move (median)", statistics.median(ours),
+                     statistics.median(theirs)))  # fmt: skip
+        rows.append(("bytes per cursor move (max)", max(ours), max(theirs)))
+        rows.append(("bytes over 5 s idle", idle_ours, idle_mc))
+
+        starts_ours, starts_minimal = [], []
+        script = os.path.join(home, "minimal.py")
+        with open(script, "w") as handle:
+            handle.write(MINIMAL_APP)
+        for _ in range(args.rounds):
+            term = Terminal([sys.executable, "-m", "tui"], folder, env)
+            starts_ours.append(term.wait_for(b"Connect"))
+            term.close()
+            term = Terminal([sys.executable, script], folder, env)
+            starts_minimal.append(term.wait_for(b"minimal-app-ready"))
+            term.close()
+        rows.append(("cold start to first screen, s (best)", min(starts_ours),
+                     min(starts_minimal)))  # fmt: skip
+    finally:
+        shutil.rmtree(home, ignore_errors=True)
+
+    print(f"\n{'measure':<40}{'ferryman':>10}{'reference':>11}{'ratio':>8}")
+    for name, mine, other in rows:
+        ratio = f"{mine / other:.2f}" if other else ("0" if not mine else "inf")
+        print(f"{name:<40}{mine:>10.2f}{other:>11.2f}{ratio:>8}")
+    print("\nreference: mc for the terminal rows, a minimal Textual app for the cold start;")
+    print("ratio = Ferryman / reference (targets: bytes per move <= 0.5, idle 0, start <= 1.5)")
+
+
+if __name__ == "__main__":
+    main()
