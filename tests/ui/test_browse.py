@@ -116,3 +116,34 @@ async def test_80_by_24_shows_both_panes_and_the_keys(make_app, plain_server, ro
         label = names(screen.remote)[0]
         assert label.endswith("…") or len(label) <= screen.remote.size.width
         assert os.path.basename(app.local_path) == "local"
+
+
+async def test_a_huge_folder_is_laid_out_but_only_the_screen_is_drawn(make_app, tmp_path):
+    """20,000 entries: every row exists, but only the rows on screen were ever turned into
+    text; sorting and filtering work from the kept listing."""
+    huge = tmp_path / "huge"
+    huge.mkdir()
+    for n in range(20_000):
+        (huge / f"f{n:05d}.txt").write_bytes(b"x" * (n % 7))
+    app = make_app(None)
+    app.local_path = str(huge)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await settle(pilot, app)
+        await pilot.press("escape")  # the connect screen
+        await settle(pilot, app)
+        local = app.screen.local
+        tree = local.tree
+        assert len(tree.lines) == 20_000
+        drawn = [line for line in tree.lines if line.label is not None]
+        assert 0 < len(drawn) <= 30  # the rows on screen, not 20,000 texts
+        await pilot.press("end")
+        assert tree.cursor.entry.name == "f19999.txt"
+        await pilot.press("s")  # sort by size: from the listing, not the disk
+        assert tree.lines[0].entry.size == 6
+        await pilot.press("slash", *"f1999?.txt", "enter")
+        names = [line.entry.name for line in tree.lines]
+        assert sorted(names) == [f"f1999{n}.txt" for n in range(10)]
+        assert [line.entry.size for line in tree.lines] == sorted(
+            (line.entry.size for line in tree.lines), reverse=True
+        )  # still by size
+        assert len([line for line in tree.lines if line.label is not None]) <= 30

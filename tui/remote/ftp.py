@@ -28,7 +28,7 @@ from tui.remote.base import Capabilities, Entry, EntryType, RemoteFS
 from tui.remote.ftpcontrol import Control, LogCallback
 from tui.remote.ftpio import FTPReader, FTPWriter, read_lines
 from tui.remote.ftpopen import SessionOpener, read_features, unix_like
-from tui.remote.listing import parse_list_line, parse_mdtm, parse_mlsd_line
+from tui.remote.listing import parse_listing, parse_mdtm, parse_mlsd_line
 from tui.remote.replies import error_for_reply
 from tui.remote.tls import (
     CertificateDecider,
@@ -201,13 +201,8 @@ class FTPFS(RemoteFS):
         action = f"Cannot list {target}"
         with self._translate(action):
             self.control.sendcmd(f"CWD {self._to_wire(target)}")
-        if self._caps.mlsd:
-            lines = self._listing("MLSD", action)
-            entries = (parse_mlsd_line(line) for line in lines)
-        else:
-            lines = self._listing(self._list_command, action)
-            entries = (parse_list_line(line) for line in lines)
-        return iter([entry for entry in entries if entry is not None])
+        command = "MLSD" if self._caps.mlsd else self._list_command
+        return iter(parse_listing(self._listing(command, action), mlsd=self._caps.mlsd))
 
     def _listing(self, command: str, action: str) -> list[str]:
         try:

@@ -7,6 +7,7 @@ a listing is data from the server, and one odd line must not hide the others.
 
 from __future__ import annotations
 
+import functools
 import re
 import stat
 from collections.abc import Iterable
@@ -24,6 +25,7 @@ _MONTHS = {
 # `-rw-r--r--   1 owner group   1234 Nov 24 01:57 name`; the owner/group columns vary (some
 # servers print one, some none, some with spaces in numeric ids), so anchor on the type and
 # mode at the start and on "size month day time-or-year" before the name.
+_TOTAL = re.compile(r"^total\s+\d+\s*$", re.IGNORECASE)
 _UNIX = re.compile(
     r"^(?P<type>[-dlbcpsDn?])(?P<mode>[-rwxsStTlL?]{9})\S*\s+"
     r"(?:.*?\s)?(?P<size>\d+)\s+"
@@ -98,8 +100,9 @@ def parse_mlsd_line(line: str) -> Entry | None:
 def parse_list_line(line: str, now: datetime | None = None) -> Entry | None:
     """Parse one LIST line in Unix or DOS format; unknown formats come back raw."""
     stripped = line.rstrip("\r\n")
-    if not stripped.strip() or re.match(r"^total\s+\d+\s*$", stripped, re.IGNORECASE):
+    if not stripped.strip() or _TOTAL.match(stripped):
         return None
+    now = now or datetime.now(UTC)
     try:
         for parse in (_parse_unix, _parse_dos):
             entry = parse(stripped, now)
@@ -113,6 +116,7 @@ def parse_list_line(line: str, now: datetime | None = None) -> Entry | None:
 
 def parse_listing(lines: Iterable[str], *, mlsd: bool, now: datetime | None = None) -> list[Entry]:
     """Parse a whole listing, skipping the lines that carry no entry."""
+    now = now or datetime.now(UTC)  # once: every line's year is judged against the same day
     parse = parse_mlsd_line if mlsd else (lambda text: parse_list_line(text, now))
     entries: list[Entry] = []
     for line in lines:
@@ -122,7 +126,7 @@ def parse_listing(lines: Iterable[str], *, mlsd: bool, now: datetime | None = No
     return entries
 
 
-def _parse_unix(line: str, now: datetime | None) -> Entry | None | object:
+def _parse_unix(line: str, now: datetime) -> Entry | None | object:
     match = _UNIX.match(line)
     if match:
         month = _MONTHS.get(match["month"].lower())
@@ -159,11 +163,11 @@ def _parse_unix(line: str, now: datetime | None) -> Entry | None | object:
     )
 
 
-def _unix_time(month: int, day: int, when: str, now: datetime | None) -> tuple[datetime, str]:
+@functools.lru_cache(maxsize=4096)  # a big listing repeats the same few times many times
+def _unix_time(month: int, day: int, when: str, now: datetime) -> tuple[datetime, str]:
     if ":" in when:
         # "Nov 24 01:57" has no year: ls prints it for files from the last six months, so
         # the year is this one unless that puts the date (well) in the future.
-        now = now or datetime.now(UTC)
         hour, minute = (int(part) for part in when.split(":"))
         stamp = datetime(now.year, month, day, hour, minute, tzinfo=UTC)
         if stamp - now > timedelta(days=2):
@@ -172,7 +176,7 @@ def _unix_time(month: int, day: int, when: str, now: datetime | None) -> tuple[d
     return datetime(int(when), month, day, tzinfo=UTC), "day"
 
 
-def _parse_dos(line: str, now: datetime | None = None) -> Entry | None | object:
+def _parse_dos(line: str, now: datetime) -> Entry | None | object:
     match = _DOS.match(line)
     if not match:
         return _NO_MATCH

@@ -471,21 +471,25 @@ class FilePane(Vertical):
     # --- rendering from the cache ------------------------------------------------------
 
     def visible(self, entries: list[Entry]) -> list[Entry]:
-        shown = [e for e in entries if self.show_hidden or not e.name.startswith(".")]
+        """The entries to show, folders first, sorted; written for 100,000 entries (no
+        per-entry property calls, one sort per kind)."""
+        shown = entries if self.show_hidden else [e for e in entries if e.name[:1] != "."]
         if self.filter_text:
             pattern = self.filter_text.lower()
             glob = any(ch in pattern for ch in "*?[")
             shown = [
                 e for e in shown
-                if e.is_dir or (fnmatch.fnmatch(e.name.lower(), pattern) if glob
-                                else pattern in e.name.lower())
+                if e.type is EntryType.DIR or (fnmatch.fnmatch(e.name.lower(), pattern) if glob
+                                               else pattern in e.name.lower())
             ]  # fmt: skip
         key = {
             "name": lambda e: e.name.lower(),
             "size": lambda e: -(e.size or 0),
             "time": lambda e: -(e.mtime.timestamp() if e.mtime else 0),
         }[self.sort_by]
-        return sorted(shown, key=lambda e: (not e.is_dir, key(e)))
+        folders = sorted((e for e in shown if e.type is EntryType.DIR), key=key)
+        files = sorted((e for e in shown if e.type is not EntryType.DIR), key=key)
+        return folders + files
 
     def _rebuild(self, cursor_path: str | None = "") -> None:
         """Lay out every row again from the listings: sorted, filtered, open folders
@@ -518,14 +522,15 @@ class FilePane(Vertical):
         shown = self.visible(entries)
         if not shown:
             lines.append(Line(depth, folder, note=Text("(empty)", style="dim italic")))
+        if not self.expanded:  # the common case, and the one a huge folder needs fast
+            lines.extend([Line(depth, folder, entry) for entry in shown])
+            return
         for entry in shown:
             line = Line(depth, folder, entry)
             lines.append(line)
-            if entry.is_dir and self.expanded:
-                path = line.path
-                if path in self.expanded:
-                    line.expanded = True
-                    self._lay_out(path, depth + 1, lines)
+            if entry.type is EntryType.DIR and line.path in self.expanded:
+                line.expanded = True
+                self._lay_out(line.path, depth + 1, lines)
 
     def label_for(self, line: Line, width: int) -> Text:
         """The row's text (made only for rows on screen)."""
