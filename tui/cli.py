@@ -15,7 +15,7 @@ import sys
 from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
-from tui import __version__, cli_sync, cli_transfer, cli_trust
+from tui import __version__
 from tui.errors import (
     EXIT_OK,
     EXIT_TRANSFER,
@@ -96,6 +96,8 @@ def _common(parser: argparse.ArgumentParser) -> None:
 
 
 def build_parser() -> argparse.ArgumentParser:
+    from tui import cli_sync, cli_transfer, cli_trust  # the app does not need them
+
     parser = _Parser(prog="ferryman", description="Terminal file manager for FTP and FTPS.")
     parser.add_argument("--version", action="version", version=f"ferryman {__version__}")
     commands = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
@@ -131,6 +133,11 @@ def build_app_parser() -> argparse.ArgumentParser:
     parser.add_argument("--version", action="version", version=f"ferryman {__version__}")
     parser.add_argument("url", metavar="URL", nargs="?", help="connect to this site at start")
     parser.add_argument(
+        "--light",
+        action="store_true",
+        help="for slow links: a marker cursor, so a move rewrites one cell, not two rows",
+    )
+    parser.add_argument(
         "--demo",
         action="store_true",
         help="serve a sandbox over FTPS on 127.0.0.1 to try Ferryman on",
@@ -155,15 +162,19 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 def _run_app(args: argparse.Namespace) -> int:
+    from tui.config import load_config
+
+    config = load_config()
+    config.light = config.light or args.light
     if args.demo:
         from tui.demo import run_demo_app
 
-        return run_demo_app()
+        return run_demo_app(config)
     from tui.app import FerrymanApp
 
     if args.url:
         parse_url(args.url)  # a bad URL is a usage error before the screen takes over
-    app = FerrymanApp(url=args.url)
+    app = FerrymanApp(url=args.url, config=config)
     app.run()
     return app.return_code or EXIT_OK
 
@@ -196,6 +207,8 @@ def _service(args: argparse.Namespace) -> ConnectionService:
 
 
 def _run(args: argparse.Namespace) -> int:
+    from tui import cli_sync, cli_transfer, cli_trust
+
     if args.command == "trust":
         return cli_trust.run_trust(args, lambda: _service(args))
     service = _service(args)

@@ -8,6 +8,9 @@
 show_hidden = false
 sort = "name"     # name, size or time
 
+[display]
+light = false     # slow links: a marker cursor instead of a highlighted row (or --light)
+
 [transfers]
 sessions = 2      # parallel sessions per site, 1 to 10
 segments = 4      # streams for one large download, 1 to 16 (1: one stream)
@@ -45,6 +48,8 @@ class Config:
         sessions: Parallel transfer sessions per site.
         segments: Streams for one large download.
         sync: Saved sync profiles by name (``ferryman sync NAME``).
+        light: A marker cursor instead of a highlighted row: moving it rewrites one cell,
+            which is what a slow SSH link wants.
     """
 
     keys: dict[str, str] = field(default_factory=dict)
@@ -53,6 +58,7 @@ class Config:
     sessions: int = 2
     segments: int = 4
     sync: dict[str, SyncProfile] = field(default_factory=dict)
+    light: bool = False
 
 
 @dataclass(slots=True)
@@ -107,6 +113,7 @@ def load_config(path: str | None = None) -> Config:
         sessions=sessions,
         segments=segments,
         sync={name: _profile(path, name, table) for name, table in data.get("sync", {}).items()},
+        light=bool(data.get("display", {}).get("light", False)),
     )
 
 

@@ -14,6 +14,10 @@ import os
 import tempfile
 import threading
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from tui.config import Config
 
 DEMO_USER = "demo"
 DEMO_PASSWORD = "demo"
@@ -211,7 +215,7 @@ def make_sample_tree(root: str) -> None:
         handle.write(bytes(range(256)) * 64)
 
 
-def run_demo_app() -> int:
+def run_demo_app(config: Config | None = None) -> int:
     """``ferryman --demo``: the app, connected to a fresh sandbox over FTPS.
 
     The sandbox has its own trust store, so trusting the demo's certificate (made anew
@@ -235,6 +239,7 @@ def run_demo_app() -> int:
                 local_path=local_root,
                 store=TrustStore(os.path.join(workdir, "trust.json")),
                 check_revocation=False,
+                config=config,
             )
             app.run()
         finally:

@@ -1,15 +1,16 @@
 """Benchmark: what the app costs a slow terminal, against Midnight Commander, and how fast
 it draws its first screen, against a minimal Textual app.
 
-    apt-get install -y mc
+    apt-get install -y mc tmux
     python tests/bench/bench_terminal.py [--moves 40] [--rounds 5]
 
-Each program runs in a pseudo-terminal of 80x24 (TERM=xterm-256color), as over SSH. The
-script reads everything the program writes:
+Each program runs in an 80x24 tmux window (TERM=xterm-256color), as over SSH, and
+``tmux pipe-pane`` copies everything it writes to a file:
 
 - bytes per cursor move: after the screen settles, the Down key is sent ``--moves`` times,
   each after the output of the one before has gone quiet; the bytes written in answer are
-  counted. Both programs browse the same local folder of 200 files.
+  counted (median, mean: the moves past the bottom that scroll are in the mean, and max).
+  Both programs browse the same local folder of 200 files; Ferryman also with ``--light``.
 - idle: bytes written over 5 s with no input.
 - cold start: time from the start of the process until a text that only its first
   drawn screen contains has been written (best of ``--rounds``).
@@ -25,10 +26,12 @@ import fcntl
 import os
 import pty
 import select
+import shlex
 import shutil
 import signal
 import statistics
 import struct
+import subprocess
 import sys
 import tempfile
 import termios
@@ -120,12 +123,69 @@ class Terminal:
         os.close(self.fd)
 
 
-def per_move(term: Terminal, moves: int) -> list[int]:
+class Tmux:
+    """A program in an 80x24 tmux window; ``tmux pipe-pane`` copies everything it writes
+    to a file, whose growth is what a slow link would carry. (mc ignores keys in a bare
+    pseudo-terminal that answers none of its queries; in tmux it runs as for a user.)"""
+
+    def __init__(self, argv: list[str], cwd: str, env: dict[str, str], name: str) -> None:
+        self.name = name
+        self.log = os.path.join(cwd, f".{name}.out")
+        command = " ".join(shlex.quote(part) for part in argv)
+        exports = " ".join(f"{key}={shlex.quote(env[key])}"
+                           for key in ("HOME", "FERRYMAN_HOME", "PYTHONPATH"))  # fmt: skip
+        subprocess.run(["tmux", "new-session", "-d", "-s", name, "-x", "80", "-y", "24",
+                        f"cd {shlex.quote(cwd)} && env TERM=xterm-256color {exports} {command}"],
+                       check=True)  # fmt: skip
+        subprocess.run(["tmux", "pipe-pane", "-t", name, "-o", f"cat >> {shlex.quote(self.log)}"],
+                       check=True)  # fmt: skip
+
+    def size(self) -> int:
+        try:
+            return os.path.getsize(self.log)
+        except FileNotFoundError:
+            return 0
+
+    def quiet(self, *, gap: float = 0.3, limit: float = 20.0) -> int:
+        start = last = self.size()
+        deadline = time.monotonic() + limit
+        while time.monotonic() < deadline:
+            time.sleep(gap)
+            now = self.size()
+            if now == last:
+                break
+            last = now
+        return last - start
+
+    def keys(self, *keys: str) -> None:
+        subprocess.run(["tmux", "send-keys", "-t", self.name, *keys], check=True)
+
+    def screen(self) -> str:
+        return subprocess.run(["tmux", "capture-pane", "-t", self.name, "-p"],
+                              capture_output=True, text=True).stdout  # fmt: skip
+
+    def close(self) -> None:
+        subprocess.run(["tmux", "kill-session", "-t", self.name], capture_output=True)
+
+
+def per_move(term: Tmux, moves: int) -> list[int]:
     counts = []
     for _ in range(moves):
-        term.send(DOWN)
+        term.keys("Down")
         counts.append(term.quiet(gap=0.25))
     return counts
+
+
+def browse(term: Tmux, moves: int, ready: str) -> tuple[list[int], int]:
+    """Wait for ``ready`` on the screen, then move; returns bytes per move and 5 s idle."""
+    deadline = time.monotonic() + 30
+    while ready not in term.screen() and time.monotonic() < deadline:
+        time.sleep(0.1)
+    term.quiet(gap=0.5)
+    counts = per_move(term, moves)
+    before = term.size()
+    time.sleep(5)
+    return counts, term.size() - before
 
 
 def environment(home: str) -> dict[str, str]:
@@ -140,8 +200,8 @@ def main() -> None:
     parser.add_argument("--moves", type=int, default=40)
     parser.add_argument("--rounds", type=int, default=5)
     args = parser.parse_args()
-    if not shutil.which("mc"):
-        raise SystemExit("cannot run: Midnight Commander is needed (apt-get install -y mc)")
+    if not shutil.which("mc") or not shutil.which("tmux"):
+        raise SystemExit("cannot run: mc and tmux are needed (apt-get install -y mc tmux)")
     home = tempfile.mkdtemp(prefix="ferryman-term-")
     folder = os.path.join(home, "files")
     os.makedirs(folder)
@@ -152,24 +212,36 @@ def main() -> None:
     rows = []
     try:
         # Ferryman: no site given, so the connect screen opens; Esc shows the local pane.
-        term = Terminal([sys.executable, "-m", "tui"], folder, env)
-        term.wait_for(b"Connect")
-        term.quiet()
-        term.send(b"\x1b")
-        term.quiet()
-        ours = per_move(term, args.moves)
-        idle_ours = term.read(5.0)
-        term.close()
-
-        term = Terminal(["mc", "--nosubshell", "--nocolor", folder, folder], folder, env)
-        term.quiet(gap=1.0)
-        theirs = per_move(term, args.moves)
-        idle_mc = term.read(5.0)
-        term.close()
+        runs = {}
+        for flags in ([], ["--light"]):
+            term = Tmux([sys.executable, "-m", "tui", *flags], folder, env, "ferryman-bench")
+            try:
+                deadline = time.monotonic() + 30
+                while "Connect" not in term.screen() and time.monotonic() < deadline:
+                    time.sleep(0.1)
+                term.quiet()
+                term.keys("Escape")
+                runs[" ".join(flags)] = browse(term, args.moves, "file-000")
+            finally:
+                term.close()
+        ours, idle_ours = runs[""]
+        light, idle_light = runs["--light"]
+        term = Tmux(["mc", "--nosubshell", folder, folder], folder, env, "mc-bench")
+        try:
+            theirs, idle_mc = browse(term, args.moves, "file-000")
+        finally:
+            term.close()
         rows.append(("bytes per cursor move (median)", statistics.median(ours),
                      statistics.median(theirs)))  # fmt: skip
+        rows.append(("  with --light (median)", statistics.median(light),
+                     statistics.median(theirs)))  # fmt: skip
+        rows.append(("bytes per cursor move (mean)", statistics.mean(ours),
+                     statistics.mean(theirs)))  # fmt: skip
+        rows.append(("  with --light (mean)", statistics.mean(light), statistics.mean(theirs)))
         rows.append(("bytes per cursor move (max)", max(ours), max(theirs)))
+        rows.append(("  with --light (max)", max(light), max(theirs)))
         rows.append(("bytes over 5 s idle", idle_ours, idle_mc))
+        rows.append(("  with --light", idle_light, idle_mc))
 
         starts_ours, starts_minimal = [], []
         script = os.path.join(home, "minimal.py")
@@ -177,7 +249,7 @@ def main() -> None:
             handle.write(MINIMAL_APP)
         for _ in range(args.rounds):
             term = Terminal([sys.executable, "-m", "tui"], folder, env)
-            starts_ours.append(term.wait_for(b"Connect"))
+            starts_ours.append(term.wait_for(b"Local:"))  # the main screen's first frame
             term.close()
             term = Terminal([sys.executable, script], folder, env)
             starts_minimal.append(term.wait_for(b"minimal-app-ready"))

@@ -48,6 +48,7 @@ async def settle(pilot, app, *, rounds: int = 400) -> None:
             await pilot.pause()
             return
         if isinstance(app.screen, ModalScreen):
+            await pilot.pause()  # let the modal compose and mount before the test reads it
             return
 
 

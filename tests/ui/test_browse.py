@@ -6,6 +6,8 @@ import os
 
 from tests.conftest import write
 from tests.ui.conftest import settle, shown, store
+from tui.app import FerrymanApp
+from tui.config import Config, load_config
 from tui.screens.certificate import CertificateScreen
 from tui.screens.main import MainScreen
 from tui.widgets.file_pane import FilePane
@@ -147,3 +149,29 @@ async def test_a_huge_folder_is_laid_out_but_only_the_screen_is_drawn(make_app, 
             (line.entry.size for line in tree.lines), reverse=True
         )  # still by size
         assert len([line for line in tree.lines if line.label is not None]) <= 30
+
+
+async def test_light_mode_draws_a_marker_cursor(local_dir):
+    """--light (or [display] light): the cursor is a marker cell, so a move rewrites one
+    cell per row instead of two whole rows."""
+    for name in ("a.txt", "b.txt"):
+        write(local_dir, name, b"x")
+    app = FerrymanApp(local_path=local_dir, config=Config(light=True), check_revocation=False)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await settle(pilot, app)
+        await pilot.press("escape")
+        tree = app.screen.local.tree
+        assert tree.light
+        first, second = tree.render_line(0).text, tree.render_line(1).text
+        assert first.startswith("\u203a") and second.startswith(" ")
+        await pilot.press("down")
+        assert tree.render_line(0).text.startswith(" ")
+        assert tree.render_line(1).text.startswith("\u203a")
+        assert load_config_light("[display]\nlight = true\n")
+
+
+def load_config_light(text: str) -> bool:
+    path = os.path.join(os.environ["FERRYMAN_HOME"], "light.toml")
+    with open(path, "w") as handle:
+        handle.write(text)
+    return load_config(path).light

@@ -109,8 +109,9 @@ class MainScreen(Screen[None]):
 
     def compose(self) -> ComposeResult:
         with Horizontal(id="panes"):
-            yield FilePane("Local", id="local")
-            yield FilePane("Remote", id="remote")
+            light = self.ferryman.settings.light
+            yield FilePane("Local", id="local", light=light)
+            yield FilePane("Remote", id="remote", light=light)
         yield Static(LEGEND, id="legend")
         yield TransferPanel(self.ferryman.transfers, id="transfers")
         yield LogPanel(id="log")
@@ -127,7 +128,8 @@ class MainScreen(Screen[None]):
             except FerrymanError as error:
                 self.show_error(error)
         else:
-            self.action_connect()
+            # After the first frame: the panes show at once, the dialog a moment later.
+            self.call_after_refresh(self.action_connect)
 
     @property
     def local(self) -> FilePane:

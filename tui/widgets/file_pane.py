@@ -171,10 +171,12 @@ class FileTree(ScrollView, can_focus=True):
     }
     """
 
-    cursor_line: reactive[int] = reactive(0, always_update=True, init=False)
+    # repaint=False: a move redraws the two rows it changes, never the whole list.
+    cursor_line: reactive[int] = reactive(0, always_update=True, init=False, repaint=False)
 
-    def __init__(self) -> None:
+    def __init__(self, *, light: bool = False) -> None:
         super().__init__()
+        self.light = light  # slow links: the cursor is a marker, one cell changes per move
         self.lines: list[Line] = []
         self.generation = 0  # bumped when every label must be made again
 
@@ -208,11 +210,17 @@ class FileTree(ScrollView, can_focus=True):
         width = self.scrollable_content_region.width
         if index >= len(self.lines) or width <= 0:
             return Strip.blank(width, self.rich_style)
-        text = self.row_text(index, width)
-        text.truncate(width, pad=True)
-        if index == self.cursor_line:
-            name = "file-tree--cursor" if self.has_focus else "file-tree--cursor-blurred"
-            text.stylize(self.get_component_rich_style(name, partial=True))
+        name = "file-tree--cursor" if self.has_focus else "file-tree--cursor-blurred"
+        if self.light:
+            marker = "\u203a" if index == self.cursor_line else " "
+            text = Text(marker, style=self.get_component_rich_style(name, partial=True))
+            text.append_text(self.row_text(index, width - 1))
+            text.truncate(width, pad=True)
+        else:
+            text = self.row_text(index, width)
+            text.truncate(width, pad=True)
+            if index == self.cursor_line:
+                text.stylize(self.get_component_rich_style(name, partial=True))
         strip = Strip(text.render(self.app.console), width)
         return strip.apply_style(self.rich_style)
 
@@ -234,9 +242,12 @@ class FileTree(ScrollView, can_focus=True):
         return text
 
     def _refresh_row(self, index: int) -> None:
+        """Redraw what the cursor changes on a row: the row (not the scrollbar beside it),
+        or in light mode only the marker cell."""
         y = index - self.scroll_offset.y
         if 0 <= y < self.scrollable_content_region.height:
-            self.refresh(Region(0, y, self.size.width, 1))
+            width = 1 if self.light else self.scrollable_content_region.width
+            self.refresh(Region(0, y, width, 1))
 
     def watch_cursor_line(self, previous: int, value: int) -> None:
         self._refresh_row(previous)
@@ -248,10 +259,13 @@ class FileTree(ScrollView, can_focus=True):
         top = self.scroll_offset.y
         if height <= 0:
             return
+        # Scrolling redraws the whole list; in light mode it jumps half a page, so a slow
+        # link pays for one redraw every few rows instead of one per row.
+        jump = height // 2 if self.light else 0
         if self.cursor_line < top:
-            self.scroll_to(y=self.cursor_line, animate=False)
+            self.scroll_to(y=max(self.cursor_line - jump, 0), animate=False)
         elif self.cursor_line >= top + height:
-            self.scroll_to(y=self.cursor_line - height + 1, animate=False)
+            self.scroll_to(y=self.cursor_line - height + 1 + jump, animate=False)
 
     def on_resize(self) -> None:
         self.virtual_size = Size(self.size.width, len(self.lines))
@@ -349,9 +363,10 @@ class FilePane(Vertical):
             self.pane = pane
             self.error = error
 
-    def __init__(self, title: str, *, id: str | None = None) -> None:
+    def __init__(self, title: str, *, id: str | None = None, light: bool = False) -> None:
         super().__init__(id=id)
         self.title = title
+        self.light = light
         self.fs: RemoteFS | None = None
         self.path = ""
         self.listings: dict[str, list[Entry]] = {}
@@ -363,7 +378,7 @@ class FilePane(Vertical):
 
     def compose(self) -> ComposeResult:
         yield Static(self.title, classes="path-bar")
-        yield FileTree()
+        yield FileTree(light=self.light)
         yield Input(placeholder="filter (glob or text), Esc to clear", classes="filter")
 
     @property
