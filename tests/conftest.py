@@ -79,6 +79,17 @@ def write(root: str, relative: str, data: bytes) -> str:
     return path
 
 
+def files_under(base) -> dict[str, bytes]:  # type: ignore[no-untyped-def]
+    """Every file below ``base`` by relative path, with its bytes (to compare trees)."""
+    found = {}
+    for folder, _, names in os.walk(base):
+        for name in names:
+            path = os.path.join(folder, name)
+            with open(path, "rb") as handle:
+                found[os.path.relpath(path, base)] = handle.read()
+    return found
+
+
 @pytest.fixture(scope="session")
 def revocation_server() -> Iterator[object]:
     """OCSP and CRL over HTTP on 127.0.0.1 (the matrix's responders)."""

@@ -10,7 +10,7 @@ import time
 
 import pytest
 
-from tests.conftest import write
+from tests.conftest import files_under, write
 from tests.core.scripted import Script, ScriptedServer
 from tui.cli import main
 from tui.connection import ConnectionService
@@ -27,15 +27,6 @@ def tree(base, files: dict[str, bytes], *, age: float = 0) -> None:
         if age:
             stamp = time.time() - age
             os.utime(path, (stamp, stamp))
-
-
-def snapshot(base) -> dict[str, bytes]:
-    found = {}
-    for folder, _, names in os.walk(base):
-        for name in names:
-            path = os.path.join(folder, name)
-            found[os.path.relpath(path, base)] = open(path, "rb").read()
-    return found
 
 
 def plan_of(url: str, local: str, *extra: str, capsys, upload: bool = True) -> dict[str, str]:
@@ -73,7 +64,7 @@ def test_upload_mirror_plans_copies_and_converges(plain_server, root, tmp_path, 
     }  # fmt: skip
 
     assert main(["mirror", str(local), url]) == 0
-    after = snapshot(remote)
+    after = files_under(remote)
     copied = {path for path, action in planned.items() if action in ("new", "size differs")}
     assert {p for p in copied if not p.endswith("caf\u00e9")} <= set(after)
     for path in copied - {"caf\u00e9"}:
@@ -85,7 +76,7 @@ def test_upload_mirror_plans_copies_and_converges(plain_server, root, tmp_path, 
         "docs/kept newer.txt": "older", "stale.txt": "only in destination",
     }  # fmt: skip  # a second run copies nothing
     assert main(["mirror", str(local), url, "--delete"]) == 0
-    assert "stale.txt" not in snapshot(remote)
+    assert "stale.txt" not in files_under(remote)
 
 
 def test_download_mirror_with_minute_listings_converges(root, tmp_path, capsys):
@@ -96,7 +87,7 @@ def test_download_mirror_with_minute_listings_converges(root, tmp_path, capsys):
         url = server.url("ftp", "data")
         local = tmp_path / "copy"
         assert main(["mirror", url, str(local), "-j", "3"]) == 0
-        assert snapshot(local) == SOURCE
+        assert files_under(local) == SOURCE
         assert plan_of(url, str(local), capsys=capsys, upload=False) == {}
         capsys.readouterr()
         assert main(["mirror", url, str(local), "--dry-run"]) == 0
@@ -186,7 +177,7 @@ def test_an_interrupted_mirror_resumes_and_converges(plain_server, root, tmp_pat
     process.kill()
     process.wait(10)
     assert main(["mirror", url, str(local)]) == 0
-    assert snapshot(local) == {"big.bin": big, "small.txt": b"small"}
+    assert files_under(local) == {"big.bin": big, "small.txt": b"small"}
 
 
 def test_sync_profile_runs_from_the_config(plain_server, root, tmp_path, capsys):
@@ -199,7 +190,7 @@ def test_sync_profile_runs_from_the_config(plain_server, root, tmp_path, capsys)
             f'destination = "{plain_server.url("ftp", "pub")}"\ndelete = true\n'
         )
     assert main(["sync", "site"]) == 0
-    assert snapshot(os.path.join(root, "pub")) == {"a.txt": b"profile"}
+    assert files_under(os.path.join(root, "pub")) == {"a.txt": b"profile"}
     assert main(["sync", "nope"]) == 2
     assert "No sync profile 'nope'" in capsys.readouterr().err
 
@@ -215,7 +206,7 @@ def test_a_missing_destination_is_created(plain_server, root, tmp_path, upload):
     tree(os.path.join(root, "src"), {"deep/er/f.txt": b"f"})
     if upload:
         assert main(["mirror", str(tmp_path / "src"), plain_server.url("ftp", "new/dst")]) == 0
-        assert snapshot(os.path.join(root, "new", "dst")) == {"deep/er/f.txt": b"f"}
+        assert files_under(os.path.join(root, "new", "dst")) == {"deep/er/f.txt": b"f"}
     else:
         assert main(["mirror", plain_server.url("ftp", "src"), str(tmp_path / "a" / "b")]) == 0
-        assert snapshot(tmp_path / "a" / "b") == {"deep/er/f.txt": b"f"}
+        assert files_under(tmp_path / "a" / "b") == {"deep/er/f.txt": b"f"}

@@ -5,20 +5,12 @@ from __future__ import annotations
 
 import os
 
+from tests.conftest import files_under
 from tests.ui.conftest import settle
 from tui.app import FerrymanApp
 from tui.config import Config
 from tui.screens.sync_plan import SyncPlanScreen
 from tui.transfer.queue import State
-
-
-def files_under(base: str) -> dict[str, bytes]:
-    found = {}
-    for folder, _, names in os.walk(base):
-        for name in names:
-            with open(os.path.join(folder, name), "rb") as handle:
-                found[os.path.relpath(os.path.join(folder, name), base)] = handle.read()
-    return found
 
 
 async def sync_from(app: FerrymanApp, pilot, keys: tuple[str, ...]) -> SyncPlanScreen:

@@ -14,6 +14,7 @@ import threading
 
 import pytest
 
+from tests.conftest import files_under
 from tui.cli import main
 from tui.connection import ConnectionService
 from tui.errors import Cancelled, NotFound
@@ -207,15 +208,6 @@ def _plan(args: list[str], capsys) -> dict[str, str]:
     return {item["path"]: item["action"] for item in json.loads(capsys.readouterr().out)["items"]}
 
 
-def _files(base: str) -> dict[str, bytes]:
-    found = {}
-    for folder, _, names in os.walk(base):
-        for name in names:
-            with open(os.path.join(folder, name), "rb") as handle:
-                found[os.path.relpath(os.path.join(folder, name), base)] = handle.read()
-    return found
-
-
 COPIES = {"new", "newer", "size differs", "different"}
 
 
@@ -232,7 +224,7 @@ def test_mirror_converges_both_ways(target, tmp_path, capsys):
     planned = _plan(up, capsys)
     assert {p for p, a in planned.items() if a == "new"} == {*files, "docs", "img"}
     assert main(["mirror", *up]) == 0
-    assert _files(os.path.join(target.folder, "www")) == files  # the plan, done
+    assert files_under(os.path.join(target.folder, "www")) == files  # the plan, done
     assert not COPIES & set(_plan(up, capsys).values())  # a second run copies nothing
 
     (local / "index.html").write_bytes(b"<h1>home, edited</h1>\n")
@@ -242,12 +234,12 @@ def test_mirror_converges_both_ways(target, tmp_path, capsys):
     assert {p: a for p, a in planned.items() if a in COPIES or a == "delete"} == {
         "index.html": "size differs", "new.txt": "new", "docs/read me.txt": "delete"}  # fmt: skip
     assert main(["mirror", *up, "--delete"]) == 0
-    expected = _files(str(local))
-    assert _files(os.path.join(target.folder, "www")) == expected
+    expected = files_under(str(local))
+    assert files_under(os.path.join(target.folder, "www")) == expected
 
     down = [target.url("www"), str(tmp_path / "back"), *common, "-j", "3"]
     assert main(["mirror", *down]) == 0
-    assert _files(str(tmp_path / "back")) == expected
+    assert files_under(str(tmp_path / "back")) == expected
     assert not COPIES & set(_plan(down, capsys).values())
 
 

@@ -6,7 +6,6 @@ lock) and report back with ``call_from_thread``; every failure opens the error m
 
 from __future__ import annotations
 
-import os
 import posixpath
 from typing import TYPE_CHECKING
 
@@ -487,7 +486,8 @@ class MainScreen(Screen[None]):
             self.notify("Connect first: sync needs both panes.", severity="warning")
             return
         sides = (source.fs, source.path, target.fs, target.path)
-        title = f"Synchronize {_shown(source)} \u2192 {_shown(target)}"
+        title = (f"Synchronize {source.title.lower()} {source.shown_path()} \u2192 "
+                 f"{target.title.lower()} {target.shown_path()}")  # fmt: skip
 
         options = self._options()
 
@@ -535,12 +535,3 @@ class MainScreen(Screen[None]):
 
     def _log_line(self, line: str) -> None:
         self.status.activity = line
-
-
-def _shown(pane: FilePane) -> str:
-    """A pane's folder for a title: escaped, and ``~`` for the home folder as a shell shows."""
-    shown = printable(pane.path)
-    home = os.path.expanduser("~")
-    if isinstance(pane.fs, LocalFS) and (shown == home or shown.startswith(home + os.sep)):
-        shown = "~" + shown[len(home) :]
-    return f"{pane.title.lower()} {shown}"

@@ -408,12 +408,18 @@ class FilePane(Vertical):
         if self.path not in self.listings:
             self._list(self.path)
 
-    def _path_label(self) -> Text:
-        label = Text(f"{self.title}: ", style="bold")
+    def shown_path(self) -> str:
+        """The folder for a person: escaped, and ``~`` for the home folder as a shell
+        prompt shows it."""
         shown = printable(self.path) if self.fs else "—"
         home = os.path.expanduser("~")
         if isinstance(self.fs, LocalFS) and (shown == home or shown.startswith(home + os.sep)):
-            shown = "~" + shown[len(home) :]  # as a shell prompt shows it
+            shown = "~" + shown[len(home) :]
+        return shown
+
+    def _path_label(self) -> Text:
+        label = Text(f"{self.title}: ", style="bold")
+        shown = self.shown_path()
         room = max((self.size.width or 40) - len(label) - 4, 8)
         if len(shown) > room:  # keep the end of a long path: that is where you are
             shown = "…" + shown[-(room - 1) :]
