@@ -78,10 +78,12 @@ class ServerProcess:
     name = "server"
     modes: tuple[str, ...] = ()
 
-    def __init__(self, tls: TLSFiles, *, implicit: bool = False) -> None:
+    def __init__(self, tls: TLSFiles, *, implicit: bool = False, base: str = "/tmp") -> None:
         self.tls = tls
         self.implicit = implicit
-        self.workdir = tempfile.mkdtemp(prefix=f"ferryman-{self.name}-", dir="/tmp")
+        # base: where the served files live (/dev/shm for benchmarks that must not time
+        # the disk); the ferrytest account must be able to reach it.
+        self.workdir = tempfile.mkdtemp(prefix=f"ferryman-{self.name}-", dir=base)
         os.chmod(self.workdir, 0o755)  # the ferrytest account must reach root/ below it
         self.root = _owned_dir(os.path.join(self.workdir, "root"))
         self.port = free_port()
