@@ -77,7 +77,12 @@ COMPARE_MARKS = {
 
 
 def row_text(
-    entry: Entry, width: int, *, marked: bool = False, compared: str | None = None
+    entry: Entry,
+    width: int,
+    *,
+    marked: bool = False,
+    compared: str | None = None,
+    plain_columns: bool = False,
 ) -> Text:
     """One row: name, then size, time and permissions as the width allows; a compare mark
     (a sign and a colour, so it reads without colour too) before the name."""
@@ -106,7 +111,7 @@ def row_text(
         text.stylize(colour)
     if marked:
         text.stylize("reverse")
-    text.append(tail, style="dim")
+    text.append(tail, style="" if plain_columns else "dim")  # one style a row costs fewer bytes
     return text
 
 
@@ -266,6 +271,11 @@ class FileTree(ScrollView, can_focus=True):
             self.scroll_to(y=max(self.cursor_line - jump, 0), animate=False)
         elif self.cursor_line >= top + height:
             self.scroll_to(y=self.cursor_line - height + 1 + jump, animate=False)
+
+    def on_mount(self) -> None:
+        if self.light:
+            # No scrollbar: redrawing its column cost a third of every scroll's bytes.
+            self.styles.scrollbar_size_vertical = 0
 
     def on_resize(self) -> None:
         self.virtual_size = Size(self.size.width, len(self.lines))
@@ -558,7 +568,7 @@ class FilePane(Vertical):
         assert line.entry is not None
         path = line.path
         return row_text(line.entry, width, marked=path in self.marked,
-                        compared=self.compared.get(path))  # fmt: skip
+                        compared=self.compared.get(path), plain_columns=self.light)  # fmt: skip
 
     def refill(self) -> None:
         """Re-render every row (sort, filter, hidden, marks, compare)."""
