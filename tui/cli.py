@@ -26,7 +26,6 @@ from tui.errors import (
 )
 from tui.remote.base import Entry, EntryType, RemoteFS
 from tui.remote.replies import meaning
-from tui.remote.tls import normalize_fingerprint
 from tui.sites import TLS_MODES, Site, parse_url
 from tui.textsafe import printable
 
@@ -189,6 +188,8 @@ def _service(args: argparse.Namespace) -> ConnectionService:
     if args.ca_file and not os.path.isfile(args.ca_file):
         raise UsageError(f"--ca-file: no such file {args.ca_file}")
     try:
+        from tui.remote.tls import normalize_fingerprint
+
         trusted = [normalize_fingerprint(value) for value in args.trust]
     except ValueError as error:
         raise UsageError(f"--trust: {error}") from error

@@ -23,20 +23,10 @@ from tui.remote.local import LocalFS
 from tui.screens.confirm import ConfirmScreen, InputScreen
 from tui.screens.connect import ConnectScreen
 from tui.screens.error import ErrorScreen
-from tui.screens.sync_plan import SyncPlanScreen
 from tui.sites import Site
 from tui.textsafe import printable
 from tui.transfer.copy import remove_tree
 from tui.transfer.queue import FINISHED, Direction, Job
-from tui.transfer.sync import (
-    Options,
-    Plan,
-    compare,
-    delete_extra,
-    jobs_for,
-    make_folders,
-    marks,
-)
 from tui.widgets.file_pane import SORTS, FilePane, Row
 from tui.widgets.log_panel import LogPanel
 from tui.widgets.status_bar import StatusBar
@@ -44,6 +34,7 @@ from tui.widgets.transfer_panel import TransferPanel
 
 if TYPE_CHECKING:
     from tui.app import FerrymanApp
+    from tui.transfer.sync import Options, Plan
 
 LEGEND = Text.assemble(
     ("compare: ", "bold"), ("+ only here  ", "bold green"), ("> newer  ", "bold cyan"),
@@ -460,6 +451,8 @@ class MainScreen(Screen[None]):
         if self.remote.fs is None or self.local.fs is None:
             self.notify("Connect first: compare needs both panes.", severity="warning")
             return
+        from tui.transfer.sync import compare  # loaded when first used: a faster start
+
         local_fs, local_root, remote_root = self.local.fs, self.local.path, self.remote.path
         options = self._options(checksum=checksum)
 
@@ -469,6 +462,8 @@ class MainScreen(Screen[None]):
         self._run(self.remote, "comparing", run, self._show_compare)
 
     def _show_compare(self, plan: Plan | None) -> None:
+        from tui.transfer.sync import marks
+
         left, right = marks(plan) if plan is not None else ({}, {})
         for pane, found in ((self.local, left), (self.remote, right)):
             pane.compared = {posixpath.join(pane.path, path): m for path, m in found.items()}
@@ -489,6 +484,8 @@ class MainScreen(Screen[None]):
         title = (f"Synchronize {source.title.lower()} {source.shown_path()} \u2192 "
                  f"{target.title.lower()} {target.shown_path()}")  # fmt: skip
 
+        from tui.transfer.sync import compare
+
         options = self._options()
 
         def run(_: RemoteFS) -> Plan:
@@ -498,10 +495,15 @@ class MainScreen(Screen[None]):
                   lambda plan: self._preview(title, plan, sides, target))  # fmt: skip
 
     def _options(self, *, checksum: bool = False) -> Options:
+        from tui.transfer.sync import Options
+
         offset = self.site.time_offset if self.site is not None else 0.0
         return Options(checksum=checksum, time_offset=offset)
 
     def _preview(self, title: str, plan: Plan, sides, target: FilePane) -> None:  # type: ignore[no-untyped-def]
+        from tui.screens.sync_plan import SyncPlanScreen
+        from tui.transfer.sync import delete_extra, jobs_for, make_folders
+
         site = self.site
         assert site is not None
 
