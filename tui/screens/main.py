@@ -20,6 +20,7 @@ from textual.widgets import DataTable, Footer, Input, Static
 from tui.errors import ConnectionLost, FerrymanError
 from tui.remote.base import RemoteFS, check_name
 from tui.remote.local import LocalFS
+from tui.screens.compare_sync import LEGEND, CompareSync
 from tui.screens.confirm import ConfirmScreen, InputScreen
 from tui.screens.connect import ConnectScreen
 from tui.screens.error import ErrorScreen
@@ -27,22 +28,17 @@ from tui.sites import Site
 from tui.textsafe import printable
 from tui.transfer.copy import remove_tree
 from tui.transfer.queue import FINISHED, Direction, Job
-from tui.widgets.file_pane import SORTS, FilePane, Row
+from tui.widgets.file_pane import SORTS, FilePane
+from tui.widgets.file_tree import Row
 from tui.widgets.log_panel import LogPanel
 from tui.widgets.status_bar import StatusBar
 from tui.widgets.transfer_panel import TransferPanel
 
 if TYPE_CHECKING:
     from tui.app import FerrymanApp
-    from tui.transfer.sync import Options, Plan
-
-LEGEND = Text.assemble(
-    ("compare: ", "bold"), ("+ only here  ", "bold green"), ("> newer  ", "bold cyan"),
-    ("< older  ", "yellow"), ("\u2260 different  ", "bold red"), ("= clears, y syncs", "dim"),
-)  # fmt: skip
 
 
-class MainScreen(Screen[None]):
+class MainScreen(CompareSync, Screen[None]):
     BINDINGS = [
         Binding("tab", "switch_pane", "Pane", id="main.switch", tooltip="Switch pane"),
         Binding("f3", "view", "View", id="main.view", tooltip="View the file"),
@@ -439,101 +435,3 @@ class MainScreen(Screen[None]):
         if action == "certificate" and self.site is None:
             return None  # shown greyed out until connected
         return True
-
-    # --- compare and synchronise ---------------------------------------------------------
-
-    def action_compare(self, checksum: bool = False) -> None:
-        """Mark what differs between the two panes' folders (recursively); again to clear.
-        With ``checksum``, files of equal size are compared by the server's HASH."""
-        if self.local.compared or self.remote.compared:
-            self._show_compare(None)
-            return
-        if self.remote.fs is None or self.local.fs is None:
-            self.notify("Connect first: compare needs both panes.", severity="warning")
-            return
-        from tui.transfer.sync import compare  # loaded when first used: a faster start
-
-        local_fs, local_root, remote_root = self.local.fs, self.local.path, self.remote.path
-        options = self._options(checksum=checksum)
-
-        def run(fs: RemoteFS) -> Plan:
-            return compare(local_fs, local_root, fs, remote_root, options)
-
-        self._run(self.remote, "comparing", run, self._show_compare)
-
-    def _show_compare(self, plan: Plan | None) -> None:
-        from tui.transfer.sync import marks
-
-        left, right = marks(plan) if plan is not None else ({}, {})
-        for pane, found in ((self.local, left), (self.remote, right)):
-            pane.compared = {posixpath.join(pane.path, path): m for path, m in found.items()}
-            pane.refill()
-        self.query_one("#legend", Static).display = plan is not None
-        if plan is not None:
-            differ = sum(1 for item in plan.items if item.action.value != "same")
-            self.status.activity = f"compare: {differ} difference(s)" if differ else (
-                "compare: the folders are the same")  # fmt: skip
-
-    def action_sync(self) -> None:
-        """Make the other pane's folder a copy of this pane's: plan, preview, then queue."""
-        source, target = self.active(), self.other(self.active())
-        if source.fs is None or target.fs is None or self.site is None:
-            self.notify("Connect first: sync needs both panes.", severity="warning")
-            return
-        sides = (source.fs, source.path, target.fs, target.path)
-        title = (f"Synchronize {source.title.lower()} {source.shown_path()} \u2192 "
-                 f"{target.title.lower()} {target.shown_path()}")  # fmt: skip
-
-        from tui.transfer.sync import compare
-
-        options = self._options()
-
-        def run(_: RemoteFS) -> Plan:
-            return compare(*sides, options)
-
-        self._run(self.remote, "planning the sync", run,
-                  lambda plan: self._preview(title, plan, sides, target))  # fmt: skip
-
-    def _options(self, *, checksum: bool = False) -> Options:
-        from tui.transfer.sync import Options
-
-        offset = self.site.time_offset if self.site is not None else 0.0
-        return Options(checksum=checksum, time_offset=offset)
-
-    def _preview(self, title: str, plan: Plan, sides, target: FilePane) -> None:  # type: ignore[no-untyped-def]
-        from tui.screens.sync_plan import SyncPlanScreen
-        from tui.transfer.sync import delete_extra, jobs_for, make_folders
-
-        site = self.site
-        assert site is not None
-
-        def chosen(start: bool | None) -> None:
-            if not start:
-                return
-            removals = plan.deletions(delete=True)
-
-            def say(line: str) -> None:
-                self.app.call_from_thread(self._log_line, line)
-
-            def prepare(_: RemoteFS) -> list[Job]:
-                make_folders(plan, sides[2], sides[3])
-                if removals:
-                    delete_extra(sides[2], sides[3], removals, say)
-                return jobs_for(plan, *sides, self._options())
-
-            def queued(jobs: list[Job]) -> None:
-                self._show_compare(None)  # the marks are about to be out of date
-                target.reload()
-                if jobs:
-                    self._reload_after.add((target.id or "", target.path))
-                    self.ferryman.enqueue(site, jobs)
-                    panel = self.query_one(TransferPanel)
-                    panel.display = True
-                    panel.wake()
-
-            self._run(self.remote, "preparing the sync", prepare, queued)
-
-        self.app.push_screen(SyncPlanScreen(title, plan), chosen)
-
-    def _log_line(self, line: str) -> None:
-        self.status.activity = line

@@ -4,9 +4,8 @@ Directories expand in place; their listings load in a thread worker (a "loadingâ
 meanwhile) and are kept, so sorting, filtering and the hidden-files toggle never re-read the
 server. Names are data: each row is built as a ``Text`` from ``printable(name)``.
 
-The tree is a virtual list (``FileTree``): the rows are a flat list of small records, and
-only the rows on screen are ever turned into text, so a folder of 100,000 entries opens,
-sorts and filters in a fraction of a second, and moving the cursor redraws two rows.
+The pane lays the rows out from its listings; ``FileTree`` (file_tree.py) draws only the
+ones on screen.
 """
 
 from __future__ import annotations
@@ -15,36 +14,23 @@ import fnmatch
 import os
 import posixpath
 import threading
-from dataclasses import dataclass
 from datetime import UTC, datetime
 
 from rich.text import Text
-from textual import events, on, work
+from textual import on, work
 from textual.app import ComposeResult
-from textual.binding import Binding
 from textual.containers import Vertical
-from textual.geometry import Region, Size
 from textual.message import Message
 from textual.reactive import reactive
-from textual.scroll_view import ScrollView
-from textual.strip import Strip
 from textual.widgets import Input, Static
 
 from tui.errors import FerrymanError
 from tui.remote.base import Entry, EntryType, RemoteFS
 from tui.remote.local import LocalFS
 from tui.textsafe import printable
+from tui.widgets.file_tree import FileTree, Line, Row
 
 SORTS = ("name", "size", "time")
-
-
-@dataclass
-class Row:
-    """What a tree node stands for."""
-
-    path: str
-    entry: Entry | None
-    loaded: bool = False
 
 
 def human_size(size: int | None) -> str:
@@ -113,249 +99,6 @@ def row_text(
         text.stylize("reverse")
     text.append(tail, style="" if plain_columns else "dim")  # one style a row costs fewer bytes
     return text
-
-
-class Line:
-    """One row of the tree: an entry of a listed folder, or a note ("loadingâ€¦")."""
-
-    __slots__ = ("depth", "folder", "entry", "note", "expanded", "label", "generation")
-
-    def __init__(self, depth: int, folder: str, entry: Entry | None = None,
-                 note: Text | None = None) -> None:  # fmt: skip
-        self.depth = depth
-        self.folder = folder
-        self.entry = entry
-        self.note = note
-        self.expanded = False
-        self.label: Text | None = None  # made when first drawn, for the rows on screen only
-        self.generation = -1
-
-    @property
-    def path(self) -> str:
-        return posixpath.join(self.folder, self.entry.name) if self.entry else self.folder
-
-    @property
-    def is_dir(self) -> bool:
-        return self.entry is not None and self.entry.is_dir
-
-    @property
-    def row(self) -> Row | None:
-        return Row(self.path, self.entry, loaded=True) if self.entry is not None else None
-
-
-class FileTree(ScrollView, can_focus=True):
-    """The tree inside a pane, with Midnight Commander and vim movement."""
-
-    BINDINGS = [
-        Binding("down,j", "cursor_down", "Down", show=False, id="pane.down"),
-        Binding("up,k", "cursor_up", "Up", show=False, id="pane.up"),
-        Binding("pagedown", "page_down", "Page down", show=False, id="pane.page-down"),
-        Binding("pageup", "page_up", "Page up", show=False, id="pane.page-up"),
-        Binding("home,g", "scroll_home", "Top", show=False, id="pane.top"),
-        Binding("end,G", "scroll_end", "Bottom", show=False, id="pane.bottom"),
-        Binding("l,right", "open", "Expand", show=False, id="pane.expand"),
-        Binding("h,left", "close", "Collapse", show=False, id="pane.collapse"),
-        Binding("enter", "open", "Open", show=False, id="pane.open"),
-        Binding("backspace", "up", "Up a level", show=False, id="pane.parent"),
-        Binding("space,insert", "mark", "Select", show=False, id="pane.mark"),
-    ]
-
-    COMPONENT_CLASSES = {"file-tree--cursor", "file-tree--cursor-blurred"}
-
-    DEFAULT_CSS = """
-    FileTree {
-        background: $surface;
-    }
-    FileTree > .file-tree--cursor {
-        background: $block-cursor-background;
-        color: $block-cursor-foreground;
-        text-style: bold;
-    }
-    FileTree > .file-tree--cursor-blurred {
-        background: $block-cursor-blurred-background;
-    }
-    """
-
-    # repaint=False: a move redraws the two rows it changes, never the whole list.
-    cursor_line: reactive[int] = reactive(0, always_update=True, init=False, repaint=False)
-
-    def __init__(self, *, light: bool = False) -> None:
-        super().__init__()
-        self.light = light  # slow links: the cursor is a marker, one cell changes per move
-        self.lines: list[Line] = []
-        self.generation = 0  # bumped when every label must be made again
-
-    @property
-    def pane(self) -> FilePane:
-        return self.query_ancestor(FilePane)
-
-    # --- contents ----------------------------------------------------------------------
-
-    def set_lines(self, lines: list[Line], cursor: int = 0) -> None:
-        self.lines = lines
-        self.generation += 1
-        self.virtual_size = Size(self.size.width, len(lines))
-        self.set_reactive(FileTree.cursor_line, max(0, min(cursor, len(lines) - 1)))
-        self._show_cursor()
-        self.refresh()
-
-    def relabel(self) -> None:
-        """Make every label again when next drawn (marks, width, compare)."""
-        self.generation += 1
-        self.refresh()
-
-    @property
-    def cursor(self) -> Line | None:
-        return self.lines[self.cursor_line] if 0 <= self.cursor_line < len(self.lines) else None
-
-    # --- drawing -----------------------------------------------------------------------
-
-    def render_line(self, y: int) -> Strip:
-        index = self.scroll_offset.y + y
-        width = self.scrollable_content_region.width
-        if index >= len(self.lines) or width <= 0:
-            return Strip.blank(width, self.rich_style)
-        name = "file-tree--cursor" if self.has_focus else "file-tree--cursor-blurred"
-        if self.light:
-            marker = "\u203a" if index == self.cursor_line else " "
-            text = Text(marker, style=self.get_component_rich_style(name, partial=True))
-            text.append_text(self.row_text(index, width - 1))
-            text.truncate(width, pad=True)
-        else:
-            text = self.row_text(index, width)
-            text.truncate(width, pad=True)
-            if index == self.cursor_line:
-                text.stylize(self.get_component_rich_style(name, partial=True))
-        strip = Strip(text.render(self.app.console), width)
-        return strip.apply_style(self.rich_style)
-
-    def row_text(self, index: int, width: int | None = None) -> Text:
-        """Row ``index`` as drawn: indentation, the folder icon, the label."""
-        width = self.scrollable_content_region.width if width is None else width
-        line = self.lines[index]
-        text = Text(" " * (2 * line.depth), end="")
-        if line.note is not None:
-            text.append_text(line.note)
-            return text
-        assert line.entry is not None
-        text.append(("\u25bc " if line.expanded else "\u25b6 ") if line.is_dir else "  ")
-        if line.label is None or line.generation != self.generation:
-            room = max(width - 2 * line.depth - 2, 12)
-            line.label = self.pane.label_for(line, room)
-            line.generation = self.generation
-        text.append_text(line.label)
-        return text
-
-    def _refresh_row(self, index: int) -> None:
-        """Redraw what the cursor changes on a row: the row (not the scrollbar beside it),
-        or in light mode only the marker cell."""
-        y = index - self.scroll_offset.y
-        if 0 <= y < self.scrollable_content_region.height:
-            width = 1 if self.light else self.scrollable_content_region.width
-            self.refresh(Region(0, y, width, 1))
-
-    def watch_cursor_line(self, previous: int, value: int) -> None:
-        self._refresh_row(previous)
-        self._refresh_row(value)
-        self._show_cursor()
-
-    def _show_cursor(self) -> None:
-        height = self.scrollable_content_region.height
-        top = self.scroll_offset.y
-        if height <= 0:
-            return
-        # Scrolling redraws the whole list; in light mode it jumps half a page, so a slow
-        # link pays for one redraw every few rows instead of one per row.
-        jump = height // 2 if self.light else 0
-        if self.cursor_line < top:
-            self.scroll_to(y=max(self.cursor_line - jump, 0), animate=False)
-        elif self.cursor_line >= top + height:
-            self.scroll_to(y=self.cursor_line - height + 1 + jump, animate=False)
-
-    def on_mount(self) -> None:
-        if self.light:
-            # No scrollbar: redrawing its column cost a third of every scroll's bytes.
-            self.styles.scrollbar_size_vertical = 0
-
-    def on_resize(self) -> None:
-        self.virtual_size = Size(self.size.width, len(self.lines))
-        self.relabel()
-
-    def on_focus(self) -> None:
-        self._refresh_row(self.cursor_line)
-
-    def on_blur(self) -> None:
-        self._refresh_row(self.cursor_line)
-
-    # --- moving ------------------------------------------------------------------------
-
-    def move_cursor_to_line(self, index: int) -> None:
-        if self.lines:
-            self.cursor_line = max(0, min(index, len(self.lines) - 1))
-
-    def action_cursor_down(self) -> None:
-        self.move_cursor_to_line(self.cursor_line + 1)
-
-    def action_cursor_up(self) -> None:
-        self.move_cursor_to_line(self.cursor_line - 1)
-
-    def action_page_down(self) -> None:
-        self.move_cursor_to_line(
-            self.cursor_line + max(self.scrollable_content_region.height - 1, 1)
-        )
-
-    def action_page_up(self) -> None:
-        self.move_cursor_to_line(
-            self.cursor_line - max(self.scrollable_content_region.height - 1, 1)
-        )
-
-    def action_scroll_home(self) -> None:
-        self.move_cursor_to_line(0)
-
-    def action_scroll_end(self) -> None:
-        self.move_cursor_to_line(len(self.lines) - 1)
-
-    def action_open(self) -> None:
-        line = self.cursor
-        if line is not None and line.is_dir:
-            self.pane.toggle(self.cursor_line)
-
-    def action_close(self) -> None:
-        line = self.cursor
-        if line is None:
-            return
-        if line.expanded:
-            self.pane.toggle(self.cursor_line)
-        else:
-            parent = self.parent_of(self.cursor_line)
-            if parent is not None:
-                self.cursor_line = parent
-
-    def parent_of(self, index: int) -> int | None:
-        """The row of the folder that holds row ``index`` (None at the top level)."""
-        depth = self.lines[index].depth
-        for above in range(index - 1, -1, -1):
-            if self.lines[above].depth < depth:
-                return above
-        return None
-
-    def action_up(self) -> None:
-        self.pane.go_up()
-
-    def action_mark(self) -> None:
-        self.pane.toggle_mark()
-        self.action_cursor_down()
-
-    def on_click(self, event: events.Click) -> None:
-        offset = event.get_content_offset(self)
-        if offset is None:
-            return
-        index = self.scroll_offset.y + offset.y
-        if 0 <= index < len(self.lines):
-            if index == self.cursor_line and self.lines[index].is_dir:
-                self.pane.toggle(index)
-            else:
-                self.cursor_line = index
 
 
 class FilePane(Vertical):
