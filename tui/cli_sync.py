@@ -16,9 +16,10 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 from tui.config import SyncProfile, load_config
-from tui.errors import EXIT_OK, EXIT_TRANSFER, UsageError
+from tui.errors import EXIT_OK, EXIT_TRANSFER, ConfigError, UsageError
 from tui.remote.base import RemoteFS
 from tui.remote.local import LocalFS
+from tui.sites import Site, load_sites
 from tui.textsafe import printable
 from tui.transfer.engine import Conflict, TransferEngine
 from tui.transfer.queue import State, TransferQueue
@@ -54,7 +55,8 @@ def add_parsers(commands, common: Callable[[argparse.ArgumentParser], None]) -> 
     mirror.add_argument("--checksum", action="store_true",
                         help="compare files of equal size by the server's checksum")  # fmt: skip
     mirror.add_argument("--time-offset", type=float, default=0.0, metavar="S",
-                        help="seconds to add to the server's times (a wrong clock)")  # fmt: skip
+                        help="seconds to add to the server's times (a wrong clock); default: "
+                             "the site's time_offset in sites.toml")  # fmt: skip
     _plan_options(mirror)
     common(mirror)
 
@@ -101,9 +103,10 @@ def _mirror(service: ConnectionService, profile: SyncProfile, *, dry_run: bool,
     local_root = os.path.abspath(local_root)
     if upload and not os.path.isdir(local_root):
         raise UsageError(f"{local_root} is not a folder")
-    options = Options(delete=profile.delete, exclude=profile.exclude, include=profile.include,
-                      checksum=profile.checksum, time_offset=profile.time_offset)  # fmt: skip
     site = service.site_for(url)
+    offset = profile.time_offset or _saved_offset(site)
+    options = Options(delete=profile.delete, exclude=profile.exclude, include=profile.include,
+                      checksum=profile.checksum, time_offset=offset)  # fmt: skip
     with service.open(site) as fs:
         remote_root = fs.resolve(site.path)
         local = LocalFS()
@@ -116,6 +119,16 @@ def _mirror(service: ConnectionService, profile: SyncProfile, *, dry_run: bool,
             _print_plan(plan, options.delete, as_json)
             return EXIT_OK
         return _carry_out(plan, sides, options, profile.jobs, lambda: service.open(site))
+
+
+def _saved_offset(site: Site) -> float:
+    """The clock offset saved for this host:port in the site manager (as the app uses it),
+    when the command line gives none; a sites.toml that cannot be read counts as none."""
+    try:
+        saved = load_sites()
+    except ConfigError:
+        return 0.0
+    return next((s.time_offset for s in saved if s.key == site.key and s.time_offset), 0.0)
 
 
 def _print_plan(plan: Plan, delete: bool, as_json: bool) -> None:

@@ -16,6 +16,7 @@ from tui.cli import main
 from tui.connection import ConnectionService
 from tui.demo import SandboxServer
 from tui.remote.local import LocalFS
+from tui.sites import Site, save_sites
 from tui.transfer.sync import Action, Options, compare
 
 HOUR = 3600
@@ -210,3 +211,16 @@ def test_a_missing_destination_is_created(plain_server, root, tmp_path, upload):
     else:
         assert main(["mirror", plain_server.url("ftp", "src"), str(tmp_path / "a" / "b")]) == 0
         assert files_under(tmp_path / "a" / "b") == {"deep/er/f.txt": b"f"}
+
+
+def test_mirror_takes_the_saved_sites_clock_offset(plain_server, root, tmp_path, capsys):
+    tree(tmp_path / "l", {"f.txt": b"same"})
+    tree(os.path.join(root, "r"), {"f.txt": b"same"})
+    stamp = time.time() - 3 * HOUR
+    os.utime(os.path.join(root, "r", "f.txt"), (stamp, stamp))
+    url = plain_server.url("ftp", "r")
+    assert plan_of(url, str(tmp_path / "l"), capsys=capsys) == {"f.txt": "newer"}
+    save_sites([Site("127.0.0.1", plain_server.port, name="behind", time_offset=3 * HOUR)])
+    assert plan_of(url, str(tmp_path / "l"), capsys=capsys) == {}
+    assert plan_of(url, str(tmp_path / "l"), "--time-offset", "-60", capsys=capsys) == {
+        "f.txt": "newer"}  # fmt: skip  # the command line wins
