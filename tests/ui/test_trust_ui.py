@@ -160,6 +160,12 @@ async def test_passwords_go_to_the_keyring_when_there_is_one(make_app, plain_ser
     async with app.run_test(size=(100, 30)) as pilot:
         await settle(pilot, app)
         connect = app.screen
+        remember = connect.query_one("#remember")
+        for _ in range(200):  # the keyring is looked for in a worker, after the dialog shows
+            if remember.display:
+                break
+            await pilot.pause(0.01)
+        assert remember.display  # a keyring is there: the choice is offered
         connect.query_one("#url").value = plain_server.url("ftp", credentials=False)
         connect.query_one("#name").value = "Sandbox"
         connect.query_one("#user").value = "demo"
@@ -173,3 +179,12 @@ async def test_passwords_go_to_the_keyring_when_there_is_one(make_app, plain_ser
     async with again.run_test(size=(100, 30)) as pilot:
         await settle(pilot, again)
         assert isinstance(again.screen, MainScreen) and again.screen.remote.fs is not None
+
+
+async def test_no_keyring_no_remember_box(make_app):
+    app = make_app(None)
+    async with app.run_test(size=(100, 30)) as pilot:
+        await settle(pilot, app)
+        await app.screen.workers.wait_for_complete()  # the keyring search has ended
+        await pilot.pause()
+        assert not app.screen.query_one("#remember").display  # the "fail" backend only

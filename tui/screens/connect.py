@@ -8,7 +8,7 @@ from __future__ import annotations
 import dataclasses
 
 from rich.text import Text
-from textual import on
+from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
@@ -80,9 +80,12 @@ class ConnectScreen(ModalScreen[Site | None]):
                     yield self._row("Charset", Input("utf-8", id="charset", compact=True))
                     yield self._row("Start dir", Input(id="start", compact=True))
                     yield Checkbox("Passive mode", True, id="passive", compact=True)
-                    if keychain.available():
-                        yield Checkbox("Remember the password in the system keyring", False,
-                                       id="remember", compact=True)  # fmt: skip
+                    # Shown once a keyring is found: finding one takes keyring ~0.1 s,
+                    # which the dialog does not wait for (see _find_keyring).
+                    remember = Checkbox("Remember the password in the system keyring", False,
+                                        id="remember", compact=True)  # fmt: skip
+                    remember.display = False
+                    yield remember
             yield Label(Text(self.problem, style="red"), id="connect-problem")
             with Horizontal(classes="dialog-buttons"):
                 yield Button("Connect", id="go", variant="primary", compact=True)
@@ -96,6 +99,15 @@ class ConnectScreen(ModalScreen[Site | None]):
 
     def on_mount(self) -> None:
         self.query_one("#url", Input).focus()
+        self._find_keyring()
+
+    @work(thread=True, exit_on_error=False, group="keyring")
+    def _find_keyring(self) -> None:
+        if keychain.available():
+            self.app.call_from_thread(self._show_remember)
+
+    def _show_remember(self) -> None:
+        self.query_one("#remember", Checkbox).display = True
 
     # --- saved sites -------------------------------------------------------------------
 
@@ -160,8 +172,8 @@ class ConnectScreen(ModalScreen[Site | None]):
         self.sites = [s for s in self.sites if s.name != site.name] + [site]
         done = f"Saved {site.name} (without its password)"
         password = self.query_one("#password", Input).value
-        remember = self.query("#remember")
-        if remember and remember.first(Checkbox).value and password and site.user:
+        remember = self.query_one("#remember", Checkbox)
+        if remember.display and remember.value and password and site.user:
             kept = keychain.store(site.user, site.key, password)
             done = f"Saved {site.name}; " + (
                 "its password is in the system keyring" if kept else
