@@ -131,7 +131,7 @@ class Tmux:
 
     def __init__(self, argv: list[str], cwd: str, env: dict[str, str], name: str) -> None:
         self.name = name
-        self.log = os.path.join(cwd, f".{name}.out")
+        self.log = os.path.join(env["HOME"], f"{name}.out")  # not in the folder shown
         command = " ".join(shlex.quote(part) for part in argv)
         exports = " ".join(f"{key}={shlex.quote(env[key])}"
                            for key in ("HOME", "FERRYMAN_HOME", "PYTHONPATH"))  # fmt: skip
@@ -172,8 +172,10 @@ class Tmux:
 def per_move(term: Tmux, moves: int) -> list[int]:
     counts = []
     for _ in range(moves):
+        before = term.size()  # before the key: a fast program answers while send-keys returns
         term.keys("Down")
-        counts.append(term.quiet(gap=0.25))
+        term.quiet(gap=0.25)
+        counts.append(term.size() - before)
     return counts
 
 
@@ -182,6 +184,8 @@ def browse(term: Tmux, moves: int, ready: str) -> tuple[list[int], int]:
     deadline = time.monotonic() + 30
     while ready not in term.screen() and time.monotonic() < deadline:
         time.sleep(0.1)
+    if ready not in term.screen():
+        raise SystemExit(f"{term.name}: never showed {ready!r}; the screen was:\n{term.screen()}")
     term.quiet(gap=0.5)
     counts = per_move(term, moves)
     before = term.size()
@@ -211,6 +215,9 @@ def main() -> None:
             handle.write("x" * n)
     env = environment(home)
     rows = []
+    # One session that outlives the others: without it the tmux server exits with each
+    # program's session, and the next one's pipe-pane can attach to a server going away.
+    subprocess.run(["tmux", "new-session", "-d", "-s", "bench-holder", "sleep 3600"], check=True)
     try:
         # Ferryman: no site given, so the connect screen opens; Esc shows the local pane.
         runs = {}
@@ -257,6 +264,7 @@ def main() -> None:
         rows.append(("cold start to first screen, s (best)", min(starts_ours),
                      min(starts_minimal)))  # fmt: skip
     finally:
+        subprocess.run(["tmux", "kill-session", "-t", "bench-holder"], capture_output=True)
         shutil.rmtree(home, ignore_errors=True)
 
     print(f"\n{'measure':<46}{'ferryman':>10}{'reference':>11}{'ratio':>8}")
