@@ -15,6 +15,7 @@ import sys
 from collections.abc import Callable
 from typing import TYPE_CHECKING
 
+from tui.cli_transfer import Display
 from tui.config import SyncProfile, load_config
 from tui.errors import EXIT_OK, EXIT_TRANSFER, ConfigError, UsageError
 from tui.remote.base import RemoteFS
@@ -162,8 +163,6 @@ def _carry_out(
 
     failed = 0
     if copies:
-        from tui.cli_transfer import Display
-
         display = Display("mirror")
         queue = TransferQueue(on_change=display.changed)
         queue.add(copies)
