@@ -98,7 +98,8 @@ def download_segmented(
     verify: Verify | None = None,
 ) -> int:
     """Download ``remote_path`` (``size`` bytes) over up to ``segments`` sessions: ``fs``
-    and ones made by ``open_session``, each closed again here. Returns bytes received.
+    (the caller's, left open) and ones made by ``open_session`` (closed again here).
+    Returns the bytes received.
 
     Raises:
         Like ``download_file``: NotFound, PermissionDenied, DiskFull, TransferFailed,
