@@ -51,15 +51,27 @@ def state_path(part: str) -> str:
     return part + ".segments"
 
 
+def read_segments(part: str) -> tuple[object, list[tuple[int, int, int]]]:
+    """The record beside a segmented partial file: the size it was for, and its ranges as
+    (start, end, done), sorted.
+
+    Raises:
+        FileNotFoundError: there is no record. OSError, ValueError, KeyError, TypeError: it
+            cannot be read or is damaged.
+    """
+    with open(state_path(part), encoding="utf-8") as handle:
+        data = json.load(handle)
+    return data.get("size"), sorted((int(a), int(b), int(d)) for a, b, d in data["ranges"])
+
+
 def contiguous_prefix(part: str) -> int | None:
     """How many bytes from the start of a segmented partial file are known to be real (the
     rest may be preallocated holes); None when the partial was not written in segments."""
     try:
-        with open(state_path(part), encoding="utf-8") as handle:
-            ranges = sorted((int(a), int(b), int(d)) for a, b, d in json.load(handle)["ranges"])
+        _, ranges = read_segments(part)
     except FileNotFoundError:
         return None
-    except (OSError, ValueError, KeyError, TypeError):
+    except (OSError, ValueError, KeyError, TypeError, AttributeError):
         return 0  # a damaged record: trust none of the file
     prefix = 0
     for start, end, done in ranges:

@@ -23,7 +23,7 @@ from dataclasses import dataclass
 from tui.errors import Cancelled, DiskFull, FerrymanError, TransferFailed
 from tui.remote.base import Reader, RemoteFS
 from tui.remote.local import translate
-from tui.transfer.copy import BLOCK_SIZE, Progress, Verify, part_path, state_path
+from tui.transfer.copy import BLOCK_SIZE, Progress, Verify, part_path, read_segments, state_path
 
 SEGMENT_THRESHOLD = 64 * 1024 * 1024
 """Files at least this large are fetched in segments (when the server can start at an
@@ -61,14 +61,12 @@ def load_state(part: str, size: int) -> list[Range] | None:
     try:
         if os.path.getsize(part) != size:
             return None  # not the sized file the record describes
-        with open(state_path(part), encoding="utf-8") as handle:
-            data = json.load(handle)
-        ranges = [Range(int(a), int(b), int(d)) for a, b, d in data["ranges"]]
-    except (OSError, ValueError, KeyError, TypeError):
+        recorded, found = read_segments(part)
+    except (OSError, ValueError, KeyError, TypeError, AttributeError):
         return None
-    covered = sorted((r.start, r.end) for r in ranges)
-    contiguous = all(a[1] == b[0] for a, b in zip(covered, covered[1:], strict=False))
-    if data.get("size") != size or not covered or covered[0][0] != 0 or covered[-1][1] != size:
+    ranges = [Range(start, end, done) for start, end, done in found]
+    contiguous = all(a.end == b.start for a, b in zip(ranges, ranges[1:], strict=False))
+    if recorded != size or not ranges or ranges[0].start != 0 or ranges[-1].end != size:
         return None
     if not contiguous or any(not 0 <= r.done <= r.end - r.start for r in ranges):
         return None

@@ -32,7 +32,6 @@ class Row:
 
     path: str
     entry: Entry | None
-    loaded: bool = False
 
 
 class Line:
@@ -60,7 +59,7 @@ class Line:
 
     @property
     def row(self) -> Row | None:
-        return Row(self.path, self.entry, loaded=True) if self.entry is not None else None
+        return Row(self.path, self.entry) if self.entry is not None else None
 
 
 class FileTree(ScrollView, can_focus=True):
