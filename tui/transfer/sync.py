@@ -106,9 +106,6 @@ class Plan:
     items: list[Item]
     skipped: list[str]  # names that could not be compared, with the reason
 
-    def by_action(self, action: Action) -> list[Item]:
-        return [item for item in self.items if item.action is action]
-
     def copies(self) -> list[Item]:
         return [i for i in self.items if i.selected and i.action.copies and not i.is_dir]
 
