@@ -108,10 +108,14 @@ class FerrymanApp(App[None]):
             )
         return self._service
 
+    def get_default_screen(self) -> Screen:
+        # The first screen, drawn as soon as the app runs. Pushed from on_mount instead, it
+        # was laid out once inside the app's start-up batch (drawn nowhere) and then again.
+        return MainScreen(local_path=self.local_path, url=self.url)
+
     def on_mount(self) -> None:
         if self.settings.keys:
             self.set_keymap(self.settings.keys)
-        self.push_screen(MainScreen(local_path=self.local_path, url=self.url))
 
     def on_unmount(self) -> None:
         self.closing.set()  # releases workers waiting for an answer

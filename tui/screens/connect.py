@@ -99,7 +99,9 @@ class ConnectScreen(ModalScreen[Site | None]):
 
     def on_mount(self) -> None:
         self.query_one("#url", Input).focus()
-        self._find_keyring()
+        # Once the dialog is on screen: importing keyring holds the interpreter for ~0.1 s,
+        # which would otherwise delay the dialog's first frame as much.
+        self.call_after_refresh(self._find_keyring)
 
     @work(thread=True, exit_on_error=False, group="keyring")
     def _find_keyring(self) -> None:
