@@ -14,8 +14,9 @@ from textual import events, on, work
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal
+from textual.lazy import Lazy
 from textual.screen import Screen
-from textual.widgets import DataTable, Footer, Input, Static
+from textual.widgets import DataTable, Input, Static
 
 from tui.errors import ConnectionLost, FerrymanError
 from tui.remote.base import RemoteFS, check_name
@@ -30,6 +31,7 @@ from tui.transfer.copy import remove_tree
 from tui.transfer.queue import FINISHED, Direction, Job
 from tui.widgets.file_pane import SORTS, FilePane
 from tui.widgets.file_tree import Row
+from tui.widgets.key_bar import KeyBar
 from tui.widgets.log_panel import LogPanel
 from tui.widgets.status_bar import StatusBar
 from tui.widgets.transfer_panel import TransferPanel
@@ -99,10 +101,11 @@ class MainScreen(CompareSync, Screen[None]):
             yield FilePane("Local", id="local", light=light)
             yield FilePane("Remote", id="remote", light=light)
         yield Static(LEGEND, id="legend")
-        yield TransferPanel(self.ferryman.transfers, id="transfers")
+        # Hidden until the first transfer: mounted after the first frame, not before it.
+        yield Lazy(TransferPanel(self.ferryman.transfers, id="transfers"))
         yield LogPanel(id="log")
         yield StatusBar(id="status")
-        yield Footer()
+        yield KeyBar()
 
     def on_mount(self) -> None:
         self.local.attach(LocalFS(self.local_path), self.local_path)
@@ -227,8 +230,7 @@ class MainScreen(CompareSync, Screen[None]):
         self.active().reload()
 
     def action_toggle_log(self) -> None:
-        log = self.query_one(LogPanel)
-        log.display = not log.display
+        self.query_one(LogPanel).toggle()
 
     def action_certificate(self) -> None:
         if self.site is None:

@@ -10,7 +10,7 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Vertical
 from textual.screen import ModalScreen
-from textual.widgets import DataTable, Footer, Label
+from textual.widgets import DataTable, Label
 
 from tui.errors import FerrymanError
 from tui.remote.tls import PeerCertificate, TLSCheck
@@ -19,6 +19,7 @@ from tui.screens.confirm import ConfirmScreen
 from tui.textsafe import printable
 from tui.trust.store import TrustedCertificate, TrustStore
 from tui.trust.verify import build_report, trust_anchors
+from tui.widgets.key_bar import KeyBar
 
 
 class TrustManagerScreen(ModalScreen[None]):
@@ -38,7 +39,7 @@ class TrustManagerScreen(ModalScreen[None]):
             yield Label(Text("Trusted certificates", style="bold"))
             yield DataTable(cursor_type="row", id="trusted")
             yield Label("", id="trust-problem")
-        yield Footer()
+        yield KeyBar()
 
     def on_mount(self) -> None:
         table = self.query_one(DataTable)
