@@ -48,6 +48,21 @@ def test_operations(tmp_path):
         fs.open_read("d")
 
 
+def test_a_small_folder_is_listed_and_a_big_one_is_declined(tmp_path):
+    for n in range(5):
+        (tmp_path / f"f{n}").write_text("x" * n)
+    os.symlink("f1", tmp_path / "link")
+    fs = LocalFS(str(tmp_path))
+    small = fs.listdir_if_small(".", 6)
+    assert small is not None
+    assert sorted((e.name, e.size, e.type) for e in small) == sorted(
+        (e.name, e.size, e.type) for e in fs.listdir(".")
+    )
+    assert fs.listdir_if_small(".", 5) is None  # six entries: one over
+    with pytest.raises(NotFound):
+        fs.listdir_if_small("missing", 10)
+
+
 @pytest.mark.parametrize(
     ("number", "error"),
     [

@@ -175,3 +175,12 @@ def load_config_light(text: str) -> bool:
     with open(path, "w") as handle:
         handle.write(text)
     return load_config(path).light
+
+
+async def test_a_small_local_folder_is_in_the_first_frame_without_a_worker(make_app):
+    app = make_app(None)
+    async with app.run_test(size=(80, 24)):
+        pane = app.screen.query_one("#local", FilePane)
+        names = [line.entry.name for line in pane.tree.lines if line.entry is not None]
+        assert names == ["local-file.txt"]  # already there: no "loading" frame first
+        assert not [worker for worker in app.workers if worker.group == "pane-load"]

@@ -4,6 +4,7 @@ sides alike. Thread-safe (it keeps no state but the start directory)."""
 from __future__ import annotations
 
 import errno
+import itertools
 import os
 import stat as stat_module
 from collections.abc import Iterator
@@ -153,16 +154,18 @@ class LocalFS(RemoteFS):
         target = self.resolve(path)
         with translate(f"Cannot list {target}"):
             scan = list(os.scandir(target))
-        for item in scan:
-            try:
-                info = item.stat(follow_symlinks=False)
-                link = os.readlink(item.path) if item.is_symlink() else None
-            except OSError:
-                continue  # vanished between listing and stat; it is simply not there now
-            yield entry_from_stat(item.name, info, link)
+        return _entries(scan)
 
     def listdir(self, path: str) -> list[Entry]:
         return list(self.iterdir(path))
+
+    def listdir_if_small(self, path: str, limit: int) -> list[Entry] | None:
+        """The folder's entries when it holds at most ``limit``, else None, having read no
+        more than ``limit + 1`` names (so asking about a huge folder costs little)."""
+        target = self.resolve(path)
+        with translate(f"Cannot list {target}"), os.scandir(target) as scan:
+            items = list(itertools.islice(scan, limit + 1))
+        return list(_entries(items)) if len(items) <= limit else None
 
     def stat(self, path: str) -> Entry:
         target = self.resolve(path)
@@ -246,3 +249,13 @@ class LocalFS(RemoteFS):
 
     def close(self) -> None:
         return None
+
+
+def _entries(items: list[os.DirEntry[str]]) -> Iterator[Entry]:
+    for item in items:
+        try:
+            info = item.stat(follow_symlinks=False)
+            link = os.readlink(item.path) if item.is_symlink() else None
+        except OSError:
+            continue  # vanished between listing and stat; it is simply not there now
+        yield entry_from_stat(item.name, info, link)

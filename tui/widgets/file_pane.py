@@ -30,6 +30,8 @@ from tui.remote.local import LocalFS
 from tui.textsafe import printable
 from tui.widgets.file_tree import FileTree, Line, Row
 
+QUICK_LOCAL = 2000  # a local folder of up to this many entries is read without a worker
+
 SORTS = ("name", "size", "time")
 
 
@@ -157,9 +159,9 @@ class FilePane(Vertical):
             note = Text("not connected: press c to connect", style="dim italic")
             self.tree.set_lines([Line(0, "", note=note)])
             return
-        self._rebuild(cursor_path=None)
         if self.path not in self.listings:
-            self._list(self.path)
+            self._load(self.path)
+        self._rebuild(cursor_path=None)
 
     def shown_path(self) -> str:
         """The folder for a person: escaped, and ``~`` for the home folder as a shell
@@ -199,7 +201,7 @@ class FilePane(Vertical):
             self.listings.pop(target, None)
             self.failed.pop(target, None)
             if target == self.path or target in self.expanded:
-                self._list(target)
+                self._load(target)
         self._rebuild()
 
     def toggle(self, index: int) -> None:
@@ -213,8 +215,26 @@ class FilePane(Vertical):
         else:
             self.expanded.add(path)
             if path not in self.listings:
-                self._list(path)
+                self._load(path)
         self._rebuild(cursor_path=path)
+
+    def _load(self, path: str) -> None:
+        """Read ``path``: a small local folder at once, anything else in a worker.
+
+        At once, the frame that opens the folder already shows its files: no "loading"
+        frame is drawn and sent first (the app's first screen shows the files too).
+        """
+        if isinstance(self.fs, LocalFS) and self.lock.acquire(blocking=False):
+            try:
+                entries = self.fs.listdir_if_small(path, QUICK_LOCAL)
+            except FerrymanError:
+                entries = None  # the worker reads it again and reports it as usual
+            finally:
+                self.lock.release()
+            if entries is not None:
+                self.listings[path] = entries
+                return
+        self._list(path)
 
     @work(thread=True, exit_on_error=False, group="pane-load", description="list directory")
     def _list(self, path: str) -> None:
@@ -327,8 +347,11 @@ class FilePane(Vertical):
         self.refill()
 
     def on_resize(self) -> None:
-        self.query_one(".path-bar", Static).update(self._path_label())
-        self.tree.relabel()
+        # The path is shortened to fit; the tree makes its own labels again (on_resize).
+        label = self._path_label()
+        bar = self.query_one(".path-bar", Static)
+        if label.plain != str(bar.content):  # the same text again would only be re-sent
+            bar.update(label)
 
     # --- selection ---------------------------------------------------------------------
 

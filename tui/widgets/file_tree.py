@@ -103,6 +103,7 @@ class FileTree(ScrollView, can_focus=True):
         self.light = light  # slow links: the cursor is a marker, one cell changes per move
         self.lines: list[Line] = []
         self.generation = 0  # bumped when every label must be made again
+        self._drawn_width = -1
 
     @property
     def pane(self) -> FilePane:
@@ -132,6 +133,7 @@ class FileTree(ScrollView, can_focus=True):
     def render_line(self, y: int) -> Strip:
         index = self.scroll_offset.y + y
         width = self.scrollable_content_region.width
+        self._drawn_width = width
         if index >= len(self.lines) or width <= 0:
             return Strip.blank(width, self.rich_style)
         name = "file-tree--cursor" if self.has_focus else "file-tree--cursor-blurred"
@@ -198,7 +200,10 @@ class FileTree(ScrollView, can_focus=True):
 
     def on_resize(self) -> None:
         self.virtual_size = Size(self.size.width, len(self.lines))
-        self.relabel()
+        # Labels are cut to the width; made for this width already (the first frame is
+        # drawn before the first resize arrives), they would only be drawn and sent again.
+        if self.scrollable_content_region.width != self._drawn_width:
+            self.relabel()
 
     def on_focus(self) -> None:
         self._refresh_row(self.cursor_line)
