@@ -14,7 +14,6 @@ from textual import events, on, work
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal
-from textual.lazy import Lazy
 from textual.screen import Screen
 from textual.widgets import DataTable, Input, Static
 
@@ -101,8 +100,7 @@ class MainScreen(CompareSync, Screen[None]):
             yield FilePane("Local", id="local", light=light)
             yield FilePane("Remote", id="remote", light=light)
         yield Static(LEGEND, id="legend")
-        # Hidden until the first transfer: mounted after the first frame, not before it.
-        yield Lazy(TransferPanel(self.ferryman.transfers, id="transfers"))
+        yield TransferPanel(self.ferryman.transfers, id="transfers")
         yield LogPanel(id="log")
         yield StatusBar(id="status")
         yield KeyBar()
