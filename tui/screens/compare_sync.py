@@ -16,7 +16,6 @@ from textual.widgets import Static
 from tui.remote.base import RemoteFS
 from tui.transfer.queue import Job
 from tui.widgets.file_pane import FilePane
-from tui.widgets.transfer_panel import TransferPanel
 
 if TYPE_CHECKING:
     from tui.transfer.sync import Options, Plan
@@ -115,7 +114,7 @@ class CompareSync:
                 if jobs:
                     self._reload_after.add((target.id or "", target.path))
                     self.ferryman.enqueue(site, jobs)
-                    panel = self.query_one(TransferPanel)
+                    panel = self.transfer_panel()
                     panel.display = True
                     panel.wake()
 

@@ -67,6 +67,7 @@ class TransferPanel(Vertical, can_focus=False):
         self.queue = queue
         self.started: dict[int, float] = {}
         self._timer: Timer | None = None
+        self._focus_on_mount = False
 
     def compose(self) -> ComposeResult:
         yield Static("", id="transfer-total")
@@ -81,12 +82,23 @@ class TransferPanel(Vertical, can_focus=False):
         table.add_column("bytes", key="bytes", width=9)
         table.add_column("speed", key="speed", width=9)
         table.add_column("ETA", key="eta", width=7)
-        self.refresh_jobs()
+        self.wake()
+        if self._focus_on_mount:
+            table.focus()
+
+    def focus_table(self) -> None:
+        """Give the queue the keyboard (once mounted, if it was only just made)."""
+        if self.is_mounted:
+            self.query_one(DataTable).focus()
+        else:
+            self._focus_on_mount = True
 
     # --- updates -------------------------------------------------------------------------
 
     def wake(self) -> None:
         """Something was queued or changed: redraw, and keep redrawing while it runs."""
+        if not self.is_mounted:
+            return  # made a moment ago: on_mount draws the jobs and wakes it
         self.refresh_jobs()
         if self._timer is None:
             self._timer = self.set_interval(0.25, self._tick)
