@@ -63,7 +63,7 @@ class LogPanel(ScrollView, can_focus=True):
         self._strips.append(Strip(text.render(self.app.console), text.cell_len))
         self._widest = max(self._widest, text.cell_len)
         self.virtual_size = Size(self._widest, len(self._strips))
-        if self._following:
+        if self._following and self.display:  # hidden (the default), toggle() scrolls
             self.scroll_end(animate=False, x_axis=False)  # once the new size is laid out
         self.refresh()
 
