@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
+import asyncio
 import os
+
+from textual.widgets import Input
 
 from tests.conftest import write
 from tests.ui.conftest import settle, shown, store
 from tui.app import FerrymanApp
 from tui.config import Config, load_config
 from tui.screens.certificate import CertificateScreen
+from tui.screens.connect import ConnectScreen
 from tui.screens.main import MainScreen
 from tui.widgets.file_pane import FilePane
 from tui.widgets.status_bar import StatusBar
@@ -184,3 +188,26 @@ async def test_a_small_local_folder_is_in_the_first_frame_without_a_worker(make_
         names = [line.entry.name for line in pane.tree.lines if line.entry is not None]
         assert names == ["local-file.txt"]  # already there: no "loading" frame first
         assert not [worker for worker in app.workers if worker.group == "pane-load"]
+
+
+async def test_a_dialog_with_a_text_field_redraws_nothing_while_the_user_reads_it(make_app):
+    # A blinking cursor repaints twice a second: a steady trickle over a slow link.
+    app = make_app(None)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await settle(pilot, app)
+        assert isinstance(app.screen, ConnectScreen)
+        field = app.screen.query_one("#url", Input)
+        field.focus()
+        await pilot.pause()
+        repaints: list[object] = []
+        original = field.refresh
+
+        def counting(*regions, **options):  # type: ignore[no-untyped-def]
+            repaints.append(regions)
+            return original(*regions, **options)
+
+        field.refresh = counting  # type: ignore[method-assign]
+        await asyncio.sleep(1.2)  # more than two blink periods (0.5 s each)
+        assert app.focused is field
+        assert repaints == []
+

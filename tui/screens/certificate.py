@@ -17,6 +17,7 @@ from textual.widgets import Button, Label, OptionList, Static
 from textual.widgets.option_list import Option
 
 from tui.remote.tls import fingerprint
+from tui.screens.quiet import QuietScreen
 from tui.textsafe import printable
 from tui.trust.certificate import CertificateReport, Section, alt_names, name_fields, short_name
 from tui.trust.policy import TrustDecision
@@ -95,7 +96,7 @@ def link_text(der: bytes) -> Text:
     return text
 
 
-class CertificateScreen(ModalScreen[TrustDecision]):
+class CertificateScreen(QuietScreen, ModalScreen[TrustDecision]):
     """Shows a CertificateReport; with ``ask=True`` returns the user's trust decision."""
 
     # Reject (Close when only viewing) has the focus: a stray Enter never accepts.

@@ -10,11 +10,12 @@ from textual.containers import Horizontal, Vertical
 from textual.screen import ModalScreen
 from textual.widgets import Button, Checkbox, Input, Label
 
+from tui.screens.quiet import QuietScreen
 from tui.textsafe import printable
 from tui.transfer.queue import Conflict
 
 
-class ConfirmScreen(ModalScreen[bool]):
+class ConfirmScreen(QuietScreen, ModalScreen[bool]):
     """Asks a yes/no question; Enter on the focused button, y/n or Esc."""
 
     AUTO_FOCUS = "#no"  # destructive answers are never the default
@@ -46,7 +47,7 @@ class ConfirmScreen(ModalScreen[bool]):
         self.dismiss(value)
 
 
-class InputScreen(ModalScreen[str | None]):
+class InputScreen(QuietScreen, ModalScreen[str | None]):
     """Asks for one line of text (a new name, a password); Esc cancels."""
 
     AUTO_FOCUS = "#answer"
@@ -72,7 +73,7 @@ class InputScreen(ModalScreen[str | None]):
         self.dismiss(None)
 
 
-class ConflictScreen(ModalScreen[tuple[Conflict, bool]]):
+class ConflictScreen(QuietScreen, ModalScreen[tuple[Conflict, bool]]):
     """The target exists: overwrite, only if newer, skip, resume or rename; "for all" too."""
 
     BINDINGS = [

@@ -18,6 +18,7 @@ from textual.widgets.option_list import Option
 
 from tui import keychain
 from tui.errors import FerrymanError
+from tui.screens.quiet import QuietScreen
 from tui.sites import Site, load_sites, parse_url, save_sites
 from tui.textsafe import printable
 
@@ -25,7 +26,7 @@ PROTOCOLS = [("FTP (insecure)", "none"), ("Explicit FTPS", "explicit"),
              ("Implicit FTPS", "implicit"), ("FTP, TLS if offered", "auto")]  # fmt: skip
 
 
-class ConnectScreen(ModalScreen[Site | None]):
+class ConnectScreen(QuietScreen, ModalScreen[Site | None]):
     """Returns the Site to connect to (with the password typed, if any), or None."""
 
     BINDINGS = [

@@ -12,10 +12,11 @@ from textual.widgets import Button, Label
 
 from tui.errors import FerrymanError
 from tui.remote.replies import meaning
+from tui.screens.quiet import QuietScreen
 from tui.textsafe import printable
 
 
-class ErrorScreen(ModalScreen[bool]):
+class ErrorScreen(QuietScreen, ModalScreen[bool]):
     """Shows an error; returns True when the user chose the offered retry (reconnect)."""
 
     BINDINGS = [Binding("escape,enter", "close", "Close", id="error.close")]

@@ -10,6 +10,8 @@ from textual.containers import Vertical, VerticalScroll
 from textual.screen import ModalScreen
 from textual.widgets import Label, Static
 
+from tui.screens.quiet import QuietScreen
+
 PANE_KEYS = [
     ("Enter / l", "open or close a directory"),
     ("Backspace", "up a level"),
@@ -20,7 +22,7 @@ PANE_KEYS = [
 ]
 
 
-class HelpScreen(ModalScreen[None]):
+class HelpScreen(QuietScreen, ModalScreen[None]):
     BINDINGS = [Binding("escape,q,question_mark,f1", "dismiss", "Close", id="help.close")]
 
     def __init__(self, bindings: list[tuple[str, str]]) -> None:

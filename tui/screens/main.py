@@ -24,6 +24,7 @@ from tui.screens.compare_sync import LEGEND, CompareSync
 from tui.screens.confirm import ConfirmScreen, InputScreen
 from tui.screens.connect import ConnectScreen
 from tui.screens.error import ErrorScreen
+from tui.screens.quiet import QuietScreen
 from tui.sites import Site
 from tui.textsafe import printable
 from tui.transfer.copy import remove_tree
@@ -39,7 +40,7 @@ if TYPE_CHECKING:
     from tui.app import FerrymanApp
 
 
-class MainScreen(CompareSync, Screen[None]):
+class MainScreen(QuietScreen, CompareSync, Screen[None]):
     BINDINGS = [
         Binding("tab", "switch_pane", "Pane", id="main.switch", tooltip="Switch pane"),
         Binding("f3", "view", "View", id="main.view", tooltip="View the file"),

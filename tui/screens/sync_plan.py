@@ -17,6 +17,7 @@ from textual.screen import ModalScreen
 from textual.widgets import Button, Label, SelectionList
 from textual.widgets.selection_list import Selection
 
+from tui.screens.quiet import QuietScreen
 from tui.textsafe import printable
 from tui.transfer.sync import Action, Item, Plan, human
 
@@ -24,7 +25,7 @@ STYLES = {Action.NEW: "green", Action.NEWER: "cyan", Action.SIZE: "red",
           Action.DIFFERENT: "red", Action.EXTRA: "yellow"}  # fmt: skip
 
 
-class SyncPlanScreen(ModalScreen[bool]):
+class SyncPlanScreen(QuietScreen, ModalScreen[bool]):
     """Dismisses with True to carry out the plan (its items' ``selected`` set), else False."""
 
     AUTO_FOCUS = "#entries"

@@ -16,13 +16,14 @@ from tui.errors import FerrymanError
 from tui.remote.tls import PeerCertificate, TLSCheck
 from tui.screens.certificate import CertificateScreen
 from tui.screens.confirm import ConfirmScreen
+from tui.screens.quiet import QuietScreen
 from tui.textsafe import printable
 from tui.trust.store import TrustedCertificate, TrustStore
 from tui.trust.verify import build_report, trust_anchors
 from tui.widgets.key_bar import KeyBar
 
 
-class TrustManagerScreen(ModalScreen[None]):
+class TrustManagerScreen(QuietScreen, ModalScreen[None]):
     BINDINGS = [
         Binding("escape", "dismiss", "Close", id="trust.close"),
         Binding("enter,v", "show", "Show", id="trust.show"),

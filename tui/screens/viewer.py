@@ -11,6 +11,7 @@ from textual.containers import Vertical, VerticalScroll
 from textual.screen import ModalScreen
 from textual.widgets import Label, Static
 
+from tui.screens.quiet import QuietScreen
 from tui.textsafe import printable
 
 VIEW_LIMIT = 256 * 1024
@@ -44,7 +45,7 @@ def safe_text(data: bytes) -> str:
     return "\n".join(printable(line.replace("\t", "    ")) for line in decoded.split("\n"))
 
 
-class ViewerScreen(ModalScreen[None]):
+class ViewerScreen(QuietScreen, ModalScreen[None]):
     BINDINGS = [Binding("escape,q,f3,f10", "dismiss", "Close", id="viewer.close")]
 
     def __init__(self, name: str, data: bytes, total: int | None) -> None:
