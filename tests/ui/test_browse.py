@@ -211,3 +211,16 @@ async def test_a_dialog_with_a_text_field_redraws_nothing_while_the_user_reads_i
         assert app.focused is field
         assert repaints == []
 
+
+async def test_the_file_list_size_depends_on_its_entries_not_on_the_window(make_app):
+    # A virtual size that follows the width changes on every resize, and each change lays
+    # out and re-sends the whole screen (4 KB of the start-up at 80x24).
+    app = make_app(None)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await settle(pilot, app)
+        tree = app.screen_stack[0].query_one("#local", FilePane).tree
+        before = tree.virtual_size
+        await pilot.resize_terminal(100, 30)
+        await pilot.pause()
+        assert tree.virtual_size == before
+        assert before.height == len(tree.lines)

@@ -114,7 +114,9 @@ class FileTree(ScrollView, can_focus=True):
     def set_lines(self, lines: list[Line], cursor: int = 0) -> None:
         self.lines = lines
         self.generation += 1
-        self.virtual_size = Size(self.size.width, len(lines))
+        # Rows are cut to the width, so nothing scrolls sideways: a virtual width of 0 keeps
+        # a resize from changing the virtual size, which would lay out the screen again.
+        self.virtual_size = Size(0, len(lines))
         self.set_reactive(FileTree.cursor_line, max(0, min(cursor, len(lines) - 1)))
         self._show_cursor()
         self.refresh()
@@ -199,7 +201,6 @@ class FileTree(ScrollView, can_focus=True):
             self.styles.scrollbar_size_vertical = 0
 
     def on_resize(self) -> None:
-        self.virtual_size = Size(self.size.width, len(self.lines))
         # Labels are cut to the width; made for this width already (the first frame is
         # drawn before the first resize arrives), they would only be drawn and sent again.
         if self.scrollable_content_region.width != self._drawn_width:
