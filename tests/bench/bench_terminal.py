@@ -12,7 +12,8 @@ Each program runs in an 80x24 tmux window (TERM=xterm-256color), as over SSH, an
   counted: the median of the first 10 (on screen) and the mean from the 20th on (each of
   those scrolls the list).
   Both programs browse the same local folder of 200 files; Ferryman also with ``--light``.
-- idle: bytes written over 5 s with no input.
+- idle: bytes written over 5 s with no input, on the file list and with the connect dialog
+  (its text field focused) open.
 - cold start: time from the start of the process until its first screen has been
   written: for Ferryman the panes with the folder's first file, then (a second row) the
   connect dialog over them (best of ``--rounds``), with the package compiled to
@@ -226,6 +227,7 @@ def main() -> None:
     try:
         # Ferryman: no site given, so the connect screen opens; Esc shows the local pane.
         runs = {}
+        dialog_idle: dict[str, int] = {}
         for flags in ([], ["--light"]):
             term = Tmux([sys.executable, "-m", "tui", *flags], folder, env, "ferryman-bench")
             try:
@@ -233,6 +235,9 @@ def main() -> None:
                 while "Connect" not in term.screen() and time.monotonic() < deadline:
                     time.sleep(0.1)
                 term.quiet()
+                before = term.size()
+                time.sleep(5)  # the dialog's text field has the focus: nothing may blink
+                dialog_idle[" ".join(flags)] = term.size() - before
                 term.keys("Escape")
                 runs[" ".join(flags)] = browse(term, args.moves, "file-000")
             finally:
@@ -254,6 +259,7 @@ def main() -> None:
                          statistics.mean(theirs[20:])))  # fmt: skip
         rows.append(("bytes over 5 s idle", idle_ours, idle_mc))
         rows.append(("  with --light", idle_light, idle_mc))
+        rows.append(("  with the connect dialog open", dialog_idle[""], idle_mc))
 
         # Started from bytecode, as an installed package is (pip compiles it; an editable
         # install caches it on first run). This machine sets PYTHONDONTWRITEBYTECODE, which
