@@ -3,10 +3,15 @@
 from __future__ import annotations
 
 import asyncio
+import importlib
+import inspect
 import os
+import pkgutil
 
+from textual.screen import Screen
 from textual.widgets import Input
 
+import tui.screens
 from tests.conftest import write
 from tests.ui.conftest import settle, shown, store
 from tui.app import FerrymanApp
@@ -14,6 +19,7 @@ from tui.config import Config, load_config
 from tui.screens.certificate import CertificateScreen
 from tui.screens.connect import ConnectScreen
 from tui.screens.main import MainScreen
+from tui.screens.quiet import QuietScreen
 from tui.widgets.file_pane import FilePane
 from tui.widgets.status_bar import StatusBar
 
@@ -224,3 +230,15 @@ async def test_the_file_list_size_depends_on_its_entries_not_on_the_window(make_
         await pilot.pause()
         assert tree.virtual_size == before
         assert before.height == len(tree.lines)
+
+
+def test_every_screen_keeps_its_text_cursors_steady():
+    # A screen made later without the mixin would blink again; this names it.
+    loud = []
+    for module in pkgutil.iter_modules(tui.screens.__path__):
+        loaded = importlib.import_module(f"tui.screens.{module.name}")
+        for name, kind in inspect.getmembers(loaded, inspect.isclass):
+            if kind.__module__ == loaded.__name__ and issubclass(kind, Screen):
+                if not issubclass(kind, QuietScreen):
+                    loud.append(name)
+    assert loud == []
