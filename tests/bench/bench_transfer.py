@@ -129,9 +129,8 @@ def main() -> None:
             if args.tasks != "all" and args.tasks not in task:
                 return
             built = [
-                (name, c if callable(c) else (lambda _n, c=c: c), target)
+                (name, c if callable(c) else (lambda _n, c=c: c), rest[0] if rest else None)
                 for name, c, *rest in tools
-                for target in [rest[0] if rest else None]
             ]
             for name, (took, rss) in measure(built, args.rounds).items():
                 rows.append((task, name, took, rss, volume / took / 1e6))
@@ -141,12 +140,12 @@ def main() -> None:
             os.makedirs(path)
             return path
 
-        def fetch(name: str) -> list[str]:
-            return [*ferryman, "get", f"{url}/big.bin", os.path.join(local, name),
-                    "--ca-file", ca_file, "--overwrite", "always"]  # fmt: skip
-
         def here(name: str) -> str:
             return os.path.join(local, name)
+
+        def fetch(name: str) -> list[str]:
+            return [*ferryman, "get", f"{url}/big.bin", here(name),
+                    "--ca-file", ca_file, "--overwrite", "always"]  # fmt: skip
 
         def there(name: str) -> str:
             return os.path.join(folder, name)
