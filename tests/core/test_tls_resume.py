@@ -1,0 +1,87 @@
+"""Data connections resume the control connection's TLS session without CPython's copy.
+
+Against pyftpdlib over explicit FTPS; the vsftpd interop tests (require_ssl_reuse=YES) run
+the same path against a server that refuses a data connection that does not resume.
+"""
+
+from __future__ import annotations
+
+import ftplib
+import socket
+import ssl
+
+import pytest
+
+from tests.conftest import write
+from tui.connection import ConnectionService
+from tui.remote import ftpcontrol, tlsresume
+
+
+@pytest.fixture
+def watched(monkeypatch: pytest.MonkeyPatch) -> dict[str, list[bool]]:
+    """Records, per data connection, whether the session went to OpenSSL directly and
+    whether the server resumed it."""
+    seen: dict[str, list[bool]] = {"direct": [], "resumed": []}
+    hand_over = tlsresume._hand_over
+
+    def recording_hand_over(secure: ssl.SSLSocket, session: ssl.SSLSession) -> bool:
+        seen["direct"].append(hand_over(secure, session))
+        return seen["direct"][-1]
+
+    def recording_wrap(*args: object) -> ssl.SSLSocket:
+        secure = tlsresume.wrap_resumed(*args)  # type: ignore[arg-type]
+        seen["resumed"].append(secure.session_reused)
+        return secure
+
+    monkeypatch.setattr(tlsresume, "_hand_over", recording_hand_over)
+    monkeypatch.setattr(ftpcontrol, "wrap_resumed", recording_wrap)
+    return seen
+
+
+def read_three_times(server, root, pki) -> None:  # type: ignore[no-untyped-def]
+    write(root, "a.txt", b"alpha")
+    service = ConnectionService(ca_file=pki.ca_file, timeout=10, check_revocation=False)
+    with service.open(server.url("ftpes")) as fs:
+        for _ in range(3):
+            with fs.open_read("/a.txt") as reader:
+                assert reader.read() == b"alpha"
+
+
+def test_every_data_connection_resumes_with_the_session_handed_straight_over(
+    tls_server, root, pki, watched
+):
+    read_three_times(tls_server, root, pki)
+    assert watched["direct"] == [True, True, True]
+    assert watched["resumed"] == [True, True, True]
+
+
+def test_without_openssl_symbols_the_standard_setter_still_resumes(
+    tls_server, root, pki, watched, monkeypatch
+):
+    monkeypatch.setattr(tlsresume, "_set_session", lambda: None)  # e.g. a static build
+    read_three_times(tls_server, root, pki)
+    assert watched["direct"] == [False, False, False]
+    assert watched["resumed"] == [True, True, True]
+
+
+def test_a_session_from_another_context_is_refused_as_the_standard_setter_does(tls_server, pki):
+    def session_of(context: ssl.SSLContext) -> ssl.SSLSession:
+        client = ftplib.FTP_TLS(context=context, timeout=10)
+        client.connect("127.0.0.1", tls_server.port)
+        client.auth()
+        session = client.sock.session
+        client.close()
+        assert session is not None
+        return session
+
+    own, other = (ssl.create_default_context(cafile=pki.ca_file) for _ in range(2))
+    ours, theirs = session_of(own), session_of(other)
+    left, right = socket.socketpair()
+    with right:
+        secure = own.wrap_socket(left, do_handshake_on_connect=False, server_hostname="x")
+        with secure:
+            assert not tlsresume._hand_over(secure, theirs)  # nothing is handed over
+            assert tlsresume._hand_over(secure, ours)  # the same socket accepts its own
+    left, right = socket.socketpair()
+    with right, pytest.raises(ValueError, match="different SSLContext"):
+        tlsresume.wrap_resumed(own, left, "x", theirs)
