@@ -15,7 +15,7 @@ from tests.conftest import write
 from tests.interop.servers import free_port
 from tui.connection import ConnectionService
 from tui.demo import SandboxServer
-from tui.transfer.copy import part_name
+from tui.transfer.copy import IN_PLACE_LIMIT, part_name
 from tui.transfer.engine import Conflict, TransferEngine
 from tui.transfer.queue import Direction, Job, State, TransferQueue
 
@@ -205,6 +205,72 @@ def test_a_full_disk_fails_clearly_and_keeps_the_good_file(plain_server, root, t
     assert "Disk full" in result.stderr or "too large" in result.stderr.lower()
     assert (tmp_path / "big.bin").read_bytes() == b"the good old file"
     assert (tmp_path / part_name("big.bin")).stat().st_size == 1024 * 1024  # kept for --resume
+
+
+def recording(url: str, sent: list[str]):  # type: ignore[no-untyped-def]
+    """A session opener whose sessions add every command they send to ``sent``."""
+
+    def log(way: str, line: str) -> None:
+        if way == ">" and line[:4] in ("STOR", "RNFR", "RNTO", "DELE"):
+            sent.append(line)
+
+    service = ConnectionService(timeout=10, check_revocation=False, log=log)
+    return lambda: service.open(url)
+
+
+def uploads_logged(url: str, jobs: list[Job]) -> tuple[list[Job], list[str]]:
+    """Run upload jobs; return them and the STOR/RNFR/RNTO/DELE commands sent."""
+    sent: list[str] = []
+    queue = TransferQueue()
+    queue.add(jobs)
+    engine = TransferEngine(queue, recording(url, sent), slots=1, conflict=Conflict.OVERWRITE)
+    return engine.run(), sent
+
+
+def test_small_uploads_to_new_names_are_written_in_place(plain_server, root, tmp_path):
+    local = tmp_path / "up"
+    local.mkdir()
+    small, large = os.urandom(5000), os.urandom(IN_PLACE_LIMIT)  # the limit is not "small"
+    (local / "small.bin").write_bytes(small)
+    (local / "large.bin").write_bytes(large)
+    write(root, "old.bin", b"the good old file")
+    jobs, sent = uploads_logged(plain_server.url("ftp"), [
+        Job(Direction.UPLOAD, str(local), "/up", is_dir=True),  # a folder this run makes
+        Job(Direction.UPLOAD, str(local / "small.bin"), "/new.bin", size=5000),  # absent
+        Job(Direction.UPLOAD, str(local / "small.bin"), "/old.bin", size=5000),  # exists
+    ])  # fmt: skip
+    assert {job.state for job in jobs} == {State.DONE}
+    large_part = f"/up/{part_name('large.bin')}"
+    assert sent == [
+        f"STOR {large_part}", f"RNFR {large_part}", "RNTO /up/large.bin",
+        "STOR /up/small.bin",
+        "STOR /new.bin",
+        f"STOR /{part_name('old.bin')}", f"RNFR /{part_name('old.bin')}", "RNTO /old.bin",
+    ]  # fmt: skip
+    for name, data in (("up/small.bin", small), ("up/large.bin", large), ("new.bin", small),
+                       ("old.bin", small)):  # fmt: skip
+        with open(os.path.join(root, name), "rb") as handle:
+            assert handle.read() == data
+
+
+def test_an_in_place_upload_that_fails_leaves_nothing_behind(plain_server, root, tmp_path):
+    source = tmp_path / "s.bin"
+    source.write_bytes(os.urandom(IN_PLACE_LIMIT - 1))  # four blocks: cancelled after one
+    holder: list[TransferQueue] = []
+
+    def progress(running: Job, count: int) -> None:
+        holder[0].cancel(running.id)
+
+    sent: list[str] = []
+    queue = TransferQueue()
+    holder.append(queue)
+    job = Job(Direction.UPLOAD, str(source), "/s.bin", size=IN_PLACE_LIMIT - 1)
+    queue.add([job])
+    TransferEngine(queue, recording(plain_server.url("ftp"), sent), slots=1, progress=progress,
+                   progress_interval=0).run()  # fmt: skip
+    assert job.state is State.CANCELLED
+    assert sent == ["STOR /s.bin", "DELE /s.bin"]  # it was written in place, and removed
+    assert os.listdir(root) == []
 
 
 def test_retries_are_bounded(tmp_path):

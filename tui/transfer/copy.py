@@ -3,12 +3,18 @@
 Nothing is lost: a file is written under a temporary name (``.NAME.ferryman-part``) beside
 its target, checked against the expected size, and only then renamed over the target, so a
 failed transfer never replaces a good file; the partial file stays for ``resume``.
+
+One exception, as in WinSCP: a small upload to a name where the caller knows nothing
+exists is written in place (``in_place=True``). There is no good file for it to replace, and
+the rename's two round trips are most of what a small file costs (they made uploading a tree
+of 4 KiB files 15 % slower). If such an upload fails, its partial file is removed.
 """
 
 from __future__ import annotations
 
 import contextlib
 import hashlib
+import io
 import json
 import os
 import posixpath
@@ -30,6 +36,9 @@ from tui.remote.base import RemoteFS, Writer, check_name
 from tui.remote.local import LocalReader, LocalWriter, translate
 
 BLOCK_SIZE = 256 * 1024
+IN_PLACE_LIMIT = 1024 * 1024
+"""Uploads smaller than this may be written in place (module docstring): a larger partial
+file is worth keeping under its temporary name for a resume."""
 Progress = Callable[[int], None]
 Verify = Callable[[str, str], None]
 """Called with (remote path, local path) of a complete copy; raises TransferFailed."""
@@ -179,46 +188,72 @@ def upload_file(
     progress: Progress | None = None,
     cancel: threading.Event | None = None,
     verify: Verify | None = None,
+    in_place: bool = False,
 ) -> int:
     """Upload one file to ``remote_path`` through a temporary remote file; returns bytes sent.
 
     ``verify(remote, local)`` checks the complete temporary file before it replaces anything.
+    ``in_place``: nothing is at ``remote_path`` (the caller checked, or made its folder), so
+    a file under ``IN_PLACE_LIMIT`` is written there directly, and removed if it fails.
 
     Raises:
         NotFound (local file), PermissionDenied, DiskFull, TransferFailed, ConnectionLost,
         Cancelled.
     """
-    part = part_path(remote_path)
     with translate(f"Cannot read {local_path}"):
         source = open(local_path, "rb")  # noqa: SIM115 - closed below
         size = os.fstat(source.fileno()).st_size
-    with source:
-        offset = 0
-        if resume and fs.capabilities.resume_upload:
-            offset = _remote_size(fs, part) or 0
-            offset = offset if offset <= size else 0
-        writer, offset = _open_upload(fs, part, offset)
-        source.seek(offset)
-        try:
-            sent = copy_stream(
-                LocalReader(source, f"Cannot read {local_path}"),
-                writer,
-                progress=progress,
-                cancel=cancel,
+    in_place = in_place and size < IN_PLACE_LIMIT
+    part = remote_path if in_place else part_path(remote_path)
+    try:
+        with source:
+            sent = _upload(fs, source, size, local_path, part, resume, progress, cancel)
+        stored = _remote_size(fs, part)
+        if stored is not None and stored != size:
+            kept = "it was removed" if in_place else f"the partial file {part} is kept for --resume"
+            raise TransferFailed(
+                f"Upload of {local_path} is incomplete on the server: {stored} of {size} "
+                f"bytes; {kept}"
             )
-        except BaseException:
-            _quietly(writer.abort)
-            raise
-        writer.close()
-    stored = _remote_size(fs, part)
-    if stored is not None and stored != size:
-        raise TransferFailed(
-            f"Upload of {local_path} is incomplete on the server: {stored} of {size} bytes; "
-            f"the partial file {part} is kept for --resume"
+        if verify is not None:
+            _verified(verify, part, local_path, lambda: fs.remove(part))
+    except BaseException:
+        if in_place:
+            _quietly(lambda: fs.remove(part))  # ours: a failed copy in place leaves nothing
+        raise
+    if not in_place:
+        _replace_remote(fs, part, remote_path)
+    return sent
+
+
+def _upload(
+    fs: RemoteFS,
+    source: io.BufferedReader,
+    size: int,
+    local_path: str,
+    part: str,
+    resume: bool,
+    progress: Progress | None,
+    cancel: threading.Event | None,
+) -> int:
+    """Write ``source`` to ``part``, resuming it if asked; returns the bytes sent."""
+    offset = 0
+    if resume and fs.capabilities.resume_upload:
+        offset = _remote_size(fs, part) or 0
+        offset = offset if offset <= size else 0
+    writer, offset = _open_upload(fs, part, offset)
+    source.seek(offset)
+    try:
+        sent = copy_stream(
+            LocalReader(source, f"Cannot read {local_path}"),
+            writer,
+            progress=progress,
+            cancel=cancel,
         )
-    if verify is not None:
-        _verified(verify, part, local_path, lambda: fs.remove(part))
-    _replace_remote(fs, part, remote_path)
+    except BaseException:
+        _quietly(writer.abort)
+        raise
+    writer.close()
     return sent
 
 

@@ -35,6 +35,7 @@ from tui.errors import (
 from tui.remote.base import RemoteFS, check_name
 from tui.remote.local import translate
 from tui.transfer.copy import (
+    IN_PLACE_LIMIT,
     download_file,
     ensure_remote_dir,
     part_path,
@@ -231,7 +232,7 @@ class TransferEngine:
                 with contextlib.suppress(FileNotFoundError):
                     os.remove(state_path(part_path(job.target)))
                 os.remove(part_path(job.target))
-            elif session is not None:
+            elif session is not None and not job.in_place:  # in place: upload_file removed it
                 session.remove(part_path(job.target))
         except (OSError, FerrymanError):
             pass  # nothing arrived yet, or the session is gone: there is no partial to remove
@@ -263,7 +264,7 @@ class TransferEngine:
             )  # fmt: skip
         else:
             upload_file(session, job.source, job.target, resume=resume, progress=report,
-                        cancel=job.stop, verify=verify)  # fmt: skip
+                        cancel=job.stop, verify=verify, in_place=job.in_place)  # fmt: skip
 
         report.flush()
         self._keep_time(job, session)
@@ -325,12 +326,14 @@ class TransferEngine:
 
     def _resolve(self, job: Job, session: RemoteFS) -> Conflict:
         """Decide what to do about an existing target."""
-        if job.replace or (job.fresh and job.attempts == 0):
-            # The plan decided, or a folder this run created: a round trip saved.
+        if job.replace or job.in_place:
+            # The plan decided, or what is there is this job's own partial upload.
             return Conflict.OVERWRITE
+        if job.fresh and job.attempts == 0:
+            return _nothing_there(job)  # a folder this run created: a round trip saved
         existing = _target_info(job, session)
         if existing is None:
-            return Conflict.OVERWRITE
+            return _nothing_there(job)
         choice = self.conflict
         if choice is Conflict.ASK:
             with self._prompt_lock:
@@ -350,7 +353,7 @@ class TransferEngine:
             return Conflict.SKIP
         if choice is Conflict.RENAME:
             job.target = _free_name(job, session)
-            return Conflict.OVERWRITE
+            return _nothing_there(job)
         if choice is Conflict.RESUME:
             if size is not None and job.size is not None and size >= job.size:
                 job.reason = "the target is already complete"
@@ -370,6 +373,14 @@ class TransferEngine:
                 session.set_mtime(job.target, when)
         except (OSError, FerrymanError):
             pass  # the file is complete; a time the server will not set is no failure
+
+
+def _nothing_there(job: Job) -> Conflict:
+    """No target: a small upload is written in place, saving the rename (copy.py says why)."""
+    job.in_place = (
+        job.direction is Direction.UPLOAD and job.size is not None and job.size < IN_PLACE_LIMIT
+    )
+    return Conflict.OVERWRITE
 
 
 def _target_info(job: Job, session: RemoteFS) -> tuple[int | None, datetime | None] | None:

@@ -75,6 +75,7 @@ class Job:
     attempts: int = 0
     fresh: bool = False  # its folder was just created: the target cannot exist yet
     replace: bool = False  # a sync plan already decided: overwrite, never ask
+    in_place: bool = False  # a small upload to where nothing was: what is there now is its own
     id: int = field(default_factory=lambda: next(_ids))
     stop: threading.Event = field(default_factory=threading.Event, repr=False)
     stop_as: State = State.CANCELLED  # what a stopped job becomes: CANCELLED or PAUSED
