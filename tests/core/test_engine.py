@@ -271,6 +271,13 @@ def test_an_in_place_upload_that_fails_leaves_nothing_behind(plain_server, root,
     assert job.state is State.CANCELLED
     assert sent == ["STOR /s.bin", "DELE /s.bin"]  # it was written in place, and removed
     assert os.listdir(root) == []
+    # Meanwhile someone puts a file there: a retry looks again (no one to ask: skipped).
+    write(root, "s.bin", b"someone else's file")
+    queue.retry(job.id)
+    TransferEngine(queue, recording(plain_server.url("ftp"), sent), slots=1).run()
+    assert job.state is State.SKIPPED
+    with open(os.path.join(root, "s.bin"), "rb") as handle:
+        assert handle.read() == b"someone else's file"
 
 
 def test_retries_are_bounded(tmp_path):

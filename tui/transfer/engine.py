@@ -326,9 +326,11 @@ class TransferEngine:
 
     def _resolve(self, job: Job, session: RemoteFS) -> Conflict:
         """Decide what to do about an existing target."""
-        if job.replace or job.in_place:
-            # The plan decided, or what is there is this job's own partial upload.
+        if job.replace or (job.in_place and job.attempts > 0):
+            # The plan decided, or this is a retry and what is there is this job's own
+            # partial upload. (Paused or retried by the user, a job checks again.)
             return Conflict.OVERWRITE
+        job.in_place = False
         if job.fresh and job.attempts == 0:
             return _nothing_there(job)  # a folder this run created: a round trip saved
         existing = _target_info(job, session)
