@@ -16,7 +16,7 @@ import time
 from collections.abc import Callable
 
 from tui.errors import ProtocolError, TLSError
-from tui.remote.tlsresume import wrap_resumed
+from tui.remote.tlsdata import wrap_data
 
 LogCallback = Callable[[str, str], None]
 """Called with a direction (``">"`` sent, ``"<"`` received, ``"*"`` note) and one line."""
@@ -177,7 +177,7 @@ class Control(ftplib.FTP):
         try:
             if self._data_session is None:
                 self._data_session = self.tls_socket.session
-            secure = wrap_resumed(self.data_context, conn, self.server_hostname, self._data_session)
+            secure = wrap_data(self.data_context, conn, self.server_hostname, self._data_session)
         except ssl.SSLError as error:
             self._data_session = None
             raise TLSError(f"TLS on the data connection failed: {error}") from error

@@ -1,4 +1,5 @@
-"""Data connections resume the control connection's TLS session without CPython's copy.
+"""Data connections resume the control connection's TLS session without CPython's copy,
+and let OpenSSL read ahead.
 
 Against pyftpdlib over explicit FTPS; the vsftpd interop tests (require_ssl_reuse=YES) run
 the same path against a server that refuses a data connection that does not resume.
@@ -6,6 +7,8 @@ the same path against a server that refuses a data connection that does not resu
 
 from __future__ import annotations
 
+import _ssl
+import ctypes
 import ftplib
 import socket
 import ssl
@@ -14,27 +17,32 @@ import pytest
 
 from tests.conftest import write
 from tui.connection import ConnectionService
-from tui.remote import ftpcontrol, tlsresume
+from tui.remote import ftpcontrol, tlsdata
+
+get_read_ahead = ctypes.CDLL(_ssl.__file__).SSL_get_read_ahead
+get_read_ahead.argtypes = (ctypes.c_void_p,)
 
 
 @pytest.fixture
 def watched(monkeypatch: pytest.MonkeyPatch) -> dict[str, list[bool]]:
-    """Records, per data connection, whether the session went to OpenSSL directly and
-    whether the server resumed it."""
-    seen: dict[str, list[bool]] = {"direct": [], "resumed": []}
-    hand_over = tlsresume._hand_over
+    """Records, per data connection, whether the session went to OpenSSL directly, whether
+    the server resumed it, and whether OpenSSL reads ahead."""
+    seen: dict[str, list[bool]] = {"direct": [], "resumed": [], "read_ahead": []}
+    hand_over = tlsdata._hand_over
 
     def recording_hand_over(secure: ssl.SSLSocket, session: ssl.SSLSession) -> bool:
         seen["direct"].append(hand_over(secure, session))
         return seen["direct"][-1]
 
     def recording_wrap(*args: object) -> ssl.SSLSocket:
-        secure = tlsresume.wrap_resumed(*args)  # type: ignore[arg-type]
+        secure = tlsdata.wrap_data(*args)  # type: ignore[arg-type]
         seen["resumed"].append(secure.session_reused)
+        pointer = tlsdata._ssl_pointer(secure)
+        seen["read_ahead"].append(pointer is not None and bool(get_read_ahead(pointer)))
         return secure
 
-    monkeypatch.setattr(tlsresume, "_hand_over", recording_hand_over)
-    monkeypatch.setattr(ftpcontrol, "wrap_resumed", recording_wrap)
+    monkeypatch.setattr(tlsdata, "_hand_over", recording_hand_over)
+    monkeypatch.setattr(ftpcontrol, "wrap_data", recording_wrap)
     return seen
 
 
@@ -53,15 +61,17 @@ def test_every_data_connection_resumes_with_the_session_handed_straight_over(
     read_three_times(tls_server, root, pki)
     assert watched["direct"] == [True, True, True]
     assert watched["resumed"] == [True, True, True]
+    assert watched["read_ahead"] == [True, True, True]
 
 
 def test_without_openssl_symbols_the_standard_setter_still_resumes(
     tls_server, root, pki, watched, monkeypatch
 ):
-    monkeypatch.setattr(tlsresume, "_set_session", lambda: None)  # e.g. a static build
+    monkeypatch.setattr(tlsdata, "_openssl", lambda: None)  # e.g. a static build
     read_three_times(tls_server, root, pki)
     assert watched["direct"] == [False, False, False]
     assert watched["resumed"] == [True, True, True]
+    assert watched["read_ahead"] == [False, False, False]  # a byte per record is still read
 
 
 def test_a_session_from_another_context_is_refused_as_the_standard_setter_does(tls_server, pki):
@@ -80,8 +90,8 @@ def test_a_session_from_another_context_is_refused_as_the_standard_setter_does(t
     with right:
         secure = own.wrap_socket(left, do_handshake_on_connect=False, server_hostname="x")
         with secure:
-            assert not tlsresume._hand_over(secure, theirs)  # nothing is handed over
-            assert tlsresume._hand_over(secure, ours)  # the same socket accepts its own
+            assert not tlsdata._hand_over(secure, theirs)  # nothing is handed over
+            assert tlsdata._hand_over(secure, ours)  # the same socket accepts its own
     left, right = socket.socketpair()
     with right, pytest.raises(ValueError, match="different SSLContext"):
-        tlsresume.wrap_resumed(own, left, "x", theirs)
+        tlsdata.wrap_data(own, left, "x", theirs)
