@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import socket
 import threading
 
 import pytest
@@ -16,7 +17,7 @@ from tui.errors import Cancelled, ConnectionLost, TransferFailed
 from tui.transfer.copy import download_file, part_path, state_path
 from tui.transfer.engine import TransferEngine
 from tui.transfer.queue import Direction, Job, State, TransferQueue
-from tui.transfer.segments import download_segmented, plan
+from tui.transfer.segments import _Run, download_segmented, plan
 
 MiB = 1024 * 1024
 
@@ -132,6 +133,34 @@ def test_sessions_that_cannot_be_opened_leave_their_ranges_to_the_others(
         download_segmented(fs, refused, "/one.bin", str(tmp_path / "one.bin"),
                            size=len(payload), segments=4)  # fmt: skip
     assert sha((tmp_path / "one.bin").read_bytes()) == sha(payload)
+
+
+def test_a_session_the_server_hangs_up_after_an_early_stop_is_made_again(
+    plain_server, root, tmp_path, monkeypatch
+):
+    """ProFTPD sometimes drops the whole session when a stream stops at the end of its
+    range; the stream connects again and fetches its next range."""
+    payload = os.urandom(5 * MiB + 7)
+    write(root, "h.bin", payload)
+    sessions = Sessions(plain_server.url("ftp"))
+    abandon = _Run._abandon
+    hung_up: list[object] = []
+
+    def abandon_then_hang_up(self: _Run, reader) -> None:  # type: ignore[no-untyped-def]
+        abandon(self, reader)
+        hung_up.append(reader)
+        reader._fs.control.sock.shutdown(socket.SHUT_RDWR)  # as the server closing it
+
+    def refused():
+        raise ConnectionLost("421 Too many connections from this address")
+
+    monkeypatch.setattr(_Run, "_abandon", abandon_then_hang_up)
+    with sessions() as fs:  # one stream: it fetches every range in turn, stopping early
+        received = download_segmented(fs, refused, "/h.bin", str(tmp_path / "h.bin"),
+                                      size=len(payload), segments=4)  # fmt: skip
+        assert fs.size("/h.bin") == len(payload)  # the caller's session works again
+    assert len(hung_up) == 3 and received == len(payload)
+    assert sha((tmp_path / "h.bin").read_bytes()) == sha(payload)
 
 
 def test_a_file_that_shrank_on_the_server_fails_and_is_kept_for_resume(

@@ -232,6 +232,15 @@ class RemoteFS(abc.ABC):
     def keepalive(self) -> None:
         """Keep an idle connection open (FTP: NOOP). Raises ``ConnectionLost``."""
 
+    def reconnect(self) -> None:
+        """Connect again after the server hung up, with the same site and trust.
+
+        Raises:
+            NotSupported: this file system has no connection to make again; or what
+            connecting raises (``ConnectFailed``, ``CertificateNotTrusted`` …).
+        """
+        raise NotSupported("This file system cannot reconnect")
+
     @abc.abstractmethod
     def close(self) -> None:
         """Close the connection politely; never raises."""

@@ -345,6 +345,10 @@ class FTPFS(RemoteFS):
     def keepalive(self) -> None:
         self._command("NOOP", "Keep-alive failed")
 
+    def reconnect(self) -> None:
+        self._drop()
+        self.connect()
+
     def close(self) -> None:
         control, self._control = self._control, None
         if control is None:

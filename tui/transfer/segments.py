@@ -20,7 +20,7 @@ import threading
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from tui.errors import Cancelled, DiskFull, FerrymanError, TransferFailed
+from tui.errors import Cancelled, ConnectionLost, DiskFull, FerrymanError, TransferFailed
 from tui.remote.base import Reader, RemoteFS
 from tui.remote.local import translate
 from tui.transfer.copy import BLOCK_SIZE, Progress, Verify, part_path, read_segments, state_path
@@ -243,6 +243,8 @@ class _Run:
 
     def _work(self, session: RemoteFS) -> None:
         while not self.failed.is_set():
+            if self.cancel.is_set():
+                raise Cancelled("Cancelled by the user")
             item = self._take()
             if item is None:
                 return
@@ -254,7 +256,7 @@ class _Run:
     def _fetch(self, session: RemoteFS, item: Range) -> None:
         buffer = bytearray(BLOCK_SIZE)
         view = memoryview(buffer)
-        reader = session.open_read(self.remote_path, item.position)
+        reader = self._open(session, item)
         finished = False
         try:
             while not item.complete:
@@ -279,6 +281,20 @@ class _Run:
                 reader.close()
             else:
                 self._abandon(reader)
+
+    def _open(self, session: RemoteFS, item: Range) -> Reader:
+        try:
+            return session.open_read(self.remote_path, item.position)
+        except ConnectionLost as lost:
+            # A stream stopped early can cost the whole session: ProFTPD hangs up when the
+            # stop races its write ("unexpected OpenSSL error, disconnecting"). Nothing of
+            # this range has moved yet, so connect again, once, and go on. If the server
+            # is really gone, the loss is what to report (the engine retries on it).
+            try:
+                session.reconnect()
+            except FerrymanError:
+                raise lost from None
+            return session.open_read(self.remote_path, item.position)
 
     def _abandon(self, reader: Reader) -> None:
         """Stop a transfer before its end: the server answers 426, which is expected."""
