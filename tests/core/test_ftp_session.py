@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+import shutil
 from datetime import UTC, datetime
 
 import pytest
@@ -19,7 +20,7 @@ from tui.errors import (
     TLSNotOffered,
 )
 from tui.remote.base import EntryType
-from tui.remote.tls import fingerprint
+from tui.remote.tls import fingerprint, verifying_context
 from tui.trust.policy import TrustDecision
 
 
@@ -240,3 +241,12 @@ def test_ipv6_loopback(root, pki, passive):
             assert fs.tls.verified  # the test leaf has ::1 as an IP SAN
             with fs.open_read("six.txt") as reader:
                 assert reader.read() == b"over IPv6"
+
+
+def test_sessions_share_one_verifying_context_until_the_ca_file_changes(tmp_path, pki):
+    ca_file = tmp_path / "ca.pem"
+    shutil.copyfile(pki.ca_file, ca_file)
+    first = verifying_context(str(ca_file))
+    assert verifying_context(str(ca_file)) is first  # loaded once, not per session
+    ca_file.write_bytes(ca_file.read_bytes() + b"\n")  # the user edits the file
+    assert verifying_context(str(ca_file)) is not first

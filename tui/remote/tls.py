@@ -11,7 +11,9 @@ default decider refuses, so nothing is trusted silently.
 from __future__ import annotations
 
 import _ssl
+import functools
 import hashlib
+import os
 import ssl
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -22,8 +24,23 @@ import certifi
 def verifying_context(ca_file: str | None = None) -> ssl.SSLContext:
     """A client context that verifies the chain and the host name.
 
-    Trust anchors: certifi's bundle, the system store, and ``ca_file`` when given.
+    Trust anchors: certifi's bundle, the system store, and ``ca_file`` when given. Loading
+    them costs about 20 ms of CPU, which every session paid (five times over before a
+    ``-j 4`` transfer could start), so one context serves all the sessions for a CA file,
+    until that file changes. Callers must not change it.
     """
+    stamp = None
+    if ca_file:
+        try:
+            info = os.stat(ca_file)
+            stamp = (os.path.abspath(ca_file), info.st_mtime_ns, info.st_size)
+        except OSError:
+            pass  # loading it raises the real error, and a failure is not cached
+    return _verifying_context(ca_file, stamp)
+
+
+@functools.lru_cache(maxsize=8)
+def _verifying_context(ca_file: str | None, stamp: object) -> ssl.SSLContext:
     context = ssl.create_default_context(cafile=certifi.where())
     context.load_default_certs()
     if ca_file:
