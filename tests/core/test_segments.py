@@ -147,9 +147,9 @@ def test_a_session_the_server_hangs_up_after_an_early_stop_is_made_again(
     hung_up: list[object] = []
 
     def abandon_then_hang_up(self: _Run, reader) -> None:  # type: ignore[no-untyped-def]
-        abandon(self, reader)
+        reader._fs.control.sock.shutdown(socket.SHUT_RDWR)  # the server's answer: it hangs up
         hung_up.append(reader)
-        reader._fs.control.sock.shutdown(socket.SHUT_RDWR)  # as the server closing it
+        abandon(self, reader)  # which finds the session gone instead of a 426
 
     def refused():
         raise ConnectionLost("421 Too many connections from this address")
@@ -159,8 +159,17 @@ def test_a_session_the_server_hangs_up_after_an_early_stop_is_made_again(
         received = download_segmented(fs, refused, "/h.bin", str(tmp_path / "h.bin"),
                                       size=len(payload), segments=4)  # fmt: skip
         assert fs.size("/h.bin") == len(payload)  # the caller's session works again
-    assert len(hung_up) == 3 and received == len(payload)
-    assert sha((tmp_path / "h.bin").read_bytes()) == sha(payload)
+        assert len(hung_up) == 3 and received == len(payload)
+        assert sha((tmp_path / "h.bin").read_bytes()) == sha(payload)
+        # Cancelled mid-range, the server hangs up on the stop: the caller still gets its
+        # session back, working.
+        cancel = threading.Event()
+        with pytest.raises(Cancelled):
+            download_segmented(fs, refused, "/h.bin", str(tmp_path / "again.bin"),
+                               size=len(payload), segments=4, cancel=cancel,
+                               progress=lambda count: cancel.set())  # fmt: skip
+        assert len(hung_up) == 4 and fs.connected
+        assert fs.size("/h.bin") == len(payload)
 
 
 def test_a_file_that_shrank_on_the_server_fails_and_is_kept_for_resume(

@@ -232,6 +232,11 @@ class RemoteFS(abc.ABC):
     def keepalive(self) -> None:
         """Keep an idle connection open (FTP: NOOP). Raises ``ConnectionLost``."""
 
+    @property
+    def connected(self) -> bool:
+        """False once the connection is known to be lost (the server hung up)."""
+        return True
+
     def reconnect(self) -> None:
         """Connect again after the server hung up, with the same site and trust.
 

@@ -345,6 +345,10 @@ class FTPFS(RemoteFS):
     def keepalive(self) -> None:
         self._command("NOOP", "Keep-alive failed")
 
+    @property
+    def connected(self) -> bool:
+        return self._control is not None
+
     def reconnect(self) -> None:
         self._drop()
         self.connect()

@@ -195,6 +195,9 @@ class _Run:
             self._fail(error)
         for thread in helpers:
             thread.join()
+        if not self.fs.connected:  # the server hung up on the last early stop
+            with contextlib.suppress(FerrymanError):
+                self.fs.reconnect()  # the caller gets a working session back if it can
         with translate(f"Cannot write {self.part}"):
             _save_state(self.part, self.size, self.ranges)
         if self.errors:
