@@ -75,19 +75,21 @@ def test_without_openssl_symbols_the_standard_setter_still_resumes(
 
 
 def test_a_session_from_another_context_is_refused_as_the_standard_setter_does(tls_server, pki):
+    clients: list[ftplib.FTP_TLS] = []  # open to the end: an abrupt close spoils a session
+
     def session_of(context: ssl.SSLContext) -> ssl.SSLSession:
         client = ftplib.FTP_TLS(context=context, timeout=10)
+        clients.append(client)
         client.connect("127.0.0.1", tls_server.port)
         client.auth()
-        session = client.sock.session
-        client.close()
-        assert session is not None
-        return session
+        client.voidcmd("NOOP")  # its reply comes after the session ticket: now it has one
+        assert client.sock.session is not None
+        return client.sock.session
 
     own, other = (ssl.create_default_context(cafile=pki.ca_file) for _ in range(2))
     ours, theirs = session_of(own), session_of(other)
     left, right = socket.socketpair()
-    with right:
+    with right, clients[0], clients[1]:
         secure = own.wrap_socket(left, do_handshake_on_connect=False, server_hostname="x")
         with secure:
             assert not tlsdata._hand_over(secure, theirs)  # nothing is handed over
@@ -95,3 +97,24 @@ def test_a_session_from_another_context_is_refused_as_the_standard_setter_does(t
     left, right = socket.socketpair()
     with right, pytest.raises(ValueError, match="different SSLContext"):
         tlsdata.wrap_data(own, left, "x", theirs)
+
+
+def test_a_session_spoiled_by_an_abrupt_close_is_copied_instead(tls_server, root, pki, watched):
+    """OpenSSL marks the session of a connection closed abruptly (a transfer stopped early)
+    as not resumable, with SSL_CTX_remove_session; the session is shared, so the next data
+    connection would not resume (ProFTPD and vsftpd refuse that). A copy is used instead."""
+    write(root, "a.txt", b"alpha")
+    service = ConnectionService(ca_file=pki.ca_file, timeout=10, check_revocation=False)
+    with service.open(tls_server.url("ftpes")) as fs:
+        with fs.open_read("/a.txt") as reader:
+            assert reader.read() == b"alpha"
+        control = fs.control
+        session, context = control._data_session, control.data_context
+        assert session is not None
+        library = ctypes.CDLL(_ssl.__file__)
+        library.SSL_CTX_remove_session.argtypes = (ctypes.c_void_p, ctypes.c_void_p)
+        library.SSL_CTX_remove_session(tlsdata._field(context, 0), tlsdata._field(session, 0))
+        with fs.open_read("/a.txt") as reader:
+            assert reader.read() == b"alpha"
+    assert watched["direct"] == [True, False]
+    assert watched["resumed"] == [True, True]

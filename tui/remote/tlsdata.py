@@ -6,7 +6,8 @@ and as CPython's ssl module cannot.
   a session once per file. CPython's ``SSLSocket.session`` setter makes a deep copy first
   (serialised and parsed again, the server's certificate with it): about 100 µs of CPU with
   the GIL held, 40 % of all the GIL-held time uploading 2,000 files of 4 KiB with four
-  sessions. OpenSSL's ``SSL_set_session`` only takes a reference, as curl does.
+  sessions. OpenSSL's ``SSL_set_session`` only takes a reference, as curl does. (Once a
+  transfer stopped early has spoiled the shared session, the copy is made again.)
 - **Reads in batches.** Without read-ahead OpenSSL makes two ``read()`` calls per 16 KiB
   record (its header, then its body): 132,000 system calls to download 1 GiB. With
   read-ahead and a 128 KiB buffer it takes what the socket has: about 18,000.
@@ -35,6 +36,7 @@ READ_BUFFER = 128 * 1024
 
 class _OpenSSL(NamedTuple):
     set_session: ctypes._NamedFuncPointer
+    is_resumable: ctypes._NamedFuncPointer
     set_read_ahead: ctypes._NamedFuncPointer
     set_read_buffer: ctypes._NamedFuncPointer
 
@@ -47,6 +49,7 @@ def _openssl() -> _OpenSSL | None:
         library = ctypes.CDLL(_ssl.__file__)
         functions = _OpenSSL(
             library.SSL_set_session,
+            library.SSL_SESSION_is_resumable,
             library.SSL_set_read_ahead,
             library.SSL_set_default_read_buffer_len,
         )
@@ -54,6 +57,8 @@ def _openssl() -> _OpenSSL | None:
         return None  # OpenSSL linked in statically, its symbols not exported
     functions.set_session.argtypes = (ctypes.c_void_p, ctypes.c_void_p)
     functions.set_session.restype = ctypes.c_int
+    functions.is_resumable.argtypes = (ctypes.c_void_p,)
+    functions.is_resumable.restype = ctypes.c_int
     functions.set_read_ahead.argtypes = (ctypes.c_void_p, ctypes.c_int)
     functions.set_read_ahead.restype = None
     functions.set_read_buffer.argtypes = (ctypes.c_void_p, ctypes.c_size_t)
@@ -84,6 +89,11 @@ def _hand_over(secure: ssl.SSLSocket, session: ssl.SSLSession) -> bool:
     # SSLSession is {SSL_SESSION *, PySSLContext *ctx}: ctx must be this context too, which
     # is also the check the standard setter makes ("Session refers to a different SSLContext").
     if functions is None or pointer is None or _field(session, 1) != id(secure.context):
+        return False
+    # OpenSSL marks a session not resumable when a connection that used it is closed
+    # abruptly (a transfer stopped early). Shared, it would then be offered no more and the
+    # server would refuse the data connection; the standard setter's copy is fresh.
+    if not functions.is_resumable(_field(session, 0)):
         return False
     return bool(functions.set_session(pointer, _field(session, 0)))
 
