@@ -7,7 +7,7 @@ failed transfer never replaces a good file; the partial file stays for ``resume`
 One exception, as in WinSCP: a small upload to a name where the caller knows nothing
 exists is written in place (``in_place=True``). There is no good file for it to replace, and
 the rename's two round trips are most of what a small file costs (they made uploading a tree
-of 4 KiB files 15 % slower). If such an upload fails, its partial file is removed.
+of 4 KiB files about 10 % slower). If such an upload fails, its partial file is removed.
 """
 
 from __future__ import annotations
