@@ -226,7 +226,15 @@ class Control(ftplib.FTP):
 
     def _open_passive(self, command: str, rest: int | None) -> tuple[socket.socket, str]:
         host, port = self._passive_address()
-        conn = socket.create_connection((host, port), self.timeout)
+        # The host is the control connection's peer address, already numeric: no name
+        # lookup (create_connection's getaddrinfo runs Python's IDNA codec every time).
+        conn = socket.socket(self.af, socket.SOCK_STREAM)
+        try:
+            conn.settimeout(self.timeout)
+            conn.connect((host, port))
+        except BaseException:
+            conn.close()
+            raise
         _nodelay(conn)
         try:
             reply = self._send_transfer(command, rest)
