@@ -21,6 +21,7 @@ from typing import TYPE_CHECKING, TypeVar
 from textual import work
 from textual.app import App, SystemCommand
 from textual.binding import Binding
+from textual.command import CommandPalette
 from textual.message import Message
 from textual.screen import Screen
 
@@ -31,6 +32,7 @@ from tui.screens.confirm import ConflictScreen, InputScreen
 from tui.screens.error import ErrorScreen
 from tui.screens.help import HelpScreen
 from tui.screens.main import MainScreen
+from tui.screens.quiet import QuietCommandPalette
 from tui.sites import Site
 from tui.textsafe import printable
 from tui.transfer.queue import Conflict, Job, TransferQueue
@@ -188,6 +190,12 @@ class FerrymanApp(App[None]):
                 screen.query_one(LogPanel).add(message.direction, message.line)
 
     # --- global actions ----------------------------------------------------------------
+
+    def action_command_palette(self) -> None:
+        """Textual's command palette, with its cursor steady (QuietScreen) like every
+        other screen here."""
+        if self.use_command_palette and not CommandPalette.is_open(self):
+            self.push_screen(QuietCommandPalette(id="--command-palette"))
 
     def action_help(self) -> None:
         # Ferryman's own keys (ids "main.*", "app.*"), as currently bound (keymap applied),

@@ -8,6 +8,7 @@ import inspect
 import os
 import pkgutil
 
+from textual.command import CommandPalette
 from textual.screen import Screen
 from textual.widgets import Input
 
@@ -230,6 +231,18 @@ async def test_the_file_list_size_depends_on_its_entries_not_on_the_window(make_
         await pilot.pause()
         assert tree.virtual_size == before
         assert before.height == len(tree.lines)
+
+
+async def test_the_command_palette_keeps_its_cursor_steady_too(make_app):
+    app = make_app(None)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await settle(pilot, app)
+        await pilot.press("escape")  # the connect dialog: to the panes
+        await pilot.press("ctrl+p")
+        await pilot.pause()
+        assert isinstance(app.screen, CommandPalette)
+        fields = list(app.screen.query(Input))
+        assert fields and not any(field.cursor_blink for field in fields)
 
 
 def test_every_screen_keeps_its_text_cursors_steady():

@@ -9,6 +9,7 @@ steady, as mc's is.
 
 from __future__ import annotations
 
+from textual.command import CommandPalette
 from textual.screen import Screen
 from textual.widgets import Input
 
@@ -24,3 +25,7 @@ class QuietScreen:
         assert isinstance(self, Screen)
         for field in self.query(Input):
             field.cursor_blink = False
+
+
+class QuietCommandPalette(QuietScreen, CommandPalette):
+    """Textual's command palette (ctrl+p), its search field as steady as the rest."""
