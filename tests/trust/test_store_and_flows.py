@@ -215,3 +215,37 @@ def test_tls_downgrade_is_refused_unless_allowed(plain_server, capsys):
     assert main(["ls", plain_server.url("ftp"), "--tls", "auto"]) == 4
     assert "downgrade" in capsys.readouterr().err.lower()
     assert main(["ls", plain_server.url("ftp"), "--tls", "auto", "--allow-downgrade"]) == 0
+
+
+def test_the_trust_stores_are_read_only_for_a_chain_openssl_did_not_verify(
+    tmp_path, two_certs, monkeypatch
+):
+    """Reading certifi and the system store costs ~35 ms a process; a CA-verified handshake
+    never walks to a root, so it must not pay it. An unverified one reads them once."""
+    import tui.trust.verify as verify
+
+    reads = []
+    real = verify._read_anchors
+    monkeypatch.setattr(verify, "_read_anchors", lambda ca: reads.append(ca) or real(ca))
+    verify._load_anchors.cache_clear()
+    ca = make_ca()
+    ca_file, _ = ca.write(str(tmp_path), "ca")
+    signed = TLSFiles(*write_chain(str(tmp_path), "signed", make_leaf(ca)))
+    try:
+        with serve(tmp_path, signed) as server:
+            service = ConnectionService(ca_file=ca_file, check_revocation=False)
+            with service.open(server.url("ftpes")) as fs:
+                assert fs.tls.verified
+        assert reads == []
+        (self_signed, _), (first_fp, _) = two_certs
+        with serve(tmp_path, self_signed) as server:
+            with pytest.raises(CertificateNotTrusted) as refused:
+                ConnectionService(ca_file=ca_file, check_revocation=False).open(server.url("ftpes"))
+            ConnectionService(trust=[first_fp], ca_file=ca_file, check_revocation=False).open(
+                server.url("ftpes")
+            ).close()
+        problems = refused.value.certificate.issuer.problems
+        assert [problem.split(":")[0] for problem in problems] == ["Self-signed"]
+        assert reads == [os.path.abspath(ca_file)]  # once, for both connections
+    finally:
+        verify._load_anchors.cache_clear()

@@ -22,6 +22,7 @@ import os
 import ssl
 import threading
 import warnings
+from collections.abc import Callable
 from datetime import UTC, datetime
 
 import certifi
@@ -51,24 +52,37 @@ MIN_RSA_BITS = 2048
 class TrustAnchors:
     """The certificates trusted as roots: certifi's bundle, the system store, a user CA file.
 
-    Thread-safe (read-only after construction).
+    They are read on first use: a handshake that OpenSSL verified never walks to a root, so
+    a transfer from a site with a CA-signed certificate does not pay the ~35 ms of reading
+    and parsing the stores. Thread-safe.
     """
 
-    def __init__(self, certificates: list[x509.Certificate]) -> None:
-        self._by_subject: dict[bytes, list[x509.Certificate]] = {}
-        self._fingerprints: set[bytes] = set()
-        for cert in certificates:
-            self._by_subject.setdefault(cert.subject.public_bytes(), []).append(cert)
-            self._fingerprints.add(cert.fingerprint(hashes.SHA256()))
+    def __init__(self, load: Callable[[], list[x509.Certificate]]) -> None:
+        self._load = load
+        self._lock = threading.Lock()
+        self._index: tuple[dict[bytes, list[x509.Certificate]], set[bytes]] | None = None
+
+    def _indexed(self) -> tuple[dict[bytes, list[x509.Certificate]], set[bytes]]:
+        with self._lock:
+            if self._index is None:  # a failed load (an unreadable CA file) is tried again
+                by_subject: dict[bytes, list[x509.Certificate]] = {}
+                fingerprints: set[bytes] = set()
+                for cert in self._load():
+                    digest = cert.fingerprint(hashes.SHA256())
+                    if digest not in fingerprints:
+                        fingerprints.add(digest)
+                        by_subject.setdefault(cert.subject.public_bytes(), []).append(cert)
+                self._index = by_subject, fingerprints
+            return self._index
 
     def issuers_named(self, name: x509.Name) -> list[x509.Certificate]:
-        return self._by_subject.get(name.public_bytes(), [])
+        return self._indexed()[0].get(name.public_bytes(), [])
 
     def contains(self, cert: x509.Certificate) -> bool:
-        return cert.fingerprint(hashes.SHA256()) in self._fingerprints
+        return cert.fingerprint(hashes.SHA256()) in self._indexed()[1]
 
     def __len__(self) -> int:
-        return len(self._fingerprints)
+        return len(self._indexed()[1])
 
 
 _anchor_lock = threading.Lock()
@@ -76,23 +90,31 @@ _anchor_lock = threading.Lock()
 
 @functools.lru_cache(maxsize=8)
 def _load_anchors(ca_file: str | None) -> TrustAnchors:
-    certificates: list[x509.Certificate] = []
+    return TrustAnchors(functools.partial(_read_anchors, ca_file))
+
+
+def _read_anchors(ca_file: str | None) -> list[x509.Certificate]:
     sources = [certifi.where()]
     paths = ssl.get_default_verify_paths()
     if paths.cafile and os.path.isfile(paths.cafile):
         sources.append(paths.cafile)
     if ca_file:
         sources.append(ca_file)
-    for source in sources:
-        with open(source, "rb") as handle:
-            certificates += _load_pem_bundle(handle.read())
     if paths.capath and os.path.isdir(paths.capath):
         for name in sorted(os.listdir(paths.capath)):
             path = os.path.join(paths.capath, name)
             if name.endswith((".pem", ".crt", ".0")) and os.path.isfile(path):
-                with open(path, "rb") as handle:
-                    certificates += _load_pem_bundle(handle.read())
-    return TrustAnchors(certificates)
+                sources.append(path)
+    certificates: list[x509.Certificate] = []
+    seen: set[str] = set()
+    for source in sources:
+        real = os.path.realpath(source)  # Debian links each root twice (NAME.pem, HASH.0)
+        if real in seen:
+            continue
+        seen.add(real)
+        with open(real, "rb") as handle:
+            certificates += _load_pem_bundle(handle.read())
+    return certificates
 
 
 def _load_pem_bundle(data: bytes) -> list[x509.Certificate]:
@@ -106,7 +128,7 @@ def _load_pem_bundle(data: bytes) -> list[x509.Certificate]:
 
 
 def trust_anchors(ca_file: str | None = None) -> TrustAnchors:
-    """The anchors for a CA file (cached: loading certifi takes a few milliseconds)."""
+    """The anchors for a CA file: one object per file, which reads the stores once."""
     with _anchor_lock:
         return _load_anchors(os.path.abspath(ca_file) if ca_file else None)
 
