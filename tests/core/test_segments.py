@@ -62,6 +62,37 @@ def test_a_file_is_fetched_over_several_sessions_to_identical_bytes(plain_server
     assert sorted(os.listdir(tmp_path)) == ["big.bin", "served"]  # no partial, no record
 
 
+def test_the_streams_write_one_at_a_time(plain_server, root, tmp_path, monkeypatch):
+    """The kernel admits one writer to a file at a time and lets the others spin on the CPU
+    (on 2 cores, up to 0.5 CPU-s per GiB taken from the server); the streams take turns."""
+    import tui.transfer.segments as segments
+
+    payload = os.urandom(4 * MiB)
+    write(root, "turns.bin", payload)
+    inside, most = [0], [0]
+    count = threading.Lock()
+    real = os.pwrite
+
+    def slow_pwrite(fd, data, offset):
+        with count:
+            inside[0] += 1
+            most[0] = max(most[0], inside[0])
+        try:
+            threading.Event().wait(0.002)  # a slow disk: any overlap shows
+            return real(fd, data, offset)
+        finally:
+            with count:
+                inside[0] -= 1
+
+    monkeypatch.setattr(segments.os, "pwrite", slow_pwrite)
+    sessions = Sessions(plain_server.url("ftp"))
+    with sessions() as fs:
+        download_segmented(fs, sessions, "/turns.bin", str(tmp_path / "turns.bin"),
+                           size=len(payload), segments=4)  # fmt: skip
+    assert sha((tmp_path / "turns.bin").read_bytes()) == sha(payload)
+    assert sessions.opened == 4 and most[0] == 1
+
+
 def test_an_interrupted_download_resumes_every_range_where_it_stopped(plain_server, root, tmp_path):
     payload = os.urandom(8 * MiB)
     write(root, "r.bin", payload)
