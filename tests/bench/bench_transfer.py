@@ -11,6 +11,7 @@ Not a test: numbers go in the closing notes, targets are checked by reading the 
 from __future__ import annotations
 
 import argparse
+import math
 import os
 import shutil
 import subprocess
@@ -61,14 +62,18 @@ Tool = tuple[str, Callable[[int], list[str]], str | None]  # name, command by ro
 def measure(tools: list[Tool], rounds: int):  # type: ignore[no-untyped-def]
     """Best wall time and peak RSS per tool. Rounds are interleaved (each tool once, then
     again), so a slow spell of this shared machine hits every tool alike; the best run
-    counts, because noise only ever adds time. Each round starts one tool further on, so no
-    tool always follows the same one: what ran just before can change a run (in one series
-    of five rounds, Ferryman's download took 2.2-2.9 s right after lftp pget and 1.2-1.6 s
-    right after curl, with the kernel's page-cache copy three times slower)."""
+    counts, because noise only ever adds time. The order changes from round to round (each
+    takes every k-th tool, k = 1, 2, ...), so no tool always follows the same one: what ran
+    just before can change a run (in one series of five rounds, Ferryman's download took
+    2.2-2.9 s right after lftp pget and 1.2-1.6 s right after curl, with the kernel's
+    page-cache copy three times slower)."""
     best = {name: (float("inf"), 0) for name, _, _ in tools}
+    count = len(tools)
+    strides = [k for k in range(1, count) if math.gcd(k, count) == 1] or [1]
     for round_number in range(rounds):
-        start = round_number % len(tools)
-        for name, command, target in tools[start:] + tools[:start]:
+        stride = strides[round_number % len(strides)]
+        order = [tools[n * stride % count] for n in range(count)]
+        for name, command, target in order:
             took, rss = measure_once(command(round_number), target)  # a fresh target
             best[name] = (min(best[name][0], took), max(best[name][1], rss))
     return best
