@@ -19,7 +19,8 @@ import sys
 import tempfile
 from collections.abc import Callable
 
-sys.path.insert(0, os.path.abspath(os.path.join(os.path.dirname(__file__), "..", "..")))
+ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
+sys.path.insert(0, ROOT)
 
 from tests.certs import make_ca, make_leaf  # noqa: E402
 from tests.interop.servers import USER, Vsftpd, missing, password  # noqa: E402
@@ -97,8 +98,7 @@ def main() -> None:
     # Ferryman starts from bytecode, as an installed package does. (Where
     # PYTHONDONTWRITEBYTECODE is set, as on these machines, every run would otherwise
     # compile the modules it imports again: about 15 ms of CPU that curl and lftp never pay.)
-    root = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-    subprocess.run([sys.executable, "-m", "compileall", "-q", os.path.join(root, "tui")],
+    subprocess.run([sys.executable, "-m", "compileall", "-q", os.path.join(ROOT, "tui")],
                    check=True, stdout=subprocess.DEVNULL)  # fmt: skip
     base = "/dev/shm" if args.memory else "/tmp"
     work = tempfile.mkdtemp(prefix="ferryman-bench-", dir=base)
