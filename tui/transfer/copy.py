@@ -33,7 +33,8 @@ from tui.errors import (
     TransferFailed,
 )
 from tui.remote.base import RemoteFS, Writer, check_name
-from tui.remote.local import LocalReader, LocalWriter, translate
+from tui.remote.local import LocalReader, translate
+from tui.transfer.disk import PartWriter
 
 BLOCK_SIZE = 256 * 1024
 IN_PLACE_LIMIT = 1024 * 1024
@@ -152,13 +153,13 @@ def download_file(
     if expected_size is not None and offset > expected_size:
         offset = 0  # the partial file is longer than the source: it is from another file
     with translate(f"Cannot write {part}"):
-        handle = open(part, "r+b") if offset else open(part, "wb")  # noqa: SIM115
-    with handle:
-        handle.seek(offset)
-        handle.truncate()
+        descriptor = os.open(part, os.O_WRONLY | os.O_CREAT, 0o666)
+    try:
+        with translate(f"Cannot write {part}"):
+            os.ftruncate(descriptor, offset)  # what follows the resume point is rewritten
         with contextlib.suppress(FileNotFoundError):
             os.remove(state_path(part))  # now a plain partial: its length is what it has
-        local = LocalWriter(handle, f"Cannot write {part}")
+        local = PartWriter(descriptor, offset, f"Cannot write {part}")
         reader = fs.open_read(remote_path, offset)
         try:
             received = copy_stream(reader, local, progress=progress, cancel=cancel)
@@ -166,6 +167,9 @@ def download_file(
             _quietly(reader.close)
             raise
         reader.close()
+    finally:
+        with translate(f"Cannot write {part}"):
+            os.close(descriptor)
     written = os.path.getsize(part)
     if expected_size is not None and written != expected_size:
         raise TransferFailed(

@@ -24,6 +24,7 @@ from tui.errors import Cancelled, ConnectionLost, DiskFull, FerrymanError, Trans
 from tui.remote.base import Reader, RemoteFS
 from tui.remote.local import translate
 from tui.transfer.copy import BLOCK_SIZE, Progress, Verify, part_path, read_segments, state_path
+from tui.transfer.disk import reserve, write_at
 
 SEGMENT_THRESHOLD = 64 * 1024 * 1024
 """Files at least this large are fetched in segments (when the server can start at an
@@ -143,8 +144,8 @@ def _credit_prefix(ranges: list[Range], length: int) -> None:
 
 def _preallocate(descriptor: int, size: int, part: str) -> None:
     """Size the file for every range, and fail now, before any byte is fetched, when the
-    disk has no room for it. The file stays sparse: on ext4, writing into fallocate()d
-    (unwritten) extents from several streams made the whole download 50 % slower."""
+    disk has no room for it (``disk.reserve``: its blocks are allocated where the file
+    system can, else the file stays sparse)."""
     have = os.fstat(descriptor)
     if have.st_size == size:
         return
@@ -152,7 +153,7 @@ def _preallocate(descriptor: int, size: int, part: str) -> None:
     free = room.f_bavail * room.f_frsize + have.st_blocks * 512
     if free < size:
         raise DiskFull(f"Not enough space for {part}: {size} bytes are needed, {free} are free")
-    os.ftruncate(descriptor, size)  # a longer leftover loses its tail, a shorter one grows
+    reserve(descriptor, size)
 
 
 class _Run:
@@ -278,7 +279,7 @@ class _Run:
                         f"{self.size} it had when the download began"
                     )
                 with self.writing, translate(f"Cannot write {self.part}"):
-                    os.pwrite(self.descriptor, view[:count], item.position)
+                    write_at(self.descriptor, view[:count], item.position)
                 self._advance(item, count)
             if item.end == self.size:
                 finished = reader.readinto(view[:1]) == 0  # the server's end, then its 226
