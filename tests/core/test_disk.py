@@ -138,3 +138,4 @@ def test_a_full_disk_stops_a_segmented_download_before_its_first_byte(
     assert str(target.with_name(part_path("p.bin"))) in str(failure.value)
     assert not writes and not opened  # nothing fetched, no extra session opened
     assert not target.exists()
+    assert os.path.getsize(target.with_name(part_path("p.bin"))) == 0  # the space given back

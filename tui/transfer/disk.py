@@ -65,7 +65,9 @@ def reserve(descriptor: int, size: int) -> None:
     blocks now with ``fallocate(2)``: a full disk fails here, before the first byte, and
     the writes that follow skip the file system's per-block delayed allocation (about 0.1 s
     of system time per GiB on ext4). Data already in the file is kept; a longer file loses
-    its tail. Elsewhere the file is only extended and stays sparse.
+    its tail. Elsewhere the file is only extended and stays sparse. When the blocks cannot
+    be had, the file goes back to its old length, so the attempt does not keep the disk
+    full with what it did get.
 
     Not ``os.posix_fallocate``: where the file system has no fallocate (NFS v3, some FUSE
     file systems), glibc emulates it by writing every block, a whole file's worth of
@@ -74,6 +76,7 @@ def reserve(descriptor: int, size: int) -> None:
     Raises:
         OSError: ENOSPC or EDQUOT when the blocks cannot be had; others as ``ftruncate``.
     """
+    before = os.fstat(descriptor).st_size
     os.ftruncate(descriptor, size)
     allocate = _fallocate()
     if allocate is None or size == 0:
@@ -82,6 +85,7 @@ def reserve(descriptor: int, size: int) -> None:
         return
     failure = _errno()
     if failure in (errno.ENOSPC, errno.EDQUOT, errno.EFBIG):
+        os.ftruncate(descriptor, min(before, size))
         raise OSError(failure, os.strerror(failure))
     # EOPNOTSUPP, ENOSYS, EINVAL...: this file system cannot; the sparse file will do
 
