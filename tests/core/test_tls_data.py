@@ -8,10 +8,12 @@ the same path against a server that refuses a data connection that does not resu
 from __future__ import annotations
 
 import _ssl
+import contextlib
 import ctypes
 import ftplib
 import socket
 import ssl
+import threading
 
 import pytest
 
@@ -118,3 +120,68 @@ def test_a_session_spoiled_by_an_abrupt_close_is_copied_instead(tls_server, root
             assert reader.read() == b"alpha"
     assert watched["direct"] == [True, False]
     assert watched["resumed"] == [True, True]
+
+
+def tls_pair(pki, end: str, *, suppress_ragged_eofs: bool = True):  # type: ignore[no-untyped-def]
+    """A client TLS socket to a server thread that sends 100,000 bytes, then ends the
+    stream with a close-notify (``end="clean"``) or by dropping the TCP connection
+    (``"ragged"``)."""
+    server_side = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    server_side.load_cert_chain(pki.tls.cert, pki.tls.key)
+    listener = socket.create_server(("127.0.0.1", 0))
+
+    def serve() -> None:
+        conn, _ = listener.accept()
+        with server_side.wrap_socket(conn, server_side=True) as secure:
+            secure.sendall(bytes(range(250)) * 400)
+            if end == "clean":
+                with contextlib.suppress(OSError):  # the client may not answer the notify
+                    secure.unwrap().close()
+
+    thread = threading.Thread(target=serve, daemon=True)
+    thread.start()
+    client_side = ssl.create_default_context(cafile=pki.ca_file)
+    raw = socket.create_connection(listener.getsockname(), timeout=10)
+    client = client_side.wrap_socket(raw, server_hostname="127.0.0.1",
+                                     suppress_ragged_eofs=suppress_ragged_eofs)  # fmt: skip
+    listener.close()
+    return client, thread
+
+
+def read_all(receive) -> tuple[bytes, int]:  # type: ignore[no-untyped-def]
+    """Everything up to the first 0, and how many calls that took (at most 100)."""
+    buffer = bytearray(65536)
+    got = bytearray()
+    for calls in range(1, 101):
+        count = receive(memoryview(buffer))
+        if not count:
+            return bytes(got), calls
+        got += buffer[:count]
+    raise AssertionError("no end of stream")
+
+
+@pytest.mark.parametrize("end", ["clean", "ragged"])
+def test_the_receiver_reads_what_recv_into_reads_without_its_wrapper(pki, monkeypatch, end):
+    client, thread = tls_pair(pki, end)
+
+    def wrapper(*args: object, **kwargs: object) -> int:
+        raise AssertionError("the receiver went through SSLSocket.recv_into")
+
+    monkeypatch.setattr(ssl.SSLSocket, "recv_into", wrapper)
+    with client:
+        data, _ = read_all(tlsdata.receiver(client))
+    thread.join(10)
+    assert data == bytes(range(250)) * 400  # and then 0, at either end, as recv_into gives
+
+
+def test_the_receiver_reports_a_cut_stream_where_recv_into_would(pki):
+    client, thread = tls_pair(pki, "ragged", suppress_ragged_eofs=False)
+    with client, pytest.raises(ssl.SSLError):
+        read_all(tlsdata.receiver(client))
+    thread.join(10)
+
+
+def test_a_plain_socket_is_read_with_its_own_recv_into():
+    left, right = socket.socketpair()
+    with left, right:
+        assert tlsdata.receiver(left) == left.recv_into

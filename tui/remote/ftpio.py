@@ -11,11 +11,13 @@ from __future__ import annotations
 import ftplib
 import socket
 import ssl
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Self
 
 from tui.errors import ConnectionLost, FerrymanError, TransferFailed
 from tui.remote.ftpcontrol import close_data
 from tui.remote.replies import error_for_reply
+from tui.remote.tlsdata import receiver
 
 if TYPE_CHECKING:
     from tui.remote.ftp import FTPFS
@@ -113,6 +115,7 @@ class FTPReader(_Stream):
 
     _eof = False
     _pending_error: BaseException | None = None
+    _receive: Callable[[memoryview], int] | None = None
 
     def readinto(self, buffer: memoryview | bytearray) -> int:
         """Fill as much of ``buffer`` as arrives: a TLS socket gives one record (16 KiB) per
@@ -122,11 +125,13 @@ class FTPReader(_Stream):
             raise self._failed(error) from error
         if self._conn is None or self._eof:
             return 0
+        if self._receive is None:
+            self._receive = receiver(self._conn)
         view = memoryview(buffer)
         filled = 0
         try:
             while filled < len(view):
-                count = self._conn.recv_into(view[filled:])
+                count = self._receive(view[filled:])
                 if count == 0:
                     self._eof = True
                     break
