@@ -77,6 +77,11 @@ def test_parse_listing_and_mdtm():
     assert [entry.name for entry in parse_listing(lines, mlsd=True)] == ["d", "f"]
     assert parse_mdtm("20240229120000") == datetime(2024, 2, 29, 12, tzinfo=UTC)
     assert parse_mdtm("2024") is None and parse_mdtm("20241340000000") is None
+    assert parse_mdtm("20230229120000") is None  # not a leap year
+    assert parse_mdtm("20240101000060") is None
+    assert parse_mdtm("\uff12\uff10\uff12\uff14" + "0101000000") is None  # full-width digits
+    assert parse_mdtm("20240101000000.x") == datetime(2024, 1, 1, tzinfo=UTC)
+    assert parse_mdtm("20240101000000.000001999").microsecond == 1
 
 
 @settings(max_examples=400, deadline=None)
