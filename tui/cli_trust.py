@@ -7,7 +7,6 @@ import binascii
 import json
 import ssl
 import sys
-import xml.etree.ElementTree as ElementTree
 from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING
@@ -222,6 +221,8 @@ def _add(service: ConnectionService, url: str, fingerprint_text: str) -> int:
 def _import_filezilla(store: TrustStore, path: str) -> int:
     """FileZilla keeps ``<TrustedCerts><Certificate>`` with the DER in hex, the host, the
     port and the validity as Unix times; it drops expired entries, and so do we."""
+    import xml.etree.ElementTree as ElementTree  # only this rare command reads XML
+
     try:
         root = ElementTree.parse(path).getroot()
     except (OSError, ElementTree.ParseError) as error:
