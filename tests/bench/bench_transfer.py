@@ -14,6 +14,7 @@ import argparse
 import math
 import os
 import shutil
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -61,14 +62,17 @@ Tool = tuple[str, Callable[[int], list[str]], str | None]  # name, command by ro
 
 
 def measure(tools: list[Tool], rounds: int):  # type: ignore[no-untyped-def]
-    """Best wall time and peak RSS per tool. Rounds are interleaved (each tool once, then
-    again), so a slow spell of this shared machine hits every tool alike; the best run
-    counts, because noise only ever adds time. The order changes from round to round (each
+    """Wall times (sorted) and peak RSS per tool. Rounds are interleaved (each tool once, then
+    again), so a slow spell of this shared machine hits every tool alike. Both the best run
+    and the median are reported: noise here does not only add time (curl's fastest upload,
+    3.10 s against a median of 3.84, was the one run where it spent 1.9 s in the kernel
+    doing the loopback receive for the server), so a best of five can flatter the one tool
+    that got the lucky run. The order changes from round to round (each
     takes every k-th tool, k = 1, 2, ...), so no tool always follows the same one: what ran
     just before can change a run (in one series of five rounds, Ferryman's download took
     2.2-2.9 s right after lftp pget and 1.2-1.6 s right after curl, with the kernel's
     page-cache copy three times slower)."""
-    best = {name: (float("inf"), 0) for name, _, _ in tools}
+    runs: dict[str, tuple[list[float], int]] = {name: ([], 0) for name, _, _ in tools}
     count = len(tools)
     strides = [k for k in range(1, count) if math.gcd(k, count) == 1] or [1]
     for round_number in range(rounds):
@@ -76,8 +80,8 @@ def measure(tools: list[Tool], rounds: int):  # type: ignore[no-untyped-def]
         order = [tools[n * stride % count] for n in range(count)]
         for name, command, target in order:
             took, rss = measure_once(command(round_number), target)  # a fresh target
-            best[name] = (min(best[name][0], took), max(best[name][1], rss))
-    return best
+            runs[name] = (sorted([*runs[name][0], took]), max(runs[name][1], rss))
+    return runs
 
 
 def main() -> None:
@@ -85,7 +89,7 @@ def main() -> None:
     parser.add_argument("--size-mib", type=int, default=1024)
     parser.add_argument("--files", type=int, default=2000)
     parser.add_argument("--jobs", type=int, default=4)
-    parser.add_argument("--rounds", type=int, default=3, help="runs per tool; the best counts")
+    parser.add_argument("--rounds", type=int, default=3, help="runs per tool")
     parser.add_argument("--tasks", default="all", help="all, or a word of the task: MiB, KiB")
     parser.add_argument("--memory", action="store_true",
                         help="serve and write files in /dev/shm: time the protocol, not the "
@@ -138,7 +142,7 @@ def main() -> None:
                      f"open -u {USER},{secret} -p {port} 127.0.0.1")  # fmt: skip
         ferryman = [sys.executable, "-m", "tui"]
         size = args.size_mib * 1024 * 1024
-        rows: list[tuple[str, str, float, int, float]] = []
+        rows: list[tuple[str, str, float, float, int, float]] = []
 
         def run(task: str, tools, volume: int) -> None:  # type: ignore[no-untyped-def]
             if args.tasks != "all" and args.tasks not in task:
@@ -147,8 +151,9 @@ def main() -> None:
                 (name, c if callable(c) else (lambda _n, c=c: c), rest[0] if rest else None)
                 for name, c, *rest in tools
             ]
-            for name, (took, rss) in measure(built, args.rounds).items():
-                rows.append((task, name, took, rss, volume / took / 1e6))
+            for name, (times, rss) in measure(built, args.rounds).items():
+                best, median = times[0], statistics.median(times)
+                rows.append((task, name, best, median, rss, volume / best / 1e6))
 
         def fresh(path: str) -> str:
             shutil.rmtree(path, ignore_errors=True)
@@ -206,17 +211,21 @@ def main() -> None:
         server.stop()
         shutil.rmtree(work, ignore_errors=True)
 
-    print(f"\n{'task':<24}{'tool':<24}{'seconds':>9}{'MB/s':>9}{'peak RSS':>10}{'ratio':>8}")
+    print(f"\n{'task':<22}{'tool':<28}{'best s':>7}{'median':>7}{'MB/s':>7}{'peak RSS':>9}"
+          f"{'ratio':>6}{'median':>7}")  # fmt: skip
     ours = {
-        task: took
-        for task, tool, took, _, _ in rows
+        task: (best, median)
+        for task, tool, best, median, _, _ in rows
         if tool in ("ferryman", f"ferryman -j {args.jobs}")
     }
-    for task, tool, took, rss, rate in rows:
-        ratio = "" if tool.startswith("ferryman") else f"{took / ours[task]:.2f}"
-        print(f"{task:<24}{tool:<24}{took:>9.2f}{rate:>9.1f}{rss / 1024:>8.1f}MB{ratio:>8}")
-    print("\nratio = reference tool's time / Ferryman's time (>= 1.0: Ferryman as fast or faster)")
-    times = {(task, tool): took for task, tool, took, _, _ in rows}
+    for task, tool, best, median, rss, rate in rows:
+        ratios = "" if tool.startswith("ferryman") else (
+            f"{best / ours[task][0]:>6.2f}{median / ours[task][1]:>7.2f}")  # fmt: skip
+        print(f"{task:<22}{tool:<28}{best:>7.2f}{median:>7.2f}{rate:>7.0f}{rss / 1024:>7.1f}MB"
+              f"{ratios}")  # fmt: skip
+    print("\nratio = reference tool's time / Ferryman's time (>= 1.0: Ferryman as fast or faster),"
+          "\nof the best runs and of the medians")  # fmt: skip
+    times = {(task, tool): best for task, tool, best, _, _, _ in rows}
     task = f"download {args.size_mib} MiB"
     if (task, "ferryman") in times:
         segmented = times[task, "ferryman"]
