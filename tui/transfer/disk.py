@@ -1,14 +1,15 @@
 """Provides how downloaded bytes reach the local disk: in small aligned writes, into a file
 whose blocks are reserved before the first byte when the file system can do that.
 
-Why small writes: the kernel sizes the page-cache folio it allocates for a write by the
-write's length. Up to 32 KiB (order 3) it takes pages from short per-CPU lists of pages
-freed a moment ago. Larger writes take large folios from the buddy allocator, and on a
-virtual machine that hands free memory back to its host (virtio-balloon free page
-reporting, as on this project's test machines) those are often pages the host has taken
-back, so copying into them faults on the host. With 256 KiB writes a 1 GiB download in 4
-segments took 1.75-2.65 s, nearly all the difference in system time; with 32 KiB writes,
-1.12-1.50 s, in the same interleaved series (``tests/bench/bench_transfer.py``).
+Why small writes: ext4 sizes the page-cache folio it allocates for a write by the write's
+length. Up to 32 KiB (order 3) the pages come from the per-CPU lists of pages freed a
+moment ago; larger writes take large folios from the buddy allocator. On a virtual machine
+that hands free memory back to its host (virtio-balloon free page reporting, as on this
+project's test machines), copying into those is slow at times, we believe because the
+host must supply the pages again. Measured: a 1 GiB pwrite loop took 0.23-0.25 s in
+32 KiB writes every time, 0.19-1.13 s in 64 KiB writes; a 1 GiB download in 4 segments
+took 1.75-2.65 s with 256 KiB writes, nearly all the difference in system time, and
+1.12-1.50 s with 32 KiB writes, in the same interleaved series.
 """
 
 from __future__ import annotations
