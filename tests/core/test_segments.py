@@ -62,9 +62,10 @@ def test_a_file_is_fetched_over_several_sessions_to_identical_bytes(plain_server
     assert sorted(os.listdir(tmp_path)) == ["big.bin", "served"]  # no partial, no record
 
 
-def test_the_streams_write_one_at_a_time(plain_server, root, tmp_path, monkeypatch):
-    """The kernel admits one writer to a file at a time and lets the others spin on the CPU
-    (on 2 cores, up to 0.5 CPU-s per GiB taken from the server); the streams take turns."""
+def test_the_streams_do_not_wait_for_each_other_to_write(plain_server, root, tmp_path, monkeypatch):
+    """Each stream writes its own 32 KiB pieces when they arrive. (A lock that made them take
+    turns, against the kernel's spinning on the inode lock with 256 KiB writes, cost about
+    0.05 s per GiB once the pieces were small and that spinning was gone.)"""
     import tui.transfer.segments as segments
 
     payload = os.urandom(4 * MiB)
@@ -90,7 +91,7 @@ def test_the_streams_write_one_at_a_time(plain_server, root, tmp_path, monkeypat
         download_segmented(fs, sessions, "/turns.bin", str(tmp_path / "turns.bin"),
                            size=len(payload), segments=4)  # fmt: skip
     assert sha((tmp_path / "turns.bin").read_bytes()) == sha(payload)
-    assert sessions.opened == 4 and most[0] == 1
+    assert sessions.opened == 4 and most[0] > 1
 
 
 def test_an_interrupted_download_resumes_every_range_where_it_stopped(plain_server, root, tmp_path):

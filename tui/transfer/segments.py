@@ -178,9 +178,6 @@ class _Run:
         self.progress = progress
         self.cancel = cancel or threading.Event()
         self.lock = threading.Lock()
-        # One write at a time. The kernel lets one writer into a file at once anyway, and
-        # makes the others spin on the CPU while they wait; here they sleep.
-        self.writing = threading.Lock()
         self.failed = threading.Event()  # one stream's failure stops the others
         self.errors: list[BaseException] = []
         self.received = 0
@@ -278,7 +275,7 @@ class _Run:
                         f"{self.remote_path} ended at {item.position} bytes, before the "
                         f"{self.size} it had when the download began"
                     )
-                with self.writing, translate(f"Cannot write {self.part}"):
+                with translate(f"Cannot write {self.part}"):
                     write_at(self.descriptor, view[:count], item.position)
                 self._advance(item, count)
             if item.end == self.size:
