@@ -34,3 +34,22 @@ def test_core_module_imports_no_ui(module):
 
 def test_the_check_covers_the_core_packages():
     assert "tui.remote.ftp" in CORE and "tui.transfer.copy" in CORE
+
+
+def test_a_cli_transfer_loads_no_module_it_does_not_use():
+    """What `ferryman get` imports before it connects is start-up time for every script:
+    the HTTP client (revocation fetches) and the XML parser (import-filezilla) wait until
+    they are needed."""
+    code = (
+        "import sys\n"
+        "from tui import cli\n"
+        "cli.build_parser().parse_args(['get', 'ftp://h/f'])\n"
+        "import tui.connection\n"
+        "heavy = ('urllib.request', 'http.client', 'email.parser', 'xml.etree.ElementTree')\n"
+        "print(','.join(m for m in heavy if m in sys.modules))"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT, timeout=60
+    )
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == "", f"loaded at start-up: {result.stdout.strip()}"
