@@ -18,6 +18,15 @@ CORE += [
 ]
 
 
+def printed_by(code: str) -> str:
+    """What ``code`` prints when run in a fresh interpreter (so its imports are its own)."""
+    result = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT, timeout=60
+    )
+    assert result.returncode == 0, result.stderr
+    return result.stdout.strip()
+
+
 @pytest.mark.parametrize("module", CORE)
 def test_core_module_imports_no_ui(module):
     code = (
@@ -25,11 +34,8 @@ def test_core_module_imports_no_ui(module):
         "bad = sorted(m for m in sys.modules if m.split('.')[0] in ('textual', 'rich'))\n"
         "print(','.join(bad))"
     )
-    result = subprocess.run(
-        [sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT, timeout=60
-    )
-    assert result.returncode == 0, result.stderr
-    assert result.stdout.strip() == "", f"{module} pulls in {result.stdout.strip()}"
+    loaded = printed_by(code)
+    assert loaded == "", f"{module} pulls in {loaded}"
 
 
 def test_the_check_covers_the_core_packages():
@@ -48,8 +54,5 @@ def test_a_cli_transfer_loads_no_module_it_does_not_use():
         "heavy = ('urllib.request', 'http.client', 'email.parser', 'xml.etree.ElementTree')\n"
         "print(','.join(m for m in heavy if m in sys.modules))"
     )
-    result = subprocess.run(
-        [sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT, timeout=60
-    )
-    assert result.returncode == 0, result.stderr
-    assert result.stdout.strip() == "", f"loaded at start-up: {result.stdout.strip()}"
+    loaded = printed_by(code)
+    assert loaded == "", f"loaded at start-up: {loaded}"
