@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import os
 import shutil
+import socket
 from datetime import UTC, datetime
 
 import pytest
@@ -20,6 +21,7 @@ from tui.errors import (
     TLSNotOffered,
 )
 from tui.remote.base import EntryType
+from tui.remote.ftpio import BATCH
 from tui.remote.tls import fingerprint, verifying_context
 from tui.trust.policy import TrustDecision
 
@@ -165,6 +167,32 @@ def test_closing_a_reader_early_keeps_the_session_usable(tls_server, root, pki):
             assert len(reader.read(4096)) > 0  # the viewer reads only what it shows
         assert fs.size("/big.bin") == 8 * 1024 * 1024
         fs.keepalive()
+
+
+@pytest.mark.parametrize("scheme", ["ftp", "ftpes"])
+def test_a_download_of_known_length_is_read_in_batches_until_its_last_bytes(
+    plain_server, tls_server, root, pki, scheme
+):
+    payload = os.urandom(3 * 1024 * 1024 + 4321)
+    write(root, "big.bin", payload)
+    server = tls_server if scheme == "ftpes" else plain_server
+    with service(pki).open(server.url(scheme)) as fs:
+        seen = []  # (bytes still to come, SO_RCVLOWAT) after each read
+        received = bytearray()
+        buffer = bytearray(256 * 1024)
+        with fs.open_read("/big.bin", expect=len(payload)) as reader:
+            while count := reader.readinto(buffer):
+                received += buffer[:count]
+                lowat = reader._conn.getsockopt(socket.SOL_SOCKET, socket.SO_RCVLOWAT)
+                seen.append((len(payload) - len(received), lowat))
+        assert received == payload
+        assert seen[0][1] > 1  # the kernel waited for a batch
+        assert all(left >= BATCH for left, lowat in seen if lowat > 1)
+        assert seen[-1][1] == 1  # the last bytes were taken as they came
+
+        with fs.open_read("/big.bin") as reader:  # length unknown: no batches
+            assert reader.read(1) == payload[:1]
+            assert reader._conn.getsockopt(socket.SOL_SOCKET, socket.SO_RCVLOWAT) == 1
 
 
 def test_mtime_set_and_read(tls_server, root, pki):

@@ -11,6 +11,7 @@ import hashlib
 import json
 import os
 import threading
+import time
 
 import pytest
 
@@ -19,6 +20,7 @@ from tui.cli import main
 from tui.connection import ConnectionService
 from tui.errors import Cancelled, NotFound
 from tui.remote.base import EntryType
+from tui.remote.ftpio import BATCH
 from tui.transfer.copy import download_file, part_name, upload_file
 from tui.transfer.segments import download_segmented
 
@@ -126,6 +128,47 @@ def test_segmented_download_stops_ranges_early_and_resumes_them(target, tmp_path
         assert fs.listdir(target.folder)  # the session still works after the early stops
     assert 0 < received <= len(payload) - 2 * 1024 * 1024
     assert sha256_file(str(local)) == hashlib.sha256(payload).hexdigest()
+
+
+def read_to_end(reader) -> bytes:
+    received = bytearray()
+    buffer = bytearray(256 * 1024)
+    while count := reader.readinto(buffer):
+        received += buffer[:count]
+    return bytes(received)
+
+
+# A batched read that went on waiting for its last bytes would stall for a whole timeout:
+# vsftpd sends its last record and then waits for the client's close_notify.
+SHORT_TIMEOUT = 3
+
+
+def test_a_batched_download_takes_its_last_bytes_without_waiting(target):
+    payload = os.urandom(3 * 1024 * 1024 + 4321)
+    on_server = os.path.join(target.folder, "batched.bin")
+    with open(on_server, "wb") as handle:
+        handle.write(payload)
+    service = ConnectionService(ca_file=target.ca_file, timeout=SHORT_TIMEOUT)
+    with service.open(target.url()) as fs:
+        started = time.monotonic()
+        with fs.open_read(on_server, expect=len(payload)) as reader:
+            assert read_to_end(reader) == payload
+        assert time.monotonic() - started < SHORT_TIMEOUT
+
+
+def test_a_file_shorter_than_announced_is_read_to_its_real_end(target):
+    """The file shrank after its size was asked: the batch it waits for never fills, and
+    the reader takes what came instead of failing on the timeout."""
+    payload = os.urandom(20_000)  # all of it, close_notify too, is less than one batch
+    on_server = os.path.join(target.folder, "shrunk.bin")
+    with open(on_server, "wb") as handle:
+        handle.write(payload)
+    service = ConnectionService(ca_file=target.ca_file, timeout=SHORT_TIMEOUT)
+    assert len(payload) < BATCH // 2
+    with service.open(target.url()) as fs:
+        with fs.open_read(on_server, expect=len(payload) + 8 * 1024 * 1024) as reader:
+            assert read_to_end(reader) == payload
+        assert fs.size(on_server) == len(payload)  # the session goes on
 
 
 def test_active_mode_lists_and_downloads(target, tmp_path):

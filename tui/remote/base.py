@@ -209,8 +209,10 @@ class RemoteFS(abc.ABC):
         raise NotSupported("Changing permissions is not supported here")
 
     @abc.abstractmethod
-    def open_read(self, path: str, offset: int = 0) -> Reader:
-        """Open a file for reading from ``offset``.
+    def open_read(self, path: str, offset: int = 0, *, expect: int | None = None) -> Reader:
+        """Open a file for reading from ``offset``. ``expect``: how many bytes the caller
+        expects from there (it knows the size); a hint for reading efficiently, not a
+        limit.
 
         Raises:
             NotFound: the file does not exist.

@@ -321,14 +321,14 @@ class FTPFS(RemoteFS):
             raise
         self._caps.chmod = True
 
-    def open_read(self, path: str, offset: int = 0) -> FTPReader:
+    def open_read(self, path: str, offset: int = 0, *, expect: int | None = None) -> FTPReader:
         target = self.resolve(path)
         action = f"Cannot download {target}"
         with self._translate(action):
             conn, _ = self.control.open_data(
                 f"RETR {self._to_wire(target)}", rest=offset if offset else None
             )
-        return FTPReader(self, conn, action)
+        return FTPReader(self, conn, action, expect=expect)
 
     def open_write(
         self, path: str, offset: int | None = None, *, append: bool = False

@@ -4,6 +4,18 @@ These are Ferryman's own transfer loops (not ``retrbinary``/``storbinary``): the
 caller buffers with ``recv_into``, send whole blocks, have a timeout on every call, and finish
 a transfer by reading the server's final reply, so a failure is always reported with the
 server's own words.
+
+A download whose length the caller knows waits for data in batches (``SO_RCVLOWAT``): the
+kernel wakes the reader once ``BATCH`` bytes are waiting, not for every segment that
+arrives. Over loopback the sender pays for each of those wake-ups in its own time slice, so
+a reader that drains every trickle slows the server down. Downloading 1 GiB from vsftpd
+over FTPS in one stream, the copy took 0.87-1.13 s in five runs with batches against
+0.93-1.86 s without, with a third of the context switches.
+
+The batch ends before the last bytes: a server may send its last record and then wait for
+the client's TLS close_notify before it closes (vsftpd does), and those bytes would never
+make a batch. If fewer arrive than announced (the file shrank), the wait times out with
+bytes waiting; they are taken and the reader goes on without batches.
 """
 
 from __future__ import annotations
@@ -11,6 +23,7 @@ from __future__ import annotations
 import ftplib
 import socket
 import ssl
+import sys
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Self
 
@@ -24,6 +37,11 @@ if TYPE_CHECKING:
 
 # A listing longer than this is refused rather than read into memory without end.
 MAX_LISTING_BYTES = 512 * 1024 * 1024
+
+BATCH = 48 * 1024
+"""The most a download waits to have before the kernel wakes it (see the module's notes)."""
+_BATCH_WORTH = 1024 * 1024  # a shorter download is not worth the two system calls
+_TAIL = 32 * 1024  # a partial TLS record that OpenSSL may already hold, with room to spare
 
 
 def read_lines(conn: socket.socket, encoding: str) -> list[str]:
@@ -116,6 +134,13 @@ class FTPReader(_Stream):
     _eof = False
     _pending_error: BaseException | None = None
     _receive: Callable[[memoryview], int] | None = None
+    _batch = 0  # bytes the kernel waits for before it wakes the reader; 0: no batches
+
+    def __init__(
+        self, fs: FTPFS, conn: socket.socket, action: str, *, expect: int | None = None
+    ) -> None:
+        super().__init__(fs, conn, action)
+        self._left = expect  # bytes still announced, when the caller knows
 
     def readinto(self, buffer: memoryview | bytearray) -> int:
         """Fill as much of ``buffer`` as arrives: a TLS socket gives one record (16 KiB) per
@@ -125,13 +150,16 @@ class FTPReader(_Stream):
             raise self._failed(error) from error
         if self._conn is None or self._eof:
             return 0
+        view = memoryview(buffer)
         if self._receive is None:
             self._receive = receiver(self._conn)
-        view = memoryview(buffer)
+            self._batch = _start_batches(self._conn, self._left)
+        if self._batch and (self._left or 0) - len(view) < self._batch + _TAIL:
+            self._batch = _stop_batches(self._conn)  # this fill may reach the last bytes
         filled = 0
         try:
             while filled < len(view):
-                count = self._receive(view[filled:])
+                count = self._receive_some(view[filled:])
                 if count == 0:
                     self._eof = True
                     break
@@ -141,7 +169,22 @@ class FTPReader(_Stream):
                 self._pending_error = error  # hand over what arrived; fail on the next call
                 return filled
             raise self._failed(error) from error
+        finally:
+            if self._left is not None:
+                self._left -= filled
         return filled
+
+    def _receive_some(self, view: memoryview) -> int:
+        assert self._receive is not None and self._conn is not None
+        try:
+            return self._receive(view)
+        except TimeoutError:
+            if not self._batch or not _bytes_waiting(self._conn):
+                raise
+        # Less than a batch came in a whole timeout: fewer bytes than announced, or a slow
+        # link. Take what came; from now on every byte wakes the reader.
+        self._batch = _stop_batches(self._conn)
+        return self._receive(view)
 
     def read(self, size: int = -1) -> bytes:
         if size < 0:
@@ -187,3 +230,44 @@ class FTPWriter(_Stream):
             self.close()
         else:
             self.abort()
+
+
+def _start_batches(conn: socket.socket, announced: int | None) -> int:
+    """Have the kernel wake the reader of ``conn`` only once a batch is waiting; returns
+    the batch size, or 0 when the download is too short or its length unknown.
+
+    The batch stays under a third of the receive buffer: Linux narrows the TCP window to
+    the batch when the batch would not fit in the buffer twice over.
+    """
+    if announced is None or announced < _BATCH_WORTH:
+        return 0
+    try:
+        room = conn.getsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF)
+        batch = min(BATCH, room // 3)
+        if batch <= 1:
+            return 0
+        conn.setsockopt(socket.SOL_SOCKET, socket.SO_RCVLOWAT, batch)
+    except (OSError, AttributeError):  # AttributeError: a platform without SO_RCVLOWAT
+        return 0
+    return batch
+
+
+def _stop_batches(conn: socket.socket) -> int:
+    """Wake the reader for every byte again; returns the new batch size, 0."""
+    try:
+        conn.setsockopt(socket.SOL_SOCKET, socket.SO_RCVLOWAT, 1)
+    except OSError:
+        pass  # a closed socket: the next read reports it
+    return 0
+
+
+def _bytes_waiting(conn: socket.socket) -> bool:
+    """Whether received bytes wait unread in ``conn`` (True when that cannot be told)."""
+    try:
+        import fcntl
+        import termios
+
+        answer = fcntl.ioctl(conn.fileno(), termios.FIONREAD, bytes(4))
+    except (ImportError, OSError):
+        return True
+    return int.from_bytes(answer, sys.byteorder) > 0

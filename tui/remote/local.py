@@ -215,7 +215,7 @@ class LocalFS(RemoteFS):
         with translate(f"Cannot chmod {target}"):
             os.chmod(target, mode)
 
-    def open_read(self, path: str, offset: int = 0) -> LocalReader:
+    def open_read(self, path: str, offset: int = 0, *, expect: int | None = None) -> LocalReader:
         target = self.resolve(path)
         action = f"Cannot read {target}"
         with translate(action):

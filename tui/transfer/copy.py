@@ -160,7 +160,8 @@ def download_file(
         with contextlib.suppress(FileNotFoundError):
             os.remove(state_path(part))  # now a plain partial: its length is what it has
         local = PartWriter(descriptor, offset, f"Cannot write {part}")
-        reader = fs.open_read(remote_path, offset)
+        announced = None if expected_size is None else expected_size - offset
+        reader = fs.open_read(remote_path, offset, expect=announced)
         try:
             received = copy_stream(reader, local, progress=progress, cancel=cancel)
         except BaseException:

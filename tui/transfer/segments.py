@@ -287,8 +287,9 @@ class _Run:
                 self._abandon(reader)
 
     def _open(self, session: RemoteFS, item: Range) -> Reader:
+        share = item.end - item.position  # the stream goes on; the range stops reading there
         try:
-            return session.open_read(self.remote_path, item.position)
+            return session.open_read(self.remote_path, item.position, expect=share)
         except ConnectionLost as lost:
             # A stream stopped early can cost the whole session: ProFTPD hangs up when the
             # stop races its write ("unexpected OpenSSL error, disconnecting"). Nothing of
@@ -298,7 +299,7 @@ class _Run:
                 session.reconnect()
             except FerrymanError:
                 raise lost from None
-            return session.open_read(self.remote_path, item.position)
+            return session.open_read(self.remote_path, item.position, expect=share)
 
     def _abandon(self, reader: Reader) -> None:
         """Stop a transfer before its end: the server answers 426, which is expected."""
