@@ -158,10 +158,18 @@ class FTPReader(_Stream):
             self._batch = _start_batches(self._conn, self._left)
         if self._batch and (self._left or 0) - len(view) < self._batch + _TAIL:
             self._batch = _stop_batches(self._conn)  # this fill may reach the last bytes
-        filled = 0
+        receive, filled = self._receive, 0
         try:
             while filled < len(view):
-                count = self._receive_some(view[filled:])
+                try:
+                    count = receive(view[filled:])
+                except TimeoutError:
+                    if not self._batch or not _bytes_waiting(self._conn):
+                        raise
+                    # Less than a batch came in a whole timeout: fewer bytes than announced,
+                    # or a slow link. Take what came; from now on every byte wakes the reader.
+                    self._batch = _stop_batches(self._conn)
+                    continue
                 if count == 0:
                     self._eof = True
                     break
@@ -175,18 +183,6 @@ class FTPReader(_Stream):
             if self._left is not None:
                 self._left -= filled
         return filled
-
-    def _receive_some(self, view: memoryview) -> int:
-        assert self._receive is not None and self._conn is not None
-        try:
-            return self._receive(view)
-        except TimeoutError:
-            if not self._batch or not _bytes_waiting(self._conn):
-                raise
-        # Less than a batch came in a whole timeout: fewer bytes than announced, or a slow
-        # link. Take what came; from now on every byte wakes the reader.
-        self._batch = _stop_batches(self._conn)
-        return self._receive(view)
 
     def read(self, size: int = -1) -> bytes:
         if size < 0:
