@@ -3,8 +3,11 @@
     sudo tests/interop/install-servers.sh && apt-get install -y lftp curl
     python tests/bench/bench_transfer.py [--size-mib 1024] [--files 2000] [--rounds 3] [--memory]
 
-Prints a table of times, throughput and peak RSS, and the ratio of each reference tool's
-time to Ferryman's (>= 1.0: Ferryman at least as fast). Everything stays on 127.0.0.1.
+Prints a table of times, throughput, peak RSS and CPU time (the tool's own, and the whole
+machine's: the server runs here too), and the ratio of each reference tool's time to
+Ferryman's (>= 1.0: Ferryman at least as fast). The machine's CPU time sets a floor: on
+a machine where both ends compete for a few CPUs, no download can be faster than its CPU
+work divided by the number of CPUs. Everything stays on 127.0.0.1.
 Not a test: numbers go in the closing notes, targets are checked by reading the table.
 """
 
@@ -19,6 +22,7 @@ import subprocess
 import sys
 import tempfile
 from collections.abc import Callable
+from dataclasses import dataclass
 
 ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
 sys.path.insert(0, ROOT)
@@ -28,17 +32,35 @@ from tests.interop.servers import USER, Vsftpd, missing, password  # noqa: E402
 from tui.demo import TLSFiles  # noqa: E402
 
 MEASURE = (
-    "import resource, subprocess, sys, time\n"
+    "import os, resource, subprocess, sys, time\n"
+    "def busy():\n"  # CPU-seconds the whole machine has spent busy (Linux), or -1
+    "    try:\n"
+    "        with open('/proc/stat') as stat:\n"
+    "            t = [int(n) for n in stat.readline().split()[1:8]]\n"
+    "    except (OSError, ValueError):\n"
+    "        return -1.0\n"
+    "    return (t[0] + t[1] + t[2] + t[5] + t[6]) / os.sysconf('SC_CLK_TCK')\n"
+    "before = busy()\n"
     "start = time.monotonic()\n"
     "code = subprocess.run(sys.argv[1:], stdout=subprocess.DEVNULL).returncode\n"
     "took = time.monotonic() - start\n"
-    "rss = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss\n"
-    "print(f'{code} {took} {rss}')\n"
+    "after = busy()\n"
+    "usage = resource.getrusage(resource.RUSAGE_CHILDREN)\n"
+    "machine = after - before if before >= 0 else -1.0\n"
+    "print(code, took, usage.ru_maxrss, usage.ru_utime + usage.ru_stime, machine)\n"
 )
 
 
-def measure_once(argv: list[str], target: str | None = None) -> tuple[float, int]:
-    """Wall time and peak RSS (KiB) of one run, in a wrapper so the RSS is the command's own.
+@dataclass
+class Run:
+    took: float  # wall seconds
+    rss: int  # peak KiB
+    cpu: float  # the tool's own CPU-seconds (user + system)
+    machine: float  # CPU-seconds the whole machine spent meanwhile: the server's share too
+
+
+def measure_once(argv: list[str], target: str | None = None) -> Run:
+    """One run, in a wrapper so the RSS and CPU time are the command's own.
 
     The tool's ``target`` from an earlier round is deleted first, so every run writes a new
     file into the same state: curl and lftp write over their target in place, Ferryman
@@ -52,17 +74,47 @@ def measure_once(argv: list[str], target: str | None = None) -> tuple[float, int
     os.sync()
     result = subprocess.run([sys.executable, "-c", MEASURE, *argv], capture_output=True,
                             text=True, timeout=1800)  # fmt: skip
-    code, took, rss = result.stdout.split()
+    code, took, rss, cpu, machine = result.stdout.split()
     if code != "0":
         raise SystemExit(f"failed ({code}): {' '.join(argv)}\n{result.stderr}")
-    return float(took), int(rss)
+    return Run(float(took), int(rss), float(cpu), float(machine))
 
 
 Tool = tuple[str, Callable[[int], list[str]], str | None]  # name, command by round, target
 
 
-def measure(tools: list[Tool], rounds: int):  # type: ignore[no-untyped-def]
-    """Wall times (sorted) and peak RSS per tool. Rounds are interleaved (each tool once, then
+@dataclass
+class Row:
+    """One tool's runs at one task, summed up for the table."""
+
+    task: str
+    tool: str
+    runs: list[Run]
+    volume: int  # bytes moved per run
+
+    @property
+    def best(self) -> float:
+        return min(run.took for run in self.runs)
+
+    @property
+    def median(self) -> float:
+        return statistics.median(run.took for run in self.runs)
+
+    @property
+    def rss(self) -> int:
+        return max(run.rss for run in self.runs)
+
+    @property
+    def cpu(self) -> float:
+        return statistics.median(run.cpu for run in self.runs)
+
+    @property
+    def machine(self) -> float:
+        return statistics.median(run.machine for run in self.runs)
+
+
+def measure(tools: list[Tool], rounds: int) -> dict[str, list[Run]]:
+    """Every run of every tool. Rounds are interleaved (each tool once, then
     again), so a slow spell of this shared machine hits every tool alike. Both the best run
     and the median are reported: noise here does not only add time (curl's fastest upload,
     3.10 s against a median of 3.84, was the one run where it spent 1.9 s in the kernel
@@ -72,15 +124,14 @@ def measure(tools: list[Tool], rounds: int):  # type: ignore[no-untyped-def]
     just before can change a run (in one series of five rounds, Ferryman's download took
     2.2-2.9 s right after lftp pget and 1.2-1.6 s right after curl, with the kernel's
     page-cache copy three times slower)."""
-    runs: dict[str, tuple[list[float], int]] = {name: ([], 0) for name, _, _ in tools}
+    runs: dict[str, list[Run]] = {name: [] for name, _, _ in tools}
     count = len(tools)
     strides = [k for k in range(1, count) if math.gcd(k, count) == 1] or [1]
     for round_number in range(rounds):
         stride = strides[round_number % len(strides)]
         order = [tools[n * stride % count] for n in range(count)]
         for name, command, target in order:
-            took, rss = measure_once(command(round_number), target)  # a fresh target
-            runs[name] = (sorted([*runs[name][0], took]), max(runs[name][1], rss))
+            runs[name].append(measure_once(command(round_number), target))  # a fresh target
     return runs
 
 
@@ -142,7 +193,7 @@ def main() -> None:
                      f"open -u {USER},{secret} -p {port} 127.0.0.1")  # fmt: skip
         ferryman = [sys.executable, "-m", "tui"]
         size = args.size_mib * 1024 * 1024
-        rows: list[tuple[str, str, float, float, int, float]] = []
+        rows: list[Row] = []
 
         def run(task: str, tools, volume: int) -> None:  # type: ignore[no-untyped-def]
             if args.tasks != "all" and args.tasks not in task:
@@ -151,9 +202,8 @@ def main() -> None:
                 (name, c if callable(c) else (lambda _n, c=c: c), rest[0] if rest else None)
                 for name, c, *rest in tools
             ]
-            for name, (times, rss) in measure(built, args.rounds).items():
-                best, median = times[0], statistics.median(times)
-                rows.append((task, name, best, median, rss, volume / best / 1e6))
+            for name, runs in measure(built, args.rounds).items():
+                rows.append(Row(task, name, runs, volume))
 
         def fresh(path: str) -> str:
             shutil.rmtree(path, ignore_errors=True)
@@ -212,27 +262,33 @@ def main() -> None:
         shutil.rmtree(work, ignore_errors=True)
 
     print(f"\n{'task':<22}{'tool':<28}{'best s':>7}{'median':>7}{'MB/s':>7}{'peak RSS':>9}"
-          f"{'ratio':>6}{'median':>7}")  # fmt: skip
-    ours = {
-        task: (best, median)
-        for task, tool, best, median, _, _ in rows
-        if tool in ("ferryman", f"ferryman -j {args.jobs}")
-    }
-    for task, tool, best, median, rss, rate in rows:
-        ratios = "" if tool.startswith("ferryman") else (
-            f"{best / ours[task][0]:>6.2f}{median / ours[task][1]:>7.2f}")  # fmt: skip
-        print(f"{task:<22}{tool:<28}{best:>7.2f}{median:>7.2f}{rate:>7.0f}{rss / 1024:>7.1f}MB"
-              f"{ratios}")  # fmt: skip
+          f"{'CPU s':>6}{'all CPU':>8}{'ratio':>6}{'median':>7}")  # fmt: skip
+    ours = {row.task: row for row in rows if row.tool in ("ferryman", f"ferryman -j {args.jobs}")}
+    for row in rows:
+        mine = ours.get(row.task)
+        ratios = "" if row.tool.startswith("ferryman") or mine is None else (
+            f"{row.best / mine.best:>6.2f}{row.median / mine.median:>7.2f}")  # fmt: skip
+        print(f"{row.task:<22}{row.tool:<28}{row.best:>7.2f}{row.median:>7.2f}"
+              f"{row.volume / row.best / 1e6:>7.0f}{row.rss / 1024:>7.1f}MB"
+              f"{row.cpu:>6.2f}{row.machine:>8.2f}{ratios}")  # fmt: skip
     print("\nratio = reference tool's time / Ferryman's time (>= 1.0: Ferryman as fast or faster),"
-          "\nof the best runs and of the medians")  # fmt: skip
-    times = {(task, tool): best for task, tool, best, _, _, _ in rows}
+          "\nof the best runs and of the medians; CPU s = the tool's own CPU-seconds, all CPU ="
+          "\nthe whole machine's (the server's among them), medians")  # fmt: skip
+    by_tool = {(row.task, row.tool): row for row in rows}
     task = f"download {args.size_mib} MiB"
-    if (task, "ferryman") in times:
-        segmented = times[task, "ferryman"]
+    if (task, "ferryman") in by_tool:
+        segmented, curl = by_tool[task, "ferryman"].best, by_tool[task, "curl"].best
         print(f"segmented download, Ferryman's time / theirs: "
-              f"{segmented / times[task, 'curl']:.2f} against curl (target <= 0.7), "
-              f"{segmented / times[task, 'lftp pget -n 4']:.2f} against lftp pget -n 4 "
+              f"{segmented / curl:.2f} against curl (target <= 0.7), "
+              f"{segmented / by_tool[task, 'lftp pget -n 4'].best:.2f} against lftp pget -n 4 "
               f"(target <= 1.0)")  # fmt: skip
+        least = min((row for row in rows if row.task == task), key=lambda row: row.machine)
+        cores = os.cpu_count() or 1
+        if least.machine > 0:
+            print(f"the leanest download ({least.tool}) kept the machine busy for "
+                  f"{least.machine:.2f} CPU-s; at that cost, on {cores} CPUs, a download "
+                  f"takes at least {least.machine / cores:.2f} s. 0.7 x curl's best is "
+                  f"{0.7 * curl:.2f} s")  # fmt: skip
 
 
 if __name__ == "__main__":
