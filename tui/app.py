@@ -38,6 +38,7 @@ from tui.textsafe import printable
 from tui.transfer.queue import Conflict, Job, TransferQueue
 from tui.widgets.file_pane import FilePane
 from tui.widgets.log_panel import LogPanel
+from tui.widgets.transfer_panel import TransferPanel
 
 if TYPE_CHECKING:
     from tui.connection import ConnectionService
@@ -198,17 +199,19 @@ class FerrymanApp(App[None]):
             self.push_screen(QuietCommandPalette(id="--command-palette"))
 
     def action_help(self) -> None:
-        # Ferryman's own keys (ids "main.*", "app.*"), as currently bound (keymap applied),
-        # in the order the screen declares them; the pane keys are listed by HelpScreen.
+        # Ferryman's own keys (ids "main.*", "app.*", and "transfers.*" while the queue has
+        # the focus), as currently bound (keymap applied), in the order they are declared;
+        # the pane keys are listed by HelpScreen.
         shown: dict[str, tuple[str, str]] = {}
         for active in self.screen.active_bindings.values():
             binding = active.binding
-            if binding.id and binding.id.split(".")[0] in ("main", "app"):
+            if binding.id and binding.id.split(".")[0] in ("main", "app", "transfers"):
                 keys = shown.get(binding.id, ("", ""))[0]
                 key = self.get_key_display(binding)
                 shown[binding.id] = (f"{keys} / {key}" if keys else key,
                                      binding.tooltip or binding.description)  # fmt: skip
-        order = [b.id for b in [*MainScreen.BINDINGS, *self.BINDINGS] if isinstance(b, Binding)]
+        declared = [*MainScreen.BINDINGS, *TransferPanel.BINDINGS, *self.BINDINGS]
+        order = [b.id for b in declared if isinstance(b, Binding)]
         rows = [shown[i] for i in order if i in shown]
         self.push_screen(HelpScreen(rows))
 

@@ -1,14 +1,20 @@
-"""Pilot tests of the transfer panel: F5 queues there, progress and totals, and the keys
-that pause, resume, cancel and retry."""
+"""Pilot tests of the transfer panel: F5 queues there, progress and totals, speeds, and the
+keys that pause, resume, cancel and retry one job or all of them."""
 
 from __future__ import annotations
 
 import os
 
+import pytest
+
 from tests.conftest import write
 from tests.ui.conftest import settle, shown
+from tui.screens.confirm import ConfirmScreen
+from tui.screens.help import HelpScreen
 from tui.transfer.queue import Direction, Job, State
-from tui.widgets.transfer_panel import TransferPanel
+from tui.widgets.transfer_panel import Rate, TransferPanel
+
+MB = 1_000_000
 
 
 def row_names(pane) -> list[str]:
@@ -78,3 +84,86 @@ async def test_pause_resume_cancel_and_filter_keys(make_app, local_dir):
         assert panel.query_one("DataTable").row_count == 2  # the cancelled one is not active
         await pilot.press("f", "f", "c")  # "done" view, then clear finished
         assert [job.id for job in app.transfers.jobs()] == [jobs[0].id, jobs[2].id]
+
+
+def test_a_speed_is_what_moved_in_the_last_seconds_not_since_the_start():
+    rate = Rate(window=5.0)
+    assert rate.update(100.0, 50 * MB) == 0.0  # resumed at 50 MB: those bytes are not speed
+    assert rate.update(100.25, 50 * MB + 250_000) == 0.0  # too soon to say
+    assert rate.update(101.0, 51 * MB) == pytest.approx(1 * MB)
+    speed = 0.0
+    for second in range(2, 20):  # then 4 MB/s: a window later, the first second is forgotten
+        speed = rate.update(100.0 + second, 51 * MB + (second - 1) * 4 * MB)
+    assert speed == pytest.approx(4 * MB)
+    assert len(rate.samples) <= 7  # bounded, however long the job runs
+
+
+def test_a_speed_asked_for_very_often_still_spans_its_window():
+    rate = Rate(window=5.0, step=0.1)
+    for tick in range(3001):  # every millisecond for 3 s (a tree of small files redraws a lot)
+        speed = rate.update(tick / 1000, tick * 1000)
+    assert speed == pytest.approx(1 * MB)
+    assert rate.samples[0][0] == 0.0 and len(rate.samples) <= 32
+
+
+def running_jobs(local_dir: str, count: int) -> list[Job]:
+    return [Job(Direction.DOWNLOAD, f"/f{n}", os.path.join(local_dir, f"f{n}"), size=100 * MB)
+            for n in range(count)]  # fmt: skip
+
+
+async def test_the_total_line_shows_the_speed_and_time_left(make_app, local_dir):
+    app = make_app(None)  # not connected: nothing runs unless the test says so
+    clock = [1000.0]
+    async with app.run_test(size=(80, 24)) as pilot:
+        await settle(pilot, app)
+        first, second = jobs = running_jobs(local_dir, 2)
+        app.transfers.add(jobs)
+        await pilot.press("escape", "t")
+        panel = app.screen.query_one(TransferPanel)
+        panel.clock = lambda: clock[0]
+        first.state, first.done = State.RUNNING, 20 * MB  # moved before the first redraw
+        panel.refresh_jobs()
+        clock[0] += 2.0
+        first.done += 10 * MB
+        panel.refresh_jobs()
+        total = str(panel.query_one("#transfer-total").render())
+        # 5 MB/s; 70 MB of this file and 100 MB of the queued one to go: 34 s
+        assert "4.8M/s 0:34 left" in total, total
+        assert "0/2 files, 28.6M of 190.7M" in total
+        assert len(total) <= 78  # one line of an 80-column terminal, padding aside
+        row = panel.query_one("DataTable").get_row_at(0)
+        assert row[4] == "4.8M/s" and row[5] == "0:14"
+        first.state = State.PAUSED  # paused for a minute, then running again
+        panel.refresh_jobs()
+        clock[0] += 60.0
+        first.state = State.RUNNING
+        panel.refresh_jobs()
+        clock[0] += 1.0
+        first.done += 1 * MB
+        panel.refresh_jobs()
+        row = panel.query_one("DataTable").get_row_at(0)
+        assert row[4] == "976.6K/s"  # 1 MB in the second since it resumed, not over 63 s
+
+
+async def test_shifted_keys_act_on_every_job(make_app, local_dir):
+    app = make_app(None)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await settle(pilot, app)
+        jobs = running_jobs(local_dir, 3)
+        app.transfers.add(jobs)
+        await pilot.press("escape", "t", "P")
+        assert [job.state for job in jobs] == [State.PAUSED] * 3
+        await pilot.press("P")  # nothing is waiting: P resumes them all
+        assert [job.state for job in jobs] == [State.QUEUED] * 3
+        await pilot.press("X")  # cancelling all is asked first
+        assert isinstance(app.screen, ConfirmScreen)
+        await pilot.press("n")
+        assert [job.state for job in jobs] == [State.QUEUED] * 3
+        await pilot.press("X", "y")
+        assert [job.state for job in jobs] == [State.CANCELLED] * 3
+        await pilot.press("R")
+        assert [job.state for job in jobs] == [State.QUEUED] * 3
+        await pilot.press("f1")  # with the queue focused, help lists its keys too
+        assert isinstance(app.screen, HelpScreen)
+        described = [description for _, description in app.screen.bindings]
+        assert "Retry all" in described and "Pause/resume all" in described

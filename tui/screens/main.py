@@ -425,7 +425,7 @@ class MainScreen(QuietScreen, CompareSync, Screen[None]):
         if panel.display:
             panel.wake()
             panel.focus_table()
-            self.status.activity = "transfers: p pause, x cancel, r retry, c clear, f filter"
+            self.status.activity = "P X R: pause, cancel, retry all"
         else:
             self.set_focus(self.active().tree)
 

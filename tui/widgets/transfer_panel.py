@@ -2,11 +2,15 @@
 
 It redraws four times a second while something runs and not at all when idle, so a fast
 transfer is not slowed by its own display and an idle screen sends nothing over the link.
+Speeds are measured over the last few seconds (:class:`Rate`), as FileZilla and lftp show
+them: a resumed file's earlier bytes and the time a job spent paused do not count.
 """
 
 from __future__ import annotations
 
 import time
+from collections import deque
+from collections.abc import Callable
 
 from rich.text import Text
 from textual.app import ComposeResult
@@ -16,11 +20,16 @@ from textual.reactive import reactive
 from textual.timer import Timer
 from textual.widgets import DataTable, Static
 
+from tui.screens.confirm import ConfirmScreen
 from tui.textsafe import printable
 from tui.transfer.queue import FINISHED, Job, State, TransferQueue
 from tui.widgets.file_pane import human_size
 
 FILTERS = ("all", "active", "failed", "done")
+RATE_WINDOW = 5.0
+"""Seconds of progress behind a shown speed."""
+RATE_SETTLE = 0.5
+"""No speed is shown for a job that has run for less than this: it would be noise."""
 STATE_STYLE = {
     State.QUEUED: ("queued", "dim"),
     State.RUNNING: ("active", "bold cyan"),
@@ -49,11 +58,37 @@ def eta(seconds: float) -> str:
     return f"{hours}:{minutes:02d}:{secs:02d}" if hours else f"{minutes}:{secs:02d}"
 
 
+class Rate:
+    """A recent speed: the growth of a byte count over the last ``window`` seconds.
+
+    Samples closer together than ``step`` seconds replace each other, so however often it
+    is asked (every job that finishes redraws the panel) it keeps a window's worth.
+    """
+
+    def __init__(self, window: float = RATE_WINDOW, step: float = 0.1) -> None:
+        self.window, self.step = window, step
+        self.samples: deque[tuple[float, int]] = deque(maxlen=64)  # (time, count)
+
+    def update(self, now: float, count: int) -> float:
+        samples = self.samples
+        if len(samples) > 1 and now - samples[-2][0] < self.step:
+            samples[-1] = (now, count)
+        else:
+            samples.append((now, count))
+        while len(samples) > 2 and now - samples[1][0] >= self.window:
+            samples.popleft()  # the oldest kept sample is the last one a window ago
+        then, count_then = samples[0]
+        return (count - count_then) / (now - then) if now - then >= RATE_SETTLE else 0.0
+
+
 class TransferPanel(Vertical, can_focus=False):
     BINDINGS = [
         Binding("p", "pause", "Pause/resume", id="transfers.pause"),
         Binding("x", "cancel", "Cancel", id="transfers.cancel"),
         Binding("r", "retry", "Retry", id="transfers.retry"),
+        Binding("P", "pause_all", "Pause/resume all", show=False, id="transfers.pause_all"),
+        Binding("X", "cancel_all", "Cancel all", show=False, id="transfers.cancel_all"),
+        Binding("R", "retry_all", "Retry all", show=False, id="transfers.retry_all"),
         Binding("c", "clear", "Clear finished", id="transfers.clear"),
         Binding("f", "cycle_filter", "Filter", id="transfers.filter"),
         Binding("plus", "move(-1)", "Up the queue", show=False, id="transfers.up"),
@@ -65,7 +100,11 @@ class TransferPanel(Vertical, can_focus=False):
     def __init__(self, queue: TransferQueue, *, id: str | None = None) -> None:
         super().__init__(id=id)
         self.queue = queue
-        self.started: dict[int, float] = {}
+        self.clock: Callable[[], float] = time.monotonic  # tests and screenshots stop it
+        self.rates: dict[int, Rate] = {}  # per running job
+        self.batch = Rate()  # all of them: bytes moved by any job, finished ones too
+        self.moved = 0
+        self.seen: dict[int, int] = {}  # each job's bytes at the last redraw
         self._timer: Timer | None = None
         self._focus_on_mount = False
 
@@ -122,6 +161,7 @@ class TransferPanel(Vertical, can_focus=False):
 
     def refresh_jobs(self) -> None:
         jobs = self.queue.jobs()
+        speeds, speed = self._speeds(jobs)
         table = self.query_one(DataTable)
         visible = self._visible(jobs)
         keys = [str(job.id) for job in visible]
@@ -130,26 +170,41 @@ class TransferPanel(Vertical, can_focus=False):
             cursor = table.cursor_row
             table.clear()
             for job in visible:
-                table.add_row(*self._cells(job), key=str(job.id))
+                table.add_row(*self._cells(job, speeds.get(job.id, 0.0)), key=str(job.id))
             if visible:
                 table.move_cursor(row=min(cursor, len(visible) - 1))
         else:
             for job in visible:
+                cells = self._cells(job, speeds.get(job.id, 0.0))
                 for column, value in zip(("state", "name", "bar", "bytes", "speed", "eta"),
-                                         self._cells(job), strict=True):  # fmt: skip
+                                         cells, strict=True):  # fmt: skip
                     table.update_cell(str(job.id), column, value)
-        self._total(jobs)
+        self._total(jobs, speed)
 
-    def _cells(self, job: Job) -> tuple[Text, Text, Text, str, str, str]:
-        now = time.monotonic()
-        if job.state is State.RUNNING:
-            self.started.setdefault(job.id, now)
+    def _speeds(self, jobs: list[Job]) -> tuple[dict[int, float], float]:
+        """Each running job's recent speed, and the whole batch's: the bytes any job moved,
+        so files that started and finished between two redraws count too."""
+        now = self.clock()
+        speeds = {}
+        seen = {}
+        for job in jobs:
+            self.moved += max(0, job.done - self.seen.get(job.id, 0))
+            seen[job.id] = job.done
+            if job.state is State.RUNNING:
+                speeds[job.id] = self.rates.setdefault(job.id, Rate()).update(now, job.done)
+        self.seen = seen
+        for job_id in self.rates.keys() - speeds.keys():
+            del self.rates[job_id]  # stopped: a resumed job measures afresh
+        if not speeds:
+            self.batch = Rate()  # idle or all paused: the next run measures afresh
+            return speeds, 0.0
+        return speeds, self.batch.update(now, self.moved)
+
+    def _cells(self, job: Job, speed: float) -> tuple[Text, Text, Text, str, str, str]:
         label, style = STATE_STYLE[job.state]
         name = Text(printable(job.name))
         if job.reason and job.state in (State.FAILED, State.SKIPPED, State.PAUSED):
             name = Text(printable(f"{job.name}: {job.reason}"), style=style)
-        elapsed = now - self.started.get(job.id, now)
-        speed = job.done / elapsed if job.state is State.RUNNING and elapsed > 0.2 else 0.0
         remaining = (job.size - job.done) / speed if speed and job.size else 0.0
         return (
             Text(label, style=style),
@@ -160,19 +215,34 @@ class TransferPanel(Vertical, can_focus=False):
             eta(remaining),
         )
 
-    def _total(self, jobs: list[Job]) -> None:
+    def _total(self, jobs: list[Job], speed: float) -> None:
+        """One line: a bar for the whole batch, files and bytes, and while anything moves
+        the total speed and the time left. The bar gives way first in a narrow terminal."""
         files = [job for job in jobs if not job.is_dir]
         total = sum(job.size or 0 for job in files)
         done = sum(min(job.done, job.size or job.done) for job in files)
         finished = sum(job.state in FINISHED for job in files)
         failed = sum(job.state is State.FAILED for job in files)
-        text = Text("Transfers ", style="bold")
-        text.append(bar(done, total, 20))
-        text.append(f" {finished}/{len(files)} files, {human_size(done)} of {human_size(total)}")
+        summary = Text(f" {finished}/{len(files)} files, {human_size(done)} of {human_size(total)}")
+        if speed:
+            coming = sum(
+                max(0, (job.size or 0) - job.done)
+                for job in files
+                if job.state in (State.RUNNING, State.QUEUED)
+            )
+            summary.append(f"  {human_size(int(speed))}/s")
+            if left := eta(coming / speed):
+                summary.append(f" {left} left")
         if failed:
-            text.append(f"  {failed} failed", style="bold red")
-        text.append(f"   [{self.shown}]", style="dim")
-        self.query_one("#transfer-total", Static).update(text)
+            summary.append(f"  {failed} failed", style="bold red")
+        summary.append(f"  [{self.shown}]", style="dim")
+        line = self.query_one("#transfer-total", Static)
+        room = line.content_size.width or 78
+        label = Text("Transfers ", style="bold")
+        if len(label) + 6 + len(summary) > room:
+            label = Text("")  # a huge batch in a narrow terminal: the numbers matter more
+        width = max(6, min(20, room - len(label) - len(summary)))
+        line.update(Text.assemble(label, bar(done, total, width), summary))
 
     def watch_shown(self) -> None:
         if self.is_mounted:
@@ -206,6 +276,32 @@ class TransferPanel(Vertical, can_focus=False):
     def action_retry(self) -> None:
         job = self._selected()
         self.queue.retry(job.id if job else None)
+        self.wake()
+
+    def action_pause_all(self) -> None:
+        """Pause everything that is waiting or running; when nothing is, resume it all."""
+        if any(job.state in (State.RUNNING, State.QUEUED) for job in self.queue.jobs()):
+            self.queue.pause()
+        else:
+            self.queue.resume()
+        self.wake()
+
+    def action_cancel_all(self) -> None:
+        """Cancel every unfinished job, after asking: their partial files are removed."""
+        count = sum(job.state not in FINISHED for job in self.queue.jobs() if not job.is_dir)
+        if not count:
+            return
+
+        def answered(yes: bool | None) -> None:
+            if yes:
+                self.queue.cancel()
+                self.wake()
+
+        question = f"Cancel {count} unfinished transfer(s)? Their partial files are removed."
+        self.app.push_screen(ConfirmScreen(question, yes="Cancel all", danger=True), answered)
+
+    def action_retry_all(self) -> None:
+        self.queue.retry()
         self.wake()
 
     def action_clear(self) -> None:
