@@ -28,7 +28,7 @@ async def main() -> None:
     saved = dict(os.environ)
     try:
         shots = [("main-screen", states.ConnectedMain), ("compare", states.ComparedMain),
-                 ("sync-plan", states.SyncPlan)]  # fmt: skip
+                 ("sync-plan", states.SyncPlan), ("transfers", states.TransfersMain)]  # fmt: skip
         for name, kind in shots:
             with tempfile.TemporaryDirectory() as workdir:
                 state = kind(workdir)

@@ -20,6 +20,7 @@ from tui.remote.tls import PeerCertificate, TLSCheck, fingerprint
 from tui.screens.certificate import CertificateScreen
 from tui.screens.main import MainScreen
 from tui.sites import Site, save_sites
+from tui.transfer.queue import Direction, Job, State
 from tui.trust.certificate import CertificateReport
 from tui.trust.policy import TrustPolicy
 from tui.trust.store import TrustedCertificate, TrustStore
@@ -151,6 +152,48 @@ class SyncPlan(ComparedMain):
     """The sync plan modal, remote to local (the remote pane is active after connecting)."""
 
     keys = ("y",)
+
+
+class TransfersMain(ConnectedMain):
+    """The transfer panel open under the panes, a queue caught mid-run: jobs with fixed
+    states, sizes and progress, measured over two seconds of a stopped clock. They are only
+    put in the queue (no engine takes them), so nothing is sent to the server."""
+
+    MiB = 1024 * 1024
+    JOBS = [  # (name, size, bytes at the first look, bytes two seconds later, state, reason)
+        ("report-2025.pdf", 2_516_582, 2_516_582, 2_516_582, State.DONE, ""),
+        ("ubuntu-24.04-live-server.iso", 2_754 * MiB, 1_130 * MiB, 1_206 * MiB, State.RUNNING, ""),
+        ("db-2025-06-30.sql.gz", 812 * MiB, 601 * MiB, 643 * MiB, State.RUNNING, ""),
+        ("photos-2025.tar", 1_390 * MiB, 0, 0, State.QUEUED, ""),
+        ("logs/access.log", 96 * MiB, 0, 0, State.FAILED,
+         "550 Permission denied (access.log)"),
+        ("notes.txt", 180, 0, 0, State.QUEUED, ""),
+    ]  # fmt: skip
+
+    async def run_before(self, pilot) -> None:  # type: ignore[no-untyped-def]
+        from tests.ui.conftest import settle
+
+        await settle(pilot, self.app)
+        main = self.app.screen
+        assert isinstance(main, MainScreen)
+        home = os.path.join(os.environ["HOME"], "local")
+        jobs = [
+            Job(Direction.DOWNLOAD, f"/{name}", os.path.join(home, name), size=size, state=state,
+                done=first, reason=reason)
+            for name, size, first, _, state, reason in self.JOBS
+        ]  # fmt: skip
+        await pilot.press("t")
+        panel = main.transfer_panel()
+        clock = [5000.0]  # stopped: the speeds come out the same on every run
+        panel.clock = lambda: clock[0]
+        self.app.transfers.add(jobs)
+        panel.refresh_jobs()
+        clock[0] += 2.0
+        for job, (*_, later, _, _) in zip(jobs, self.JOBS, strict=True):
+            job.done = later
+        panel.refresh_jobs()
+        main.status.site = "ftp.example.test:21"
+        await pilot.pause()
 
 
 async def dismiss_connect(pilot) -> None:  # type: ignore[no-untyped-def]

@@ -24,6 +24,16 @@ def test_main_screen(snap_compare, workdir):
         state.stop()
 
 
+def test_transfer_panel(snap_compare, workdir):
+    """The queue under the panes at 80x24: done, two running with speeds and times left, one
+    failed with the server's reason, and the total line."""
+    state = states.TransfersMain(workdir)
+    try:
+        assert snap_compare(state.app, terminal_size=states.SIZE, run_before=state.run_before)
+    finally:
+        state.stop()
+
+
 @pytest.mark.parametrize("verdict", ["untrusted", "changed"])
 def test_certificate_viewer(snap_compare, workdir, verdict):
     """Owner and Issuer marked Invalid (wrong host, unknown issuer); the changed variant
