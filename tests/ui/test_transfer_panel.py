@@ -11,6 +11,7 @@ from tests.conftest import write
 from tests.ui.conftest import settle, shown
 from tui.screens.confirm import ConfirmScreen
 from tui.screens.help import HelpScreen
+from tui.screens.main import QUEUE_HINT
 from tui.transfer.queue import Direction, Job, State
 from tui.widgets.transfer_panel import Rate, TransferPanel
 
@@ -167,3 +168,24 @@ async def test_shifted_keys_act_on_every_job(make_app, local_dir):
         assert isinstance(app.screen, HelpScreen)
         described = [description for _, description in app.screen.bindings]
         assert "Retry all" in described and "Pause/resume all" in described
+
+
+async def test_the_status_line_shows_the_whole_reason_of_the_failed_job_under_the_cursor(
+    make_app, local_dir
+):
+    app = make_app(None)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await settle(pilot, app)
+        reason = "Cannot download /logs/2025/access.log: 550 Permission denied\x1b[2J"
+        jobs = running_jobs(local_dir, 2)
+        jobs[1].state, jobs[1].reason = State.FAILED, reason
+        app.transfers.add(jobs)
+        await pilot.press("escape", "t")
+        status = app.screen.status
+        assert status.activity == QUEUE_HINT
+        await pilot.press("down")
+        shown_line = str(status.render())
+        assert "550 Permission denied" in shown_line  # cut in the table's name column
+        assert "\x1b" not in shown_line  # the server's text is made safe to show
+        await pilot.press("up")
+        assert status.activity == QUEUE_HINT

@@ -36,6 +36,9 @@ from tui.widgets.log_panel import LogPanel
 from tui.widgets.status_bar import StatusBar
 from tui.widgets.transfer_panel import TransferPanel
 
+QUEUE_HINT = "P X R: pause, cancel, retry all"
+"""The status line while the queue has the focus: what the key bar has no room for."""
+
 if TYPE_CHECKING:
     from tui.app import FerrymanApp
 
@@ -201,6 +204,11 @@ class MainScreen(QuietScreen, CompareSync, Screen[None]):
     @on(FilePane.Failed)
     def _pane_failed(self, event: FilePane.Failed) -> None:
         self.show_error(event.error)
+
+    @on(TransferPanel.JobHighlighted)
+    def _job_highlighted(self, event: TransferPanel.JobHighlighted) -> None:
+        job = event.job  # the status bar makes the server's text safe to show
+        self.status.activity = f"{job.name}: {job.reason}" if job.reason else QUEUE_HINT
 
     # --- panes -------------------------------------------------------------------------
 
@@ -425,7 +433,7 @@ class MainScreen(QuietScreen, CompareSync, Screen[None]):
         if panel.display:
             panel.wake()
             panel.focus_table()
-            self.status.activity = "P X R: pause, cancel, retry all"
+            self.status.activity = QUEUE_HINT
         else:
             self.set_focus(self.active().tree)
 

@@ -13,9 +13,11 @@ from collections import deque
 from collections.abc import Callable
 
 from rich.text import Text
+from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Vertical
+from textual.message import Message
 from textual.reactive import reactive
 from textual.timer import Timer
 from textual.widgets import DataTable, Static
@@ -96,6 +98,14 @@ class TransferPanel(Vertical, can_focus=False):
     ]
 
     shown: reactive[str] = reactive("all")
+
+    class JobHighlighted(Message):
+        """The queue's cursor is on ``job``: its whole name and reason, which the table's
+        columns cut at 80 columns, go to the status line (as in mc's mini-status)."""
+
+        def __init__(self, job: Job) -> None:
+            super().__init__()
+            self.job = job
 
     def __init__(self, queue: TransferQueue, *, id: str | None = None) -> None:
         super().__init__(id=id)
@@ -256,6 +266,15 @@ class TransferPanel(Vertical, can_focus=False):
             return None
         key = table.coordinate_to_cell_key(table.cursor_coordinate).row_key.value
         return next((job for job in self.queue.jobs() if str(job.id) == key), None)
+
+    @on(DataTable.RowHighlighted)
+    def _row_highlighted(self, event: DataTable.RowHighlighted) -> None:
+        event.stop()
+        if not event.data_table.has_focus:
+            return  # a redraw while the user is in the panes: their status line stays
+        job = next((j for j in self.queue.jobs() if str(j.id) == event.row_key.value), None)
+        if job is not None:
+            self.post_message(self.JobHighlighted(job))
 
     def action_pause(self) -> None:
         job = self._selected()
