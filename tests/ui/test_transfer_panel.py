@@ -189,3 +189,20 @@ async def test_the_status_line_shows_the_whole_reason_of_the_failed_job_under_th
         assert "\x1b" not in shown_line  # the server's text is made safe to show
         await pilot.press("up")
         assert status.activity == QUEUE_HINT
+
+
+async def test_t_goes_to_a_queue_that_is_showing_and_hides_it_from_there(make_app, local_dir):
+    app = make_app(None)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await settle(pilot, app)
+        await pilot.press("escape")
+        main = app.screen
+        app.transfers.add(running_jobs(local_dir, 1))
+        panel = main.transfer_panel()
+        panel.display = True  # as F5 leaves it: showing, the keyboard still in the pane
+        await pilot.pause()
+        assert panel not in app.focused.ancestors
+        await pilot.press("t")
+        assert panel.display and panel in app.focused.ancestors
+        await pilot.press("t")
+        assert not panel.display and app.focused is main.active().tree

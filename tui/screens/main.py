@@ -59,7 +59,8 @@ class MainScreen(QuietScreen, CompareSync, Screen[None]):
             "toggle_transfers",
             "Transfers",
             id="main.transfers",
-            tooltip="Transfer queue (p pause, x cancel, r retry, c clear, f filter)",
+            tooltip="Transfer queue: go to it, or hide it there (p pause, x cancel, r retry; "
+            "P X R for all, c clear, f filter)",
         ),
         Binding("c", "connect", "Connect", id="main.connect", tooltip="Connect to a server"),
         Binding("slash", "filter", "Filter", id="main.filter", tooltip="Filter names"),
@@ -428,14 +429,17 @@ class MainScreen(QuietScreen, CompareSync, Screen[None]):
             self.status.activity = "transfers done"
 
     def action_toggle_transfers(self) -> None:
+        """Go to the queue, showing it if needed; from the queue, hide it. A queue that F5
+        opened under the panes is one key away, not hidden by that key."""
         panel = self.transfer_panel()
-        panel.display = not panel.display
-        if panel.display:
-            panel.wake()
-            panel.focus_table()
-            self.status.activity = QUEUE_HINT
-        else:
+        if panel.display and self.focused is not None and panel in self.focused.ancestors:
+            panel.display = False
             self.set_focus(self.active().tree)
+            return
+        panel.display = True
+        panel.wake()
+        panel.focus_table()
+        self.status.activity = QUEUE_HINT
 
     def action_edit(self) -> None:
         pane = self.active()
