@@ -189,6 +189,10 @@ async def test_the_status_line_shows_the_whole_reason_of_the_failed_job_under_th
         assert "\x1b" not in shown_line  # the server's text is made safe to show
         await pilot.press("up")
         assert status.activity == QUEUE_HINT
+        jobs[0].state, jobs[0].reason = State.FAILED, "Connection lost: 421 Timeout"
+        app.screen.query_one(TransferPanel).refresh_jobs()  # it failed under the cursor
+        await pilot.pause()
+        assert status.activity == "f0: Connection lost: 421 Timeout"
 
 
 async def test_t_goes_to_a_queue_that_is_showing_and_hides_it_from_there(make_app, local_dir):

@@ -117,6 +117,7 @@ class TransferPanel(Vertical, can_focus=False):
         self.seen: dict[int, int] = {}  # each job's bytes at the last redraw
         self._timer: Timer | None = None
         self._focus_on_mount = False
+        self._told: tuple[int, str] | None = None  # the job (and reason) last highlighted
 
     def compose(self) -> ComposeResult:
         yield Static("", id="transfer-total")
@@ -137,6 +138,7 @@ class TransferPanel(Vertical, can_focus=False):
 
     def focus_table(self) -> None:
         """Give the queue the keyboard (once mounted, if it was only just made)."""
+        self._told = None  # the status line says the cursor's job again
         if self.is_mounted:
             self.query_one(DataTable).focus()
         else:
@@ -190,6 +192,7 @@ class TransferPanel(Vertical, can_focus=False):
                                          cells, strict=True):  # fmt: skip
                     table.update_cell(str(job.id), column, value)
         self._total(jobs, speed)
+        self._tell_cursor_job()
 
     def _speeds(self, jobs: list[Job]) -> tuple[dict[int, float], float]:
         """Each running job's recent speed, and the whole batch's: the bytes any job moved,
@@ -270,10 +273,17 @@ class TransferPanel(Vertical, can_focus=False):
     @on(DataTable.RowHighlighted)
     def _row_highlighted(self, event: DataTable.RowHighlighted) -> None:
         event.stop()
-        if not event.data_table.has_focus:
+        self._tell_cursor_job()
+
+    def _tell_cursor_job(self) -> None:
+        """Post JobHighlighted when the cursor reaches another job, or its job gets a new
+        reason (it failed or was paused under the cursor)."""
+        if not self.query_one(DataTable).has_focus:
             return  # a redraw while the user is in the panes: their status line stays
-        job = next((j for j in self.queue.jobs() if str(j.id) == event.row_key.value), None)
-        if job is not None:
+        job = self._selected()
+        told = None if job is None else (job.id, job.reason)
+        if job is not None and told != self._told:
+            self._told = told
             self.post_message(self.JobHighlighted(job))
 
     def action_pause(self) -> None:
