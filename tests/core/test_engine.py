@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+import pathlib
 import subprocess
 import sys
 import threading
@@ -346,3 +347,32 @@ def test_queue_hands_out_jobs_in_order_after_retry_move_and_resume():
     assert queue.take(timeout=0) is None
     queue.add([Job(Direction.DOWNLOAD, "/r/x", "/l/x")], first=True)
     assert queue.take(timeout=0).source == "/r/x"
+
+
+@pytest.mark.parametrize("direction", [Direction.DOWNLOAD, Direction.UPLOAD])
+def test_cancelling_a_paused_job_removes_its_partial_file(plain_server, root, tmp_path, direction):
+    payload = os.urandom(16 * 1024 * 1024)
+    if direction is Direction.DOWNLOAD:
+        write(root, "p.bin", payload)
+        job = Job(direction, "/p.bin", str(tmp_path / "p.bin"), size=len(payload))
+        partial = tmp_path / part_name("p.bin")
+    else:
+        (tmp_path / "p.bin").write_bytes(payload)
+        job = Job(direction, str(tmp_path / "p.bin"), "/p.bin", size=len(payload))
+        partial = pathlib.Path(root) / part_name("p.bin")
+    holder: list[TransferQueue] = []
+
+    def progress(running, count):
+        if running.done > 2 * 1024 * 1024 and running.state is State.RUNNING:
+            holder[0].pause(running.id)
+
+    engine, queue = engine_for(plain_server.url("ftp"), [job], slots=1, progress=progress,
+                               segments=1)  # fmt: skip
+    holder.append(queue)
+    engine.run()
+    assert job.state is State.PAUSED and partial.exists()
+    queue.cancel(job.id)  # the engine has stopped: its discard still reaches the server
+    assert queue.wait(timeout=10)
+    assert job.state is State.CANCELLED
+    assert not partial.exists()
+    assert sorted(os.listdir(root)) == (["p.bin"] if direction is Direction.DOWNLOAD else [])

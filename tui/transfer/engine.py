@@ -145,6 +145,7 @@ class TransferEngine:
     # --- running -------------------------------------------------------------------------
 
     def start(self) -> TransferEngine:
+        self.queue.discard = self._discard
         for slot in range(self.slots):
             thread = threading.Thread(target=self._worker, name=f"transfer-{slot}", daemon=True)
             thread.start()
@@ -225,6 +226,24 @@ class TransferEngine:
             self.queue.finish(job, State.CANCELLED, "cancelled")
         else:
             self.queue.finish(job, State.PAUSED, "paused: the partial file is kept")
+
+    def _discard(self, job: Job) -> None:
+        """A paused job was cancelled: remove its partial file, in the background (an upload's
+        is on the server, and asking there must not hold up the screen)."""
+        threading.Thread(target=self._discard_now, args=(job,), name="discard", daemon=True).start()
+
+    def _discard_now(self, job: Job) -> None:
+        session = None
+        try:
+            if job.direction is Direction.UPLOAD and not job.in_place:
+                session = self.open_session()
+            self._remove_partial(job, session)
+        except FerrymanError:
+            pass  # the server cannot be reached: its partial file stays, as after a drop
+        finally:
+            if session is not None:
+                session.close()
+            self.queue.finish(job, State.CANCELLED, "cancelled")
 
     def _remove_partial(self, job: Job, session: RemoteFS | None) -> None:
         try:

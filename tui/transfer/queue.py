@@ -92,6 +92,9 @@ class TransferQueue:
     """The queue. ``take`` blocks a worker until a job is queued or the queue is closed."""
 
     def __init__(self, on_change: Callable[[Job], None] | None = None) -> None:
+        self.discard: Callable[[Job], None] | None = None
+        """Set by the engine: removes what a paused job left (its partial file), then
+        finishes it as cancelled. Without one, a cancelled paused job keeps its partial."""
         self._jobs: list[Job] = []
         self._scan_from = 0  # no job before this index is queued: take() is not O(n) each time
         self._lock = threading.Condition()
@@ -174,22 +177,31 @@ class TransferQueue:
         self._stop(job_id, State.PAUSED)
 
     def cancel(self, job_id: int | None = None) -> None:
-        """Cancel one job (or all): a running one stops and its partial file is removed."""
+        """Cancel one job (or all): a running or paused one stops and its partial file is
+        removed (a paused one's by the engine, see ``discard``)."""
         self._stop(job_id, State.CANCELLED)
 
     def _stop(self, job_id: int | None, as_state: State) -> None:
-        changed = []
+        changed, discarded = [], []
+        discard = self.discard
         with self._lock:
             for job in self._select(job_id):
                 if job.state is State.RUNNING:
                     job.stop_as = as_state
                     job.stop.set()  # the worker finishes it in that state
+                elif job.state is State.PAUSED and as_state is State.CANCELLED and discard:
+                    # Its partial file is still there: cancelled, it goes, as a running one's.
+                    job.state, job.reason = State.RUNNING, "cancelling"
+                    discarded.append(job)
                 elif job.state in (State.QUEUED, State.PAUSED) and job.state is not as_state:
                     job.state = as_state
                     changed.append(job)
             self._lock.notify_all()
-        for job in changed:
+        for job in changed + discarded:
             self._changed(job)
+        if discard is not None:
+            for job in discarded:
+                discard(job)
 
     def resume(self, job_id: int | None = None) -> None:
         self._requeue_where(job_id, (State.PAUSED,))
