@@ -162,6 +162,10 @@ async def test_shifted_keys_act_on_every_job(make_app, local_dir):
         assert [job.state for job in jobs] == [State.QUEUED] * 3
         await pilot.press("X", "y")
         assert [job.state for job in jobs] == [State.CANCELLED] * 3
+        panel = app.screen.query_one(TransferPanel)
+        panel.refresh_jobs()
+        total = str(panel.query_one("#transfer-total").render())
+        assert "0/3 files" in total and "3 cancelled" in total  # not counted as copied
         await pilot.press("R")
         assert [job.state for job in jobs] == [State.QUEUED] * 3
         await pilot.press("f1")  # with the queue focused, help lists its keys too

@@ -234,8 +234,9 @@ class TransferPanel(Vertical, can_focus=False):
         files = [job for job in jobs if not job.is_dir]
         total = sum(job.size or 0 for job in files)
         done = sum(min(job.done, job.size or job.done) for job in files)
-        finished = sum(job.state in FINISHED for job in files)
+        finished = sum(job.state in (State.DONE, State.SKIPPED) for job in files)
         failed = sum(job.state is State.FAILED for job in files)
+        cancelled = sum(job.state is State.CANCELLED for job in files)
         summary = Text(f" {finished}/{len(files)} files, {human_size(done)} of {human_size(total)}")
         if speed:
             coming = sum(
@@ -248,6 +249,8 @@ class TransferPanel(Vertical, can_focus=False):
                 summary.append(f" {left} left")
         if failed:
             summary.append(f"  {failed} failed", style="bold red")
+        if cancelled:
+            summary.append(f"  {cancelled} cancelled", style="yellow")
         summary.append(f"  [{self.shown}]", style="dim")
         line = self.query_one("#transfer-total", Static)
         room = line.content_size.width or 78
