@@ -51,7 +51,7 @@ class Case:
 
 CASES = [
     Case("valid-chain", revocation="good", verdict="trusted-ca"),
-    Case("missing-intermediate", issuer=False, words=("did not send the intermediate",)),
+    Case("missing-intermediate", issuer=False, words=("an intermediate the server did not send",)),
     Case("self-signed", issuer=False, words=("Self-signed",)),
     Case("unknown-ca", issuer=False, words=("Other Root is not a trusted authority",)),
     Case("expired", validity=False, words=("Expired on",)),

@@ -32,7 +32,7 @@ VERDICT_TEXT = {
 
 def section_text(section: Section) -> Text:
     """One section: each field on its own line, ``Invalid`` against the first field when
-    the section fails, then its problems."""
+    the section fails. Its problems are shown under it by ``problem_text``."""
     text = Text()
     text.append(section.title + "\n", style="bold underline")
     width = max(len(label) for label, _ in section.fields)
@@ -43,10 +43,14 @@ def section_text(section: Section) -> Text:
             text.append("        ")
         text.append(f"{label:<{width}}  ", style="dim")
         text.append(printable(value) + "\n")
-    for problem in section.problems:
-        text.append("        ! " + printable(problem) + "\n", style="red")
     text.rstrip()
     return text
+
+
+def problem_text(problem: str) -> Text:
+    """One problem of a section, in its own widget: indented under the field labels, and a
+    long one wraps under itself, not back at the dialog's edge."""
+    return Text("! " + printable(problem), style="red")
 
 
 def details_text(report: CertificateReport) -> Text:
@@ -130,7 +134,10 @@ class CertificateScreen(QuietScreen, ModalScreen[TrustDecision]):
                         yield Static(self._fingerprint_box("Trusted before", report.previous or ""))
                         yield Static(self._fingerprint_box("Presented now", report.sha256))
                 for section in report.sections:
-                    yield Static(section_text(section), classes="cert-section")
+                    with Vertical(classes="cert-section"):
+                        yield Static(section_text(section))
+                        for problem in section.problems:
+                            yield Static(problem_text(problem), classes="cert-problem")
                 yield Static(details_text(report), id="cert-details")
                 yield Label(Text("Chain (pick one to see it)", style="bold"))
                 yield OptionList(

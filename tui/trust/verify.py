@@ -221,7 +221,9 @@ def judge_issuer(chain: list[x509.Certificate], anchors: TrustAnchors) -> list[s
         candidates = sent + known
         if not candidates:
             who = short_name(current.issuer)
-            hint = " (the server did not send the intermediate certificate)" if depth == 0 else ""
+            # Which of the two it is cannot be told from the leaf alone.
+            hint = " (a private CA, or an intermediate the server did not send)"
+            hint = hint if depth == 0 else ""
             return problems + [f"Unknown issuer: {who} is not a trusted authority{hint}"]
         issuer = next((cert for cert in candidates if _signed_by(current, cert)), None)
         if issuer is None:
