@@ -5,15 +5,13 @@ from __future__ import annotations
 
 import os
 
-import pytest
-
 from tests.conftest import write
 from tests.ui.conftest import settle, shown
 from tui.screens.confirm import ConfirmScreen
 from tui.screens.help import HelpScreen
 from tui.screens.main import QUEUE_HINT
 from tui.transfer.queue import Direction, Job, State
-from tui.widgets.transfer_panel import Rate, TransferPanel
+from tui.widgets.transfer_panel import TransferPanel
 
 MB = 1_000_000
 
@@ -85,26 +83,6 @@ async def test_pause_resume_cancel_and_filter_keys(make_app, local_dir):
         assert panel.query_one("DataTable").row_count == 2  # the cancelled one is not active
         await pilot.press("f", "f", "c")  # "done" view, then clear finished
         assert [job.id for job in app.transfers.jobs()] == [jobs[0].id, jobs[2].id]
-
-
-def test_a_speed_is_what_moved_in_the_last_seconds_not_since_the_start():
-    rate = Rate(window=5.0)
-    assert rate.update(100.0, 50 * MB) == 0.0  # resumed at 50 MB: those bytes are not speed
-    assert rate.update(100.25, 50 * MB + 250_000) == 0.0  # too soon to say
-    assert rate.update(101.0, 51 * MB) == pytest.approx(1 * MB)
-    speed = 0.0
-    for second in range(2, 20):  # then 4 MB/s: a window later, the first second is forgotten
-        speed = rate.update(100.0 + second, 51 * MB + (second - 1) * 4 * MB)
-    assert speed == pytest.approx(4 * MB)
-    assert len(rate.samples) <= 7  # bounded, however long the job runs
-
-
-def test_a_speed_asked_for_very_often_still_spans_its_window():
-    rate = Rate(window=5.0, step=0.1)
-    for tick in range(3001):  # every millisecond for 3 s (a tree of small files redraws a lot)
-        speed = rate.update(tick / 1000, tick * 1000)
-    assert speed == pytest.approx(1 * MB)
-    assert rate.samples[0][0] == 0.0 and len(rate.samples) <= 32
 
 
 def running_jobs(local_dir: str, count: int) -> list[Job]:

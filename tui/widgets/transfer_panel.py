@@ -2,14 +2,12 @@
 
 It redraws four times a second while something runs and not at all when idle, so a fast
 transfer is not slowed by its own display and an idle screen sends nothing over the link.
-Speeds are measured over the last few seconds (:class:`Rate`), as FileZilla and lftp show
-them: a resumed file's earlier bytes and the time a job spent paused do not count.
+Speeds are recent ones (``tui.transfer.rate.Rate``), not averages since the start.
 """
 
 from __future__ import annotations
 
 import time
-from collections import deque
 from collections.abc import Callable
 
 from rich.text import Text
@@ -25,13 +23,10 @@ from textual.widgets import DataTable, Static
 from tui.screens.confirm import ConfirmScreen
 from tui.textsafe import printable
 from tui.transfer.queue import FINISHED, Job, State, TransferQueue
+from tui.transfer.rate import Rate, eta
 from tui.widgets.file_pane import human_size
 
 FILTERS = ("all", "active", "failed", "done")
-RATE_WINDOW = 5.0
-"""Seconds of progress behind a shown speed."""
-RATE_SETTLE = 0.5
-"""No speed is shown for a job that has run for less than this: it would be noise."""
 STATE_STYLE = {
     State.QUEUED: ("queued", "dim"),
     State.RUNNING: ("active", "bold cyan"),
@@ -50,37 +45,6 @@ def bar(done: int, total: int | None, width: int = 12) -> Text:
     text = Text("█" * filled, style="cyan")
     text.append("░" * (width - filled), style="dim")
     return text
-
-
-def eta(seconds: float) -> str:
-    if seconds <= 0 or seconds > 99 * 3600:
-        return ""
-    minutes, secs = divmod(int(seconds), 60)
-    hours, minutes = divmod(minutes, 60)
-    return f"{hours}:{minutes:02d}:{secs:02d}" if hours else f"{minutes}:{secs:02d}"
-
-
-class Rate:
-    """A recent speed: the growth of a byte count over the last ``window`` seconds.
-
-    Samples closer together than ``step`` seconds replace each other, so however often it
-    is asked (every job that finishes redraws the panel) it keeps a window's worth.
-    """
-
-    def __init__(self, window: float = RATE_WINDOW, step: float = 0.1) -> None:
-        self.window, self.step = window, step
-        self.samples: deque[tuple[float, int]] = deque(maxlen=64)  # (time, count)
-
-    def update(self, now: float, count: int) -> float:
-        samples = self.samples
-        if len(samples) > 1 and now - samples[-2][0] < self.step:
-            samples[-1] = (now, count)
-        else:
-            samples.append((now, count))
-        while len(samples) > 2 and now - samples[1][0] >= self.window:
-            samples.popleft()  # the oldest kept sample is the last one a window ago
-        then, count_then = samples[0]
-        return (count - count_then) / (now - then) if now - then >= RATE_SETTLE else 0.0
 
 
 class TransferPanel(Vertical, can_focus=False):
