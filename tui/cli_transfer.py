@@ -20,6 +20,7 @@ from tui.sites import Site
 from tui.textsafe import printable
 from tui.transfer.engine import Conflict, TransferEngine
 from tui.transfer.queue import Direction, Job, State, TransferQueue
+from tui.transfer.rate import Rate, eta
 from tui.transfer.segments import DEFAULT_SEGMENTS, SEGMENT_THRESHOLD
 
 CONFLICT_KEYS = {"o": Conflict.OVERWRITE, "n": Conflict.NEWER, "s": Conflict.SKIP,
@@ -123,8 +124,15 @@ def _ask(job: Job) -> tuple[Conflict, bool]:
             return CONFLICT_KEYS[answer.lower()], answer.isupper()
 
 
+GAVE_UP = (State.SKIPPED, State.FAILED, State.CANCELLED)
+"""Jobs whose bytes will not come: left out of the batch's total."""
+
+
 class Display:
-    """Progress on stderr."""
+    """Progress on stderr. On a terminal, one line rewritten in place: how much of the whole
+    batch has arrived, the speed over the last seconds, the time left and the current file,
+    never wider than the terminal (a longer line would wrap, and each update would leave a
+    line behind). Otherwise a line per file, for logs."""
 
     def __init__(self, verb: str) -> None:
         self.verb = verb
@@ -132,24 +140,52 @@ class Display:
         self.started = time.monotonic()
         self.bytes = 0
         self.last = 0.0
+        self.rate = Rate()
+        self.files: dict[int, Job] = {}  # every file job seen, for the batch's total
         self.lock = threading.Lock()
 
     def moved(self, job: Job, count: int) -> None:
         with self.lock:
             self.bytes += count
+            self.files[job.id] = job
             now = time.monotonic()
+            speed = self.rate.update(now, self.bytes)
             if self.tty and now - self.last >= 0.1:
                 self.last = now
-                rate = self.bytes / max(now - self.started, 1e-6) / 1e6
-                moved = f"{self.bytes / 1e6:.1f} MB at {rate:.1f} MB/s"
-                line = f"{self.verb}: {moved}  {printable(job.name)}"
-                sys.stderr.write("\r" + line[:100].ljust(100))
+                sys.stderr.write("\r" + self._progress(job, speed).ljust(self._width()))
                 sys.stderr.flush()
+
+    def _progress(self, job: Job, speed: float) -> str:
+        counted = [j for j in self.files.values() if j.state not in GAVE_UP and j.size]
+        total = sum(j.size or 0 for j in counted)
+        done = sum(min(j.done, j.size or 0) for j in counted)
+        if total:
+            parts = [f"{self.verb}: {100 * done // total:3d}%", f"{done / 1e6:.1f} of "
+                     f"{total / 1e6:.1f} MB"]  # fmt: skip
+        else:
+            parts = [f"{self.verb}:", f"{self.bytes / 1e6:.1f} MB"]
+        if speed:
+            parts.append(f"{speed / 1e6:.1f} MB/s")
+            if total and (left := eta((total - done) / speed)):
+                parts.append(f"ETA {left}")
+        parts.append(printable(job.name))
+        return "  ".join(parts)[: self._width()]
+
+    def _width(self) -> int:
+        """Columns the line may take: the terminal's, less one (a full row wraps on some
+        terminals)."""
+        try:
+            columns = os.get_terminal_size(sys.stderr.fileno()).columns
+        except (OSError, ValueError):
+            columns = 80
+        return max(20, columns - 1)
 
     def changed(self, job: Job) -> None:
         if job.is_dir and job.state is State.DONE and not job.reason:
             return
         with self.lock:
+            if not job.is_dir:
+                self.files[job.id] = job
             if job.state is State.FAILED:
                 self._line(f"ferryman: failed {printable(job.source)}: {printable(job.reason)}")
             elif job.state is State.SKIPPED or (job.state is State.DONE and job.reason):
@@ -159,7 +195,7 @@ class Display:
 
     def _line(self, text: str) -> None:
         if self.tty:
-            sys.stderr.write("\r" + " " * 100 + "\r")
+            sys.stderr.write("\r" + " " * self._width() + "\r")
         print(text, file=sys.stderr, flush=True)
 
     def finish(self, jobs: list[Job]) -> None:

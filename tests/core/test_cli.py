@@ -2,10 +2,16 @@
 
 from __future__ import annotations
 
+import fcntl
 import json
 import os
+import pty
+import select
+import struct
 import subprocess
 import sys
+import termios
+import time
 
 import pytest
 
@@ -117,3 +123,45 @@ def test_password_from_environment_or_a_clear_refusal(plain_server):
 def test_console_script_is_installed(argv):
     result = subprocess.run(["ferryman", *argv], capture_output=True, text=True, timeout=60)
     assert result.returncode == 0 and "ferryman" in result.stdout
+
+
+def on_a_terminal(columns: int, *argv: str) -> tuple[int, str]:
+    """Run the CLI with its stderr on a pseudo-terminal ``columns`` wide; returns the exit
+    code and everything it wrote there."""
+    leader, follower = pty.openpty()
+    fcntl.ioctl(follower, termios.TIOCSWINSZ, struct.pack("HHHH", 24, columns, 0, 0))
+    child = subprocess.Popen([sys.executable, "-m", "tui", *argv], stdin=subprocess.DEVNULL,
+                             stdout=subprocess.DEVNULL, stderr=follower)  # fmt: skip
+    os.close(follower)
+    written = b""
+    deadline = time.monotonic() + 60
+    try:
+        while time.monotonic() < deadline:
+            if not select.select([leader], [], [], 1.0)[0]:
+                continue
+            try:
+                chunk = os.read(leader, 65536)
+            except OSError:  # EIO: the child closed the terminal
+                break
+            if not chunk:
+                break
+            written += chunk
+    finally:
+        os.close(leader)
+    return child.wait(timeout=30), written.decode("utf-8", "replace")
+
+
+def test_progress_on_a_terminal_stays_on_one_line_of_its_width(plain_server, root, tmp_path):
+    for n in range(3):
+        write(root, f"tree/f{n}.bin", os.urandom(24 * 1024 * 1024))
+    code, written = on_a_terminal(
+        60, "get", "-r", "-j", "1", plain_server.url("ftp", "tree"), str(tmp_path / "copy")
+    )
+    assert code == 0, written
+    updates = [part for line in written.split("\n") for part in line.split("\r") if part.strip()]
+    progress = [part for part in updates if "%" in part]
+    assert progress, written
+    assert all(len(part) <= 59 for part in updates), written  # a longer one wraps: a new line
+    assert all(" of 75.5 MB" in part or " of 50.3 MB" in part or " of 25.2 MB" in part
+               for part in progress), progress  # fmt: skip
+    assert sorted(os.listdir(tmp_path / "copy")) == ["f0.bin", "f1.bin", "f2.bin"]
