@@ -30,6 +30,6 @@ def test_a_speed_asked_for_very_often_still_spans_its_window():
 
 
 def test_time_left_reads_as_a_clock_and_says_nothing_when_unknown():
-    assert eta(42.9) == "0:42"
+    assert eta(42.1) == "0:43" and eta(0.4) == "0:01"  # up: never 0:00 while bytes remain
     assert eta(3 * 3600 + 65) == "3:01:05"
     assert eta(0) == "" and eta(-1) == "" and eta(100 * 3600) == ""

@@ -6,6 +6,7 @@ already had, and time a job spent paused, do not count.
 
 from __future__ import annotations
 
+import math
 from collections import deque
 
 RATE_WINDOW = 5.0
@@ -39,9 +40,10 @@ class Rate:
 
 
 def eta(seconds: float) -> str:
-    """``m:ss`` or ``h:mm:ss``; empty when there is nothing sensible to say."""
+    """``m:ss`` or ``h:mm:ss``, rounded up (a transfer with half a second to go does not
+    show 0:00); empty when there is nothing sensible to say."""
     if seconds <= 0 or seconds > 99 * 3600:
         return ""
-    minutes, secs = divmod(int(seconds), 60)
+    minutes, secs = divmod(math.ceil(seconds), 60)
     hours, minutes = divmod(minutes, 60)
     return f"{hours}:{minutes:02d}:{secs:02d}" if hours else f"{minutes}:{secs:02d}"
