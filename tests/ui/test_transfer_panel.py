@@ -11,6 +11,7 @@ from tui.screens.confirm import ConfirmScreen
 from tui.screens.help import HelpScreen
 from tui.screens.main import QUEUE_HINT
 from tui.transfer.queue import Direction, Job, State
+from tui.widgets.job_list import JobList
 from tui.widgets.transfer_panel import TransferPanel
 
 MB = 1_000_000
@@ -52,7 +53,7 @@ async def test_a_failed_job_is_shown_and_retried(make_app, plain_server, root, l
         await pilot.press("t")  # to the panel
         panel = app.screen.query_one(TransferPanel)
         panel.refresh_jobs()
-        assert "FAILED" in str(panel.query_one("DataTable").get_row_at(0)[0])
+        assert panel.query_one(JobList).row_text(0).plain.split()[0] == "FAILED"
         write(root, "late.txt", b"here")
         await pilot.press("r")
         await settle(pilot, app)
@@ -80,7 +81,7 @@ async def test_pause_resume_cancel_and_filter_keys(make_app, local_dir):
         assert [job.id for job in app.transfers.jobs()][:2] == [jobs[1].id, jobs[0].id]
         await pilot.press("f")
         assert panel.shown == "active"
-        assert panel.query_one("DataTable").row_count == 2  # the cancelled one is not active
+        assert len(panel.query_one(JobList).jobs) == 2  # the cancelled one is not active
         await pilot.press("f", "f", "c")  # "done" view, then clear finished
         assert [job.id for job in app.transfers.jobs()] == [jobs[0].id, jobs[2].id]
 
@@ -110,8 +111,8 @@ async def test_the_total_line_shows_the_speed_and_time_left(make_app, local_dir)
         assert "4.8M/s 0:34 left" in total, total
         assert "0/2 files, 28.6M of 190.7M" in total
         assert len(total) <= 78  # one line of an 80-column terminal, padding aside
-        row = panel.query_one("DataTable").get_row_at(0)
-        assert row[4] == "4.8M/s" and row[5] == "0:14"
+        row = panel.query_one(JobList).row_text(0).plain.split()
+        assert row[-2:] == ["4.8M/s", "0:14"], row
         first.state = State.PAUSED  # paused for a minute, then running again
         panel.refresh_jobs()
         clock[0] += 60.0
@@ -120,8 +121,8 @@ async def test_the_total_line_shows_the_speed_and_time_left(make_app, local_dir)
         clock[0] += 1.0
         first.done += 1 * MB
         panel.refresh_jobs()
-        row = panel.query_one("DataTable").get_row_at(0)
-        assert row[4] == "976.6K/s"  # 1 MB in the second since it resumed, not over 63 s
+        row = panel.query_one(JobList).row_text(0).plain.split()
+        assert row[-2] == "976.6K/s", row  # 1 MB in the second since it resumed, not over 63 s
 
 
 async def test_shifted_keys_act_on_every_job(make_app, local_dir):
@@ -192,3 +193,23 @@ async def test_t_goes_to_a_queue_that_is_showing_and_hides_it_from_there(make_ap
         assert panel.display and panel in app.focused.ancestors
         await pilot.press("t")
         assert not panel.display and app.focused is main.active().tree
+
+
+async def test_the_queue_list_keeps_its_cursor_on_its_job_as_jobs_join(make_app, local_dir):
+    app = make_app(None)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await settle(pilot, app)
+        jobs = running_jobs(local_dir, 50)
+        app.transfers.add(jobs)
+        await pilot.press("escape", "t", "G")
+        listing = app.screen.query_one(JobList)
+        assert listing.cursor_job is jobs[-1]
+        assert listing.scroll_offset.y > 0  # scrolled to show it: only visible rows are drawn
+        await pilot.press("pageup", "k")
+        followed = listing.cursor_job
+        assert followed is not None and followed is not jobs[-1]
+        app.transfers.add(running_jobs(local_dir, 5), first=True)  # a folder's files, above
+        await pilot.pause()
+        assert listing.cursor_job is followed
+        assert listing.row_text(listing.cursor_line).plain.split()[1] == followed.name
+

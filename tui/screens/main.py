@@ -438,7 +438,7 @@ class MainScreen(QuietScreen, CompareSync, Screen[None]):
             return
         panel.display = True
         panel.wake()
-        panel.focus_table()
+        panel.focus_list()
         self.status.activity = QUEUE_HINT
 
     def action_edit(self) -> None:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
+from dataclasses import dataclass, field
 
 from rich.text import Text
 from textual import on
@@ -18,33 +19,32 @@ from textual.containers import Vertical
 from textual.message import Message
 from textual.reactive import reactive
 from textual.timer import Timer
-from textual.widgets import DataTable, Static
+from textual.widgets import Static
 
 from tui.screens.confirm import ConfirmScreen
-from tui.textsafe import printable
 from tui.transfer.queue import FINISHED, Job, State, TransferQueue
 from tui.transfer.rate import Rate, eta
 from tui.widgets.file_pane import human_size
+from tui.widgets.job_list import JobHeader, JobList, bar
 
 FILTERS = ("all", "active", "failed", "done")
-STATE_STYLE = {
-    State.QUEUED: ("queued", "dim"),
-    State.RUNNING: ("active", "bold cyan"),
-    State.PAUSED: ("paused", "yellow"),
-    State.DONE: ("done", "green"),
-    State.FAILED: ("FAILED", "bold red"),
-    State.SKIPPED: ("skipped", "yellow"),
-    State.CANCELLED: ("cancel", "dim"),
-}
 
 
-def bar(done: int, total: int | None, width: int = 12) -> Text:
-    if not total:
-        return Text("·" * width, style="dim")
-    filled = min(width, int(width * done / total))
-    text = Text("█" * filled, style="cyan")
-    text.append("░" * (width - filled), style="dim")
-    return text
+@dataclass
+class Tally:
+    """The queue's numbers for the total line, and the speeds (bytes per second)."""
+
+    active: int = 0  # jobs queued or running, folders too
+    files: int = 0
+    total: int = 0  # bytes of every file of known size
+    done: int = 0
+    moved: int = 0  # bytes every job moved, finished ones too
+    coming: int = 0  # bytes still to come from queued and running files
+    finished: int = 0  # copied or skipped
+    failed: int = 0
+    cancelled: int = 0
+    speeds: dict[int, float] = field(default_factory=dict)  # running job id -> speed
+    speed: float = 0.0  # the whole batch's
 
 
 class TransferPanel(Vertical, can_focus=False):
@@ -64,8 +64,8 @@ class TransferPanel(Vertical, can_focus=False):
     shown: reactive[str] = reactive("all")
 
     class JobHighlighted(Message):
-        """The queue's cursor is on ``job``: its whole name and reason, which the table's
-        columns cut at 80 columns, go to the status line (as in mc's mini-status)."""
+        """The queue's cursor is on ``job``: its whole name and reason, which the name
+        column cuts at 80 columns, go to the status line (as in mc's mini-status)."""
 
         def __init__(self, job: Job) -> None:
             super().__init__()
@@ -77,34 +77,26 @@ class TransferPanel(Vertical, can_focus=False):
         self.clock: Callable[[], float] = time.monotonic  # tests and screenshots stop it
         self.rates: dict[int, Rate] = {}  # per running job
         self.batch = Rate()  # all of them: bytes moved by any job, finished ones too
-        self.moved = 0
-        self.seen: dict[int, int] = {}  # each job's bytes at the last redraw
+        self.moved = 0  # those bytes at the last redraw
         self._timer: Timer | None = None
         self._focus_on_mount = False
         self._told: tuple[int, str] | None = None  # the job (and reason) last highlighted
 
     def compose(self) -> ComposeResult:
         yield Static("", id="transfer-total")
-        table: DataTable[Text | str] = DataTable(cursor_type="row", id="transfer-table")
-        yield table
+        yield JobHeader(id="transfer-header")
+        yield JobList(id="transfer-list")
 
     def on_mount(self) -> None:
-        table = self.query_one(DataTable)
-        table.add_column("state", key="state", width=7)
-        table.add_column("name", key="name", width=24)
-        table.add_column("progress", key="bar", width=12)
-        table.add_column("bytes", key="bytes", width=9)
-        table.add_column("speed", key="speed", width=9)
-        table.add_column("ETA", key="eta", width=7)
         self.wake()
         if self._focus_on_mount:
-            table.focus()
+            self.query_one(JobList).focus()
 
-    def focus_table(self) -> None:
+    def focus_list(self) -> None:
         """Give the queue the keyboard (once mounted, if it was only just made)."""
         self._told = None  # the status line says the cursor's job again
         if self.is_mounted:
-            self.query_one(DataTable).focus()
+            self.query_one(JobList).focus()
         else:
             self._focus_on_mount = True
 
@@ -119,11 +111,9 @@ class TransferPanel(Vertical, can_focus=False):
             self._timer = self.set_interval(0.25, self._tick)
 
     def _tick(self) -> None:
-        self.refresh_jobs()
-        if all(job.state not in (State.RUNNING, State.QUEUED) for job in self.queue.jobs()):
-            if self._timer is not None:
-                self._timer.stop()  # idle: no periodic redraw over a slow link
-                self._timer = None
+        if not self.refresh_jobs().active and self._timer is not None:
+            self._timer.stop()  # idle: no periodic redraw over a slow link
+            self._timer = None
 
     def _visible(self, jobs: list[Job]) -> list[Job]:
         files = [job for job in jobs if not job.is_dir or job.state is State.FAILED]
@@ -135,86 +125,76 @@ class TransferPanel(Vertical, can_focus=False):
             return [j for j in files if j.state in (State.DONE, State.SKIPPED)]
         return files
 
-    def refresh_jobs(self) -> None:
+    def refresh_jobs(self) -> Tally:
         jobs = self.queue.jobs()
-        speeds, speed = self._speeds(jobs)
-        table = self.query_one(DataTable)
-        visible = self._visible(jobs)
-        keys = [str(job.id) for job in visible]
-        existing = [str(row.value) for row in table.rows]
-        if existing != keys:
-            cursor = table.cursor_row
-            table.clear()
-            for job in visible:
-                table.add_row(*self._cells(job, speeds.get(job.id, 0.0)), key=str(job.id))
-            if visible:
-                table.move_cursor(row=min(cursor, len(visible) - 1))
-        else:
-            for job in visible:
-                cells = self._cells(job, speeds.get(job.id, 0.0))
-                for column, value in zip(("state", "name", "bar", "bytes", "speed", "eta"),
-                                         cells, strict=True):  # fmt: skip
-                    table.update_cell(str(job.id), column, value)
-        self._total(jobs, speed)
+        tally = self._tally(jobs)
+        self.query_one(JobList).set_jobs(self._visible(jobs), tally.speeds)
+        self._total(tally)
         self._tell_cursor_job()
+        return tally
 
-    def _speeds(self, jobs: list[Job]) -> tuple[dict[int, float], float]:
-        """Each running job's recent speed, and the whole batch's: the bytes any job moved,
-        so files that started and finished between two redraws count too."""
-        now = self.clock()
-        speeds = {}
-        seen = {}
+    def _tally(self, jobs: list[Job]) -> Tally:
+        """The batch's numbers, in one pass over the queue (it may hold 100,000 jobs, and
+        this runs four times a second), and the speeds: each running job's, and the whole
+        batch's from the bytes all jobs moved, so files that started and ended between two
+        redraws count too."""
+        # Locals and identity tests in the loop, not the Tally's attributes or a dict by
+        # state (an Enum hashes in Python): the loop is most of what a redraw costs.
+        running_state, queued_state, done_state = State.RUNNING, State.QUEUED, State.DONE
+        failed_state, cancelled_state, skipped_state = State.FAILED, State.CANCELLED, State.SKIPPED
+        running: list[Job] = []
+        files = active = moved = total = done = coming = finished = failed = cancelled = 0
         for job in jobs:
-            self.moved += max(0, job.done - self.seen.get(job.id, 0))
-            seen[job.id] = job.done
-            if job.state is State.RUNNING:
-                speeds[job.id] = self.rates.setdefault(job.id, Rate()).update(now, job.done)
-        self.seen = seen
-        for job_id in self.rates.keys() - speeds.keys():
+            moved += job.done
+            state = job.state
+            if job.is_dir:
+                active += state is running_state or state is queued_state
+                continue
+            files += 1
+            size = job.size or 0
+            total += size
+            done += job.done if not size or job.done < size else size
+            if state is queued_state:
+                active += 1
+                coming += size
+            elif state is running_state:
+                active += 1
+                running.append(job)
+                coming += max(0, size - job.done)
+            elif state is done_state or state is skipped_state:
+                finished += 1
+            elif state is failed_state:
+                failed += 1
+            elif state is cancelled_state:
+                cancelled += 1
+        tally = Tally(active, files, total, done, moved, coming, finished, failed, cancelled)
+        now = self.clock()
+        for job in running:
+            tally.speeds[job.id] = self.rates.setdefault(job.id, Rate()).update(now, job.done)
+        for job_id in self.rates.keys() - tally.speeds.keys():
             del self.rates[job_id]  # stopped: a resumed job measures afresh
-        if not speeds:
+        if tally.moved < self.moved:
+            self.batch = Rate()  # finished jobs were cleared away: measure afresh
+        self.moved = tally.moved
+        if not running:
             self.batch = Rate()  # idle or all paused: the next run measures afresh
-            return speeds, 0.0
-        return speeds, self.batch.update(now, self.moved)
+        else:
+            tally.speed = self.batch.update(now, tally.moved)
+        return tally
 
-    def _cells(self, job: Job, speed: float) -> tuple[Text, Text, Text, str, str, str]:
-        label, style = STATE_STYLE[job.state]
-        name = Text(printable(job.name))
-        if job.reason and job.state in (State.FAILED, State.SKIPPED, State.PAUSED):
-            name = Text(printable(f"{job.name}: {job.reason}"), style=style)
-        remaining = (job.size - job.done) / speed if speed and job.size else 0.0
-        return (
-            Text(label, style=style),
-            name,
-            bar(job.done, job.size),
-            human_size(job.done),
-            f"{human_size(int(speed))}/s" if speed else "",
-            eta(remaining),
-        )
-
-    def _total(self, jobs: list[Job], speed: float) -> None:
+    def _total(self, tally: Tally) -> None:
         """One line: a bar for the whole batch, files and bytes, and while anything moves
         the total speed and the time left. The bar gives way first in a narrow terminal."""
-        files = [job for job in jobs if not job.is_dir]
-        total = sum(job.size or 0 for job in files)
-        done = sum(min(job.done, job.size or job.done) for job in files)
-        finished = sum(job.state in (State.DONE, State.SKIPPED) for job in files)
-        failed = sum(job.state is State.FAILED for job in files)
-        cancelled = sum(job.state is State.CANCELLED for job in files)
-        summary = Text(f" {finished}/{len(files)} files, {human_size(done)} of {human_size(total)}")
-        if speed:
-            coming = sum(
-                max(0, (job.size or 0) - job.done)
-                for job in files
-                if job.state in (State.RUNNING, State.QUEUED)
-            )
-            summary.append(f"  {human_size(int(speed))}/s")
-            if left := eta(coming / speed):
+        summary = Text(f" {tally.finished}/{tally.files} files, {human_size(tally.done)} of "
+                       f"{human_size(tally.total)}")  # fmt: skip
+        if tally.speed:
+            summary.append(f"  {human_size(int(tally.speed))}/s")
+            if left := eta(tally.coming / tally.speed):
                 summary.append(f" {left} left")
-        if failed:
-            summary.append(f"  {failed} failed", style="bold red")
-        if cancelled:
-            summary.append(f"  {cancelled} cancelled", style="yellow")
+        if tally.failed:
+            summary.append(f"  {tally.failed} failed", style="bold red")
+        if tally.cancelled:
+            summary.append(f"  {tally.cancelled} cancelled", style="yellow")
         summary.append(f"  [{self.shown}]", style="dim")
         line = self.query_one("#transfer-total", Static)
         room = line.content_size.width or 78
@@ -222,7 +202,7 @@ class TransferPanel(Vertical, can_focus=False):
         if len(label) + 6 + len(summary) > room:
             label = Text("")  # a huge batch in a narrow terminal: the numbers matter more
         width = max(6, min(20, room - len(label) - len(summary)))
-        line.update(Text.assemble(label, bar(done, total, width), summary))
+        line.update(Text.assemble(label, bar(tally.done, tally.total, width), summary))
 
     def watch_shown(self) -> None:
         if self.is_mounted:
@@ -231,21 +211,17 @@ class TransferPanel(Vertical, can_focus=False):
     # --- keys ----------------------------------------------------------------------------
 
     def _selected(self) -> Job | None:
-        table = self.query_one(DataTable)
-        if table.row_count == 0:
-            return None
-        key = table.coordinate_to_cell_key(table.cursor_coordinate).row_key.value
-        return next((job for job in self.queue.jobs() if str(job.id) == key), None)
+        return self.query_one(JobList).cursor_job
 
-    @on(DataTable.RowHighlighted)
-    def _row_highlighted(self, event: DataTable.RowHighlighted) -> None:
+    @on(JobList.CursorMoved)
+    def _cursor_moved(self, event: JobList.CursorMoved) -> None:
         event.stop()
         self._tell_cursor_job()
 
     def _tell_cursor_job(self) -> None:
         """Post JobHighlighted when the cursor reaches another job, or its job gets a new
         reason (it failed or was paused under the cursor)."""
-        if not self.query_one(DataTable).has_focus:
+        if not self.query_one(JobList).has_focus:
             return  # a redraw while the user is in the panes: their status line stays
         job = self._selected()
         told = None if job is None else (job.id, job.reason)
