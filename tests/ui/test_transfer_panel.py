@@ -213,3 +213,18 @@ async def test_the_queue_list_keeps_its_cursor_on_its_job_as_jobs_join(make_app,
         assert listing.cursor_job is followed
         assert listing.row_text(listing.cursor_line).plain.split()[1] == followed.name
 
+
+async def test_a_burst_of_queued_jobs_redraws_the_panel_once_not_per_job(make_app, local_dir):
+    app = make_app(None)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await settle(pilot, app)
+        await pilot.press("escape", "t")
+        panel = app.screen.query_one(TransferPanel)
+        redraws = []
+        original = panel.refresh_jobs
+        panel.refresh_jobs = lambda: redraws.append(1) or original()  # type: ignore[method-assign]
+        app.transfers.add(running_jobs(local_dir, 2000))  # one change message per job
+        await pilot.pause()
+        await pilot.pause()
+        assert len(panel.query_one(JobList).jobs) == 2000
+        assert 1 <= len(redraws) <= 5  # each used to cost time in proportion to the queue

@@ -94,6 +94,8 @@ class MainScreen(QuietScreen, CompareSync, Screen[None]):
         self.site: Site | None = None
         self._remote_active = False
         self._reload_after: set[tuple[str, str]] = set()
+        self._catching_up = False  # a catch-up with the queue is already on its way
+        self._finished_since = False  # a job finished since the last catch-up
 
     @property
     def ferryman(self) -> FerrymanApp:
@@ -421,8 +423,19 @@ class MainScreen(QuietScreen, CompareSync, Screen[None]):
         return panel
 
     def transfer_changed(self, job: Job) -> None:
+        """A job changed. A tree's files change one by one, thousands at a time, so the
+        panel and the panes catch up once per burst of these, not once per job (which took
+        time in proportion to the queue's length each: quadratic for a big tree)."""
+        self._finished_since |= job.state in FINISHED
+        if not self._catching_up:
+            self._catching_up = True
+            self.call_later(self._catch_up)  # after the changes already waiting
+
+    def _catch_up(self) -> None:
+        self._catching_up = False
         self.transfer_panel().wake()
-        if job.state in FINISHED and self.ferryman.transfers.wait(timeout=0):
+        finished, self._finished_since = self._finished_since, False
+        if finished and self.ferryman.transfers.wait(timeout=0):
             for pane_id, folder in self._reload_after:
                 self.query_one(f"#{pane_id}", FilePane).reload(folder)
             self._reload_after.clear()
