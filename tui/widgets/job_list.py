@@ -74,8 +74,8 @@ class JobHeader(Static):
     def render(self) -> Text:
         title = Text("progress")
         title.truncate(BAR_WIDTH, pad=True)
-        return columns(self.size.width, Text("state"), Text("name"), title, "bytes", "speed",
-                       "ETA")  # fmt: skip
+        return columns(self.content_size.width, Text("state"), Text("name"), title, "bytes",
+                       "speed", "ETA")  # fmt: skip
 
 
 class JobList(ScrollView, can_focus=True):
