@@ -15,12 +15,11 @@ from typing import TYPE_CHECKING, cast
 from rich.text import Text
 from textual import events
 from textual.binding import Binding
-from textual.geometry import Region, Size
-from textual.reactive import reactive
-from textual.scroll_view import ScrollView
+from textual.geometry import Size
 from textual.strip import Strip
 
 from tui.remote.base import Entry
+from tui.widgets.cursor_view import CursorView
 
 if TYPE_CHECKING:
     from tui.widgets.file_pane import FilePane
@@ -62,7 +61,7 @@ class Line:
         return Row(self.path, self.entry) if self.entry is not None else None
 
 
-class FileTree(ScrollView, can_focus=True):
+class FileTree(CursorView):
     """The tree inside a pane, with Midnight Commander and vim movement."""
 
     BINDINGS = [
@@ -94,9 +93,6 @@ class FileTree(ScrollView, can_focus=True):
         background: $block-cursor-blurred-background;
     }
     """
-
-    # repaint=False: a move redraws the two rows it changes, never the whole list.
-    cursor_line: reactive[int] = reactive(0, always_update=True, init=False, repaint=False)
 
     def __init__(self, *, light: bool = False) -> None:
         super().__init__()
@@ -169,32 +165,6 @@ class FileTree(ScrollView, can_focus=True):
         text.append_text(line.label)
         return text
 
-    def _refresh_row(self, index: int) -> None:
-        """Redraw what the cursor changes on a row: the row (not the scrollbar beside it),
-        or in light mode only the marker cell."""
-        y = index - self.scroll_offset.y
-        if 0 <= y < self.scrollable_content_region.height:
-            width = 1 if self.light else self.scrollable_content_region.width
-            self.refresh(Region(0, y, width, 1))
-
-    def watch_cursor_line(self, previous: int, value: int) -> None:
-        self._refresh_row(previous)
-        self._refresh_row(value)
-        self._show_cursor()
-
-    def _show_cursor(self) -> None:
-        height = self.scrollable_content_region.height
-        top = self.scroll_offset.y
-        if height <= 0:
-            return
-        # Scrolling redraws the whole list; in light mode it jumps half a page, so a slow
-        # link pays for one redraw every few rows instead of one per row.
-        jump = height // 2 if self.light else 0
-        if self.cursor_line < top:
-            self.scroll_to(y=max(self.cursor_line - jump, 0), animate=False)
-        elif self.cursor_line >= top + height:
-            self.scroll_to(y=self.cursor_line - height + 1 + jump, animate=False)
-
     def on_mount(self) -> None:
         if self.light:
             # No scrollbar: redrawing its column cost a third of every scroll's bytes.
@@ -206,39 +176,9 @@ class FileTree(ScrollView, can_focus=True):
         if self.scrollable_content_region.width != self._drawn_width:
             self.relabel()
 
-    def on_focus(self) -> None:
-        self._refresh_row(self.cursor_line)
-
-    def on_blur(self) -> None:
-        self._refresh_row(self.cursor_line)
-
-    # --- moving ------------------------------------------------------------------------
-
-    def move_cursor_to_line(self, index: int) -> None:
-        if self.lines:
-            self.cursor_line = max(0, min(index, len(self.lines) - 1))
-
-    def action_cursor_down(self) -> None:
-        self.move_cursor_to_line(self.cursor_line + 1)
-
-    def action_cursor_up(self) -> None:
-        self.move_cursor_to_line(self.cursor_line - 1)
-
-    def action_page_down(self) -> None:
-        self.move_cursor_to_line(
-            self.cursor_line + max(self.scrollable_content_region.height - 1, 1)
-        )
-
-    def action_page_up(self) -> None:
-        self.move_cursor_to_line(
-            self.cursor_line - max(self.scrollable_content_region.height - 1, 1)
-        )
-
-    def action_scroll_home(self) -> None:
-        self.move_cursor_to_line(0)
-
-    def action_scroll_end(self) -> None:
-        self.move_cursor_to_line(len(self.lines) - 1)
+    @property
+    def row_count(self) -> int:
+        return len(self.lines)
 
     def action_open(self) -> None:
         line = self.cursor
@@ -272,12 +212,10 @@ class FileTree(ScrollView, can_focus=True):
         self.action_cursor_down()
 
     def on_click(self, event: events.Click) -> None:
-        offset = event.get_content_offset(self)
-        if offset is None:
+        index = self.clicked_row(event)
+        if index is None:
             return
-        index = self.scroll_offset.y + offset.y
-        if 0 <= index < len(self.lines):
-            if index == self.cursor_line and self.lines[index].is_dir:
-                self.pane.toggle(index)
-            else:
-                self.cursor_line = index
+        if index == self.cursor_line and self.lines[index].is_dir:
+            self.pane.toggle(index)
+        else:
+            self.cursor_line = index

@@ -14,14 +14,13 @@ from textual import events
 from textual.binding import Binding
 from textual.geometry import Region, Size
 from textual.message import Message
-from textual.reactive import reactive
-from textual.scroll_view import ScrollView
 from textual.strip import Strip
 from textual.widgets import Static
 
 from tui.textsafe import printable
 from tui.transfer.queue import Job, State
 from tui.transfer.rate import eta
+from tui.widgets.cursor_view import CursorView
 from tui.widgets.file_pane import human_size
 
 STATE_STYLE = {
@@ -78,7 +77,7 @@ class JobHeader(Static):
                        "speed", "ETA")  # fmt: skip
 
 
-class JobList(ScrollView, can_focus=True):
+class JobList(CursorView):
     """The jobs the panel shows, one row each, with a cursor."""
 
     BINDINGS = [
@@ -86,8 +85,8 @@ class JobList(ScrollView, can_focus=True):
         Binding("up,k", "cursor_up", "Up", show=False, id="queue.up"),
         Binding("pagedown", "page_down", "Page down", show=False, id="queue.page-down"),
         Binding("pageup", "page_up", "Page up", show=False, id="queue.page-up"),
-        Binding("home,g", "first", "Top", show=False, id="queue.top"),
-        Binding("end,G", "last", "Bottom", show=False, id="queue.bottom"),
+        Binding("home,g", "scroll_home", "Top", show=False, id="queue.top"),
+        Binding("end,G", "scroll_end", "Bottom", show=False, id="queue.bottom"),
     ]
 
     COMPONENT_CLASSES = {"job-list--cursor", "job-list--cursor-blurred"}
@@ -105,9 +104,6 @@ class JobList(ScrollView, can_focus=True):
         background: $block-cursor-blurred-background;
     }
     """
-
-    # repaint=False: a move redraws the two rows it changes, never the whole list.
-    cursor_line: reactive[int] = reactive(0, always_update=True, init=False, repaint=False)
 
     class CursorMoved(Message):
         """The cursor is on another row."""
@@ -181,61 +177,14 @@ class JobList(ScrollView, can_focus=True):
         return columns(width, Text(label, style=style), name, bar(job.done, job.size),
                        human_size(job.done), shown_speed, eta(remaining))  # fmt: skip
 
-    def _refresh_row(self, index: int) -> None:
-        y = index - self.scroll_offset.y
-        if 0 <= y < self.scrollable_content_region.height:
-            self.refresh(Region(0, y, self.scrollable_content_region.width, 1))
+    @property
+    def row_count(self) -> int:
+        return len(self.jobs)
 
-    def watch_cursor_line(self, previous: int, value: int) -> None:
-        self._refresh_row(previous)
-        self._refresh_row(value)
-        self._show_cursor()
+    def cursor_moved(self) -> None:
         self.post_message(self.CursorMoved())
 
-    def _show_cursor(self) -> None:
-        height, top = self.scrollable_content_region.height, self.scroll_offset.y
-        if height <= 0:
-            return
-        if self.cursor_line < top:
-            self.scroll_to(y=self.cursor_line, animate=False)
-        elif self.cursor_line >= top + height:
-            self.scroll_to(y=self.cursor_line - height + 1, animate=False)
-
-    def on_focus(self) -> None:
-        self._refresh_row(self.cursor_line)
-
-    def on_blur(self) -> None:
-        self._refresh_row(self.cursor_line)
-
-    # --- moving ------------------------------------------------------------------------
-
-    def move_cursor_to_line(self, index: int) -> None:
-        if self.jobs:
-            self.cursor_line = max(0, min(index, len(self.jobs) - 1))
-
-    def action_cursor_down(self) -> None:
-        self.move_cursor_to_line(self.cursor_line + 1)
-
-    def action_cursor_up(self) -> None:
-        self.move_cursor_to_line(self.cursor_line - 1)
-
-    def action_page_down(self) -> None:
-        self.move_cursor_to_line(
-            self.cursor_line + max(self.scrollable_content_region.height - 1, 1)
-        )
-
-    def action_page_up(self) -> None:
-        self.move_cursor_to_line(
-            self.cursor_line - max(self.scrollable_content_region.height - 1, 1)
-        )
-
-    def action_first(self) -> None:
-        self.move_cursor_to_line(0)
-
-    def action_last(self) -> None:
-        self.move_cursor_to_line(len(self.jobs) - 1)
-
     def on_click(self, event: events.Click) -> None:
-        offset = event.get_content_offset(self)
-        if offset is not None:
-            self.move_cursor_to_line(self.scroll_offset.y + offset.y)
+        index = self.clicked_row(event)
+        if index is not None:
+            self.cursor_line = index
