@@ -9,7 +9,7 @@ from tests.conftest import write
 from tests.ui.conftest import settle, shown
 from tui.screens.confirm import ConfirmScreen
 from tui.screens.help import HelpScreen
-from tui.screens.main import QUEUE_HINT
+from tui.screens.transfer_queue import QUEUE_HINT
 from tui.transfer.queue import Direction, Job, State
 from tui.widgets.job_list import JobList
 from tui.widgets.transfer_panel import TransferPanel

@@ -25,10 +25,11 @@ from tui.screens.confirm import ConfirmScreen, InputScreen
 from tui.screens.connect import ConnectScreen
 from tui.screens.error import ErrorScreen
 from tui.screens.quiet import QuietScreen
+from tui.screens.transfer_queue import QUEUE_HINT, TransferQueueActions
 from tui.sites import Site
 from tui.textsafe import printable
 from tui.transfer.copy import remove_tree
-from tui.transfer.queue import FINISHED, Direction, Job
+from tui.transfer.queue import Direction, Job
 from tui.widgets.file_pane import SORTS, FilePane
 from tui.widgets.file_tree import Row
 from tui.widgets.key_bar import KeyBar
@@ -36,14 +37,11 @@ from tui.widgets.log_panel import LogPanel
 from tui.widgets.status_bar import StatusBar
 from tui.widgets.transfer_panel import TransferPanel
 
-QUEUE_HINT = "P X R: pause, cancel, retry all"
-"""The status line while the queue has the focus: what the key bar has no room for."""
-
 if TYPE_CHECKING:
     from tui.app import FerrymanApp
 
 
-class MainScreen(QuietScreen, CompareSync, Screen[None]):
+class MainScreen(QuietScreen, CompareSync, TransferQueueActions, Screen[None]):
     BINDINGS = [
         Binding("tab", "switch_pane", "Pane", id="main.switch", tooltip="Switch pane"),
         Binding("f3", "view", "View", id="main.view", tooltip="View the file"),
@@ -94,8 +92,6 @@ class MainScreen(QuietScreen, CompareSync, Screen[None]):
         self.site: Site | None = None
         self._remote_active = False
         self._reload_after: set[tuple[str, str]] = set()
-        self._catching_up = False  # a catch-up with the queue is already on its way
-        self._finished_since = False  # a job finished since the last catch-up
 
     @property
     def ferryman(self) -> FerrymanApp:
@@ -411,48 +407,6 @@ class MainScreen(QuietScreen, CompareSync, Screen[None]):
             panel.wake()
 
         self.app.push_screen(ConfirmScreen(question, yes="Copy"), confirmed)
-
-    def transfer_panel(self) -> TransferPanel:
-        """The transfer queue's panel, made when first needed: until the first transfer
-        it is not there at all (the first frame comes ~10 ms sooner without it)."""
-        panels = self.query(TransferPanel)
-        if panels:
-            return panels.first()
-        panel = TransferPanel(self.ferryman.transfers, id="transfers")
-        self.mount(panel, before=self.query_one(LogPanel))
-        return panel
-
-    def transfer_changed(self, job: Job) -> None:
-        """A job changed. A tree's files change one by one, thousands at a time, so the
-        panel and the panes catch up once per burst of these, not once per job (which took
-        time in proportion to the queue's length each: quadratic for a big tree)."""
-        self._finished_since |= job.state in FINISHED
-        if not self._catching_up:
-            self._catching_up = True
-            self.call_later(self._catch_up)  # after the changes already waiting
-
-    def _catch_up(self) -> None:
-        self._catching_up = False
-        self.transfer_panel().wake()
-        finished, self._finished_since = self._finished_since, False
-        if finished and self.ferryman.transfers.wait(timeout=0):
-            for pane_id, folder in self._reload_after:
-                self.query_one(f"#{pane_id}", FilePane).reload(folder)
-            self._reload_after.clear()
-            self.status.activity = "transfers done"
-
-    def action_toggle_transfers(self) -> None:
-        """Go to the queue, showing it if needed; from the queue, hide it. A queue that F5
-        opened under the panes is one key away, not hidden by that key."""
-        panel = self.transfer_panel()
-        if panel.display and self.focused is not None and panel in self.focused.ancestors:
-            panel.display = False
-            self.set_focus(self.active().tree)
-            return
-        panel.display = True
-        panel.wake()
-        panel.focus_list()
-        self.status.activity = QUEUE_HINT
 
     def action_edit(self) -> None:
         pane = self.active()
