@@ -35,7 +35,7 @@ from tui.screens.main import MainScreen
 from tui.screens.quiet import QuietCommandPalette
 from tui.sites import Site
 from tui.textsafe import printable
-from tui.transfer.queue import Conflict, Job, TransferQueue
+from tui.transfer.queue import FINISHED, Conflict, Job, TransferQueue
 from tui.widgets.file_pane import FilePane
 from tui.widgets.log_panel import LogPanel
 from tui.widgets.transfer_panel import TransferPanel
@@ -60,11 +60,9 @@ class LogLine(Message):
 
 
 class TransferChanged(Message):
-    """A job changed state (from an engine thread); the main screen updates its panel."""
-
-    def __init__(self, job: Job) -> None:
-        super().__init__()
-        self.job = job
+    """Jobs changed (in engine threads, or by the user). One is posted for a burst of
+    changes (a tree's 100,000 files join the queue at once), and the main screen catches
+    up with the queue once."""
 
 
 class FerrymanApp(App[None]):
@@ -90,6 +88,9 @@ class FerrymanApp(App[None]):
         self.url = url
         self.local_path = os.path.abspath(local_path or os.getcwd())
         self.closing = threading.Event()
+        self._changes = threading.Lock()  # guards the two flags below
+        self._change_posted = False  # a TransferChanged is waiting to be handled
+        self._finished_since = False  # a job finished since the last one was handled
         self.transfers = TransferQueue(on_change=self._transfer_changed)
         self._engine: tuple[str, TransferEngine] | None = None
         self._service_options = {"store": store, "ca_file": ca_file,
@@ -151,12 +152,22 @@ class FerrymanApp(App[None]):
         return self._ask(ConflictScreen(job.target), (Conflict.SKIP, False))
 
     def _transfer_changed(self, job: Job) -> None:
-        self.post_message(TransferChanged(job))
+        """Called for every change of every job, from any thread: it only notes the change,
+        and posts a message unless one is already waiting."""
+        with self._changes:
+            self._finished_since |= job.state in FINISHED
+            if self._change_posted:
+                return
+            self._change_posted = True
+        self.post_message(TransferChanged())
 
     def on_transfer_changed(self, message: TransferChanged) -> None:
+        with self._changes:
+            finished, self._finished_since = self._finished_since, False
+            self._change_posted = False  # changes from now on post again
         for screen in self.screen_stack:
             if isinstance(screen, MainScreen):
-                screen.transfer_changed(message.job)
+                screen.transfer_changed(finished)
 
     # --- answers the core asks for (called in worker threads) ---------------------------
 

@@ -1,13 +1,12 @@
 """Provides TransferQueueActions: what the main screen does with the transfer queue.
 
 A mixin of MainScreen: it uses the screen's panes, its status line and the app's queue.
-The panel is made when first needed, follows the queue's changes once per burst of them,
-and ``t`` goes to it or hides it.
+The panel is made when first needed and follows the queue's changes (the app tells once
+per burst of them), and ``t`` goes to it or hides it.
 """
 
 from __future__ import annotations
 
-from tui.transfer.queue import FINISHED, Job
 from tui.widgets.file_pane import FilePane
 from tui.widgets.log_panel import LogPanel
 from tui.widgets.transfer_panel import TransferPanel
@@ -19,9 +18,6 @@ QUEUE_HINT = "P X R: pause, cancel, retry all"
 class TransferQueueActions:
     """The transfer panel's side of the main screen."""
 
-    _catching_up = False  # a catch-up with the queue is already on its way
-    _finished_since = False  # a job finished since the last catch-up
-
     def transfer_panel(self) -> TransferPanel:
         """The transfer queue's panel, made when first needed: until the first transfer
         it is not there at all (the first frame comes ~10 ms sooner without it)."""
@@ -32,19 +28,11 @@ class TransferQueueActions:
         self.mount(panel, before=self.query_one(LogPanel))
         return panel
 
-    def transfer_changed(self, job: Job) -> None:
-        """A job changed. A tree's files change one by one, thousands at a time, so the
-        panel and the panes catch up once per burst of these, not once per job (which took
-        time in proportion to the queue's length each: quadratic for a big tree)."""
-        self._finished_since |= job.state in FINISHED
-        if not self._catching_up:
-            self._catching_up = True
-            self.call_later(self._catch_up)  # after the changes already waiting
-
-    def _catch_up(self) -> None:
-        self._catching_up = False
+    def transfer_changed(self, finished: bool) -> None:
+        """Jobs changed (once per burst of changes, see ``TransferChanged``): redraw the
+        panel, and when the queue has run dry after a job finished, reload the folders
+        the copies went to."""
         self.transfer_panel().wake()
-        finished, self._finished_since = self._finished_since, False
         if finished and self.ferryman.transfers.wait(timeout=0):
             for pane_id, folder in self._reload_after:
                 self.query_one(f"#{pane_id}", FilePane).reload(folder)
