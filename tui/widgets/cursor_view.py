@@ -14,6 +14,22 @@ from textual.scroll_view import ScrollView
 
 
 class CursorView(ScrollView, can_focus=True):
+    COMPONENT_CLASSES = {"cursor-view--cursor", "cursor-view--cursor-blurred"}
+
+    DEFAULT_CSS = """
+    CursorView {
+        background: $surface;
+    }
+    CursorView > .cursor-view--cursor {
+        background: $block-cursor-background;
+        color: $block-cursor-foreground;
+        text-style: bold;
+    }
+    CursorView > .cursor-view--cursor-blurred {
+        background: $block-cursor-blurred-background;
+    }
+    """
+
     # repaint=False: a move redraws the two rows it changes, never the whole list.
     cursor_line: reactive[int] = reactive(0, always_update=True, init=False, repaint=False)
 
@@ -23,6 +39,11 @@ class CursorView(ScrollView, can_focus=True):
     @property
     def row_count(self) -> int:
         raise NotImplementedError
+
+    @property
+    def cursor_style_name(self) -> str:
+        """The component class of the cursor's row as things stand (focused or not)."""
+        return "cursor-view--cursor" if self.has_focus else "cursor-view--cursor-blurred"
 
     def cursor_moved(self) -> None:
         """Called after every cursor move, for subclasses to tell whoever listens."""

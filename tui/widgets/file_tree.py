@@ -78,22 +78,6 @@ class FileTree(CursorView):
         Binding("space,insert", "mark", "Select", show=False, id="pane.mark"),
     ]
 
-    COMPONENT_CLASSES = {"file-tree--cursor", "file-tree--cursor-blurred"}
-
-    DEFAULT_CSS = """
-    FileTree {
-        background: $surface;
-    }
-    FileTree > .file-tree--cursor {
-        background: $block-cursor-background;
-        color: $block-cursor-foreground;
-        text-style: bold;
-    }
-    FileTree > .file-tree--cursor-blurred {
-        background: $block-cursor-blurred-background;
-    }
-    """
-
     def __init__(self, *, light: bool = False) -> None:
         super().__init__()
         self.light = light  # slow links: the cursor is a marker, one cell changes per move
@@ -134,7 +118,7 @@ class FileTree(CursorView):
         self._drawn_width = width
         if index >= len(self.lines) or width <= 0:
             return Strip.blank(width, self.rich_style)
-        name = "file-tree--cursor" if self.has_focus else "file-tree--cursor-blurred"
+        name = self.cursor_style_name
         if self.light:
             marker = "\u203a" if index == self.cursor_line else " "
             text = Text(marker, style=self.get_component_rich_style(name, partial=True))

@@ -89,22 +89,6 @@ class JobList(CursorView):
         Binding("end,G", "scroll_end", "Bottom", show=False, id="queue.bottom"),
     ]
 
-    COMPONENT_CLASSES = {"job-list--cursor", "job-list--cursor-blurred"}
-
-    DEFAULT_CSS = """
-    JobList {
-        background: $surface;
-    }
-    JobList > .job-list--cursor {
-        background: $block-cursor-background;
-        color: $block-cursor-foreground;
-        text-style: bold;
-    }
-    JobList > .job-list--cursor-blurred {
-        background: $block-cursor-blurred-background;
-    }
-    """
-
     class CursorMoved(Message):
         """The cursor is on another row."""
 
@@ -158,7 +142,7 @@ class JobList(CursorView):
         text = self.row_text(index, width)
         text.truncate(width, pad=True)
         if index == self.cursor_line:
-            name = "job-list--cursor" if self.has_focus else "job-list--cursor-blurred"
+            name = self.cursor_style_name
             text.stylize(self.get_component_rich_style(name, partial=True))
         return Strip(text.render(self.app.console), width).apply_style(self.rich_style)
 
