@@ -376,3 +376,25 @@ def test_cancelling_a_paused_job_removes_its_partial_file(plain_server, root, tm
     assert job.state is State.CANCELLED
     assert not partial.exists()
     assert sorted(os.listdir(root)) == (["p.bin"] if direction is Direction.DOWNLOAD else [])
+
+
+def test_a_paused_upload_cancelled_while_the_server_is_gone_says_what_stays(root, tmp_path):
+    payload = os.urandom(16 * 1024 * 1024)
+    (tmp_path / "p.bin").write_bytes(payload)
+    job = Job(Direction.UPLOAD, str(tmp_path / "p.bin"), "/p.bin", size=len(payload))
+    holder: list[TransferQueue] = []
+
+    def progress(running, count):
+        if running.done > 2 * 1024 * 1024 and running.state is State.RUNNING:
+            holder[0].pause(running.id)
+
+    with SandboxServer(root) as server:
+        engine, queue = engine_for(server.url("ftp"), [job], slots=1, progress=progress)
+        holder.append(queue)
+        engine.run()
+    assert job.state is State.PAUSED
+    queue.cancel(job.id)  # the server is gone: its partial file cannot be removed
+    assert queue.wait(timeout=20)
+    assert job.state is State.CANCELLED
+    assert job.reason.startswith(f"cancelled; /{part_name('p.bin')} stays on the server: ")
+    assert (pathlib.Path(root) / part_name("p.bin")).exists()

@@ -233,17 +233,17 @@ class TransferEngine:
         threading.Thread(target=self._discard_now, args=(job,), name="discard", daemon=True).start()
 
     def _discard_now(self, job: Job) -> None:
-        session = None
+        session, reason = None, "cancelled"
         try:
             if job.direction is Direction.UPLOAD and not job.in_place:
                 session = self.open_session()
             self._remove_partial(job, session)
-        except FerrymanError:
-            pass  # the server cannot be reached: its partial file stays, as after a drop
+        except FerrymanError as error:  # the server cannot be reached: say what stays
+            reason = f"cancelled; {part_path(job.target)} stays on the server: {error}"
         finally:
             if session is not None:
                 session.close()
-            self.queue.finish(job, State.CANCELLED, "cancelled")
+            self.queue.finish(job, State.CANCELLED, reason)
 
     def _remove_partial(self, job: Job, session: RemoteFS | None) -> None:
         try:
