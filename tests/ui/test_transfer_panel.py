@@ -37,6 +37,7 @@ async def test_f5_queues_and_the_panel_shows_it_done(make_app, plain_server, roo
         assert "1/1 files" in total and "6.0M of 6.0M" in total
         assert os.path.getsize(os.path.join(local_dir, "big.bin")) == 6 * 1024 * 1024
         assert "big.bin" in row_names(app.screen.local)  # the target pane reloaded
+        assert app.screen.status.activity == "transfers done: 1 copied"
         await pilot.pause(0.35)  # one more tick of the panel's timer
         assert panel._timer is None  # idle: the panel stopped redrawing
 

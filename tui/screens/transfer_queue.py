@@ -7,12 +7,27 @@ per burst of them), and ``t`` goes to it or hides it.
 
 from __future__ import annotations
 
+from collections import Counter
+
+from tui.transfer.queue import Job, State
 from tui.widgets.file_pane import FilePane
 from tui.widgets.log_panel import LogPanel
 from tui.widgets.transfer_panel import TransferPanel
 
 QUEUE_HINT = "P X R: pause, cancel, retry all"
 """The status line while the queue has the focus: what the key bar has no room for."""
+
+
+def finished_summary(jobs: list[Job]) -> str:
+    """What the queue did, for the status line once it has run dry: "transfers done" alone
+    would also be said of a batch that all failed or was cancelled."""
+    counts = Counter(job.state for job in jobs if not job.is_dir)
+    parts = [f"{counts[State.DONE]} copied"]
+    for state, word in ((State.SKIPPED, "skipped"), (State.FAILED, "FAILED"),
+                        (State.CANCELLED, "cancelled"), (State.PAUSED, "paused")):  # fmt: skip
+        if counts[state]:
+            parts.append(f"{counts[state]} {word}")
+    return "transfers done: " + ", ".join(parts)
 
 
 class TransferQueueActions:
@@ -37,7 +52,7 @@ class TransferQueueActions:
             for pane_id, folder in self._reload_after:
                 self.query_one(f"#{pane_id}", FilePane).reload(folder)
             self._reload_after.clear()
-            self.status.activity = "transfers done"
+            self.status.activity = finished_summary(self.ferryman.transfers.jobs())
 
     def action_toggle_transfers(self) -> None:
         """Go to the queue, showing it if needed; from the queue, hide it. A queue that F5
