@@ -255,3 +255,25 @@ def test_every_screen_keeps_its_text_cursors_steady():
                 if not issubclass(kind, QuietScreen):
                     loud.append(name)
     assert loud == []
+
+
+async def test_a_long_error_wraps_inside_its_dialog_at_80_columns(make_app):
+    from textual.widgets import Label
+
+    from tui.errors import ConnectFailed
+    from tui.screens.error import ErrorScreen
+
+    app = make_app(None)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await settle(pilot, app)
+        await pilot.press("escape")
+        message = (
+            "127.0.0.1 port 21 refused the connection (is an FTP server running "
+            "there, and is it the right port?) and the words that follow are seen too"
+        )
+        app.push_screen(ErrorScreen(ConnectFailed(message)))
+        await pilot.pause()
+        shown = app.screen.query(Label)[1]
+        dialog = app.screen.query_one(".dialog")
+        assert shown.region.height >= 2  # wrapped, not cut at the dialog's edge
+        assert shown.region.right <= dialog.region.right
