@@ -165,3 +165,20 @@ def test_progress_on_a_terminal_stays_on_one_line_of_its_width(plain_server, roo
     assert all(" of 75.5 MB" in part or " of 50.3 MB" in part or " of 25.2 MB" in part
                for part in progress), progress  # fmt: skip
     assert sorted(os.listdir(tmp_path / "copy")) == ["f0.bin", "f1.bin", "f2.bin"]
+
+
+def test_the_progress_total_leaves_out_files_that_gave_up(capsys):
+    from tui.cli_transfer import Display
+    from tui.transfer.queue import Direction, Job, State
+
+    display = Display("get")
+    jobs = [Job(Direction.DOWNLOAD, f"/f{n}", f"/tmp/f{n}", size=1000) for n in range(3)]
+    for job in jobs:
+        display.changed(job)  # queued
+    display.moved(jobs[0], 400)
+    jobs[0].done = 400
+    jobs[0].state, jobs[0].reason = State.FAILED, "550 gone"
+    display.changed(jobs[0])
+    display.moved(jobs[1], 500)
+    assert (display.total, display.done) == (2000, 500)
+    assert "ferryman: failed /f0: 550 gone" in capsys.readouterr().err
