@@ -398,3 +398,20 @@ def test_a_paused_upload_cancelled_while_the_server_is_gone_says_what_stays(root
     assert job.state is State.CANCELLED
     assert job.reason.startswith(f"cancelled; /{part_name('p.bin')} stays on the server: ")
     assert (pathlib.Path(root) / part_name("p.bin")).exists()
+
+
+def test_the_queue_sees_jobs_become_active_again_before_where_its_idle_check_got_to():
+    queue = TransferQueue()
+    jobs = [Job(Direction.DOWNLOAD, f"/f{n}", f"/tmp/f{n}") for n in range(4)]
+    queue.add(jobs)
+    for _ in jobs:
+        taken = queue.take(timeout=0)
+        assert taken is not None
+        queue.finish(taken, State.FAILED, "refused")
+    assert queue.wait(timeout=0)  # the check has passed every job
+    queue.retry(jobs[1].id)  # behind where it got to
+    assert not queue.wait(timeout=0)
+    queue.finish(queue.take(timeout=0), State.DONE)  # type: ignore[arg-type]
+    assert queue.wait(timeout=0)
+    queue.add([Job(Direction.DOWNLOAD, "/d/g", "/tmp/g")], first=True)  # a folder's entry
+    assert not queue.wait(timeout=0)
