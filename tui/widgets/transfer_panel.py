@@ -103,12 +103,20 @@ class TransferPanel(Vertical, can_focus=False):
     # --- updates -------------------------------------------------------------------------
 
     def wake(self) -> None:
-        """Something was queued or changed: redraw, and keep redrawing while it runs."""
+        """Something was queued or changed: redraw now if the panel was idle, and keep
+        redrawing while anything runs. While it runs, the next tick shows the change: a
+        tree's jobs change hundreds of times a second, and each redraw walks the queue."""
         if not self.is_mounted:
             return  # made a moment ago: on_mount draws the jobs and wakes it
-        self.refresh_jobs()
         if self._timer is None:
+            self.refresh_jobs()
             self._timer = self.set_interval(0.25, self._tick)
+
+    def _acted(self) -> None:
+        """The user changed the queue: show it at once, ticking or not."""
+        if self._timer is not None:
+            self.refresh_jobs()
+        self.wake()
 
     def _tick(self) -> None:
         if not self.refresh_jobs().active and self._timer is not None:
@@ -237,18 +245,18 @@ class TransferPanel(Vertical, can_focus=False):
             self.queue.resume(job.id)
         else:
             self.queue.pause(job.id)
-        self.wake()
+        self._acted()
 
     def action_cancel(self) -> None:
         job = self._selected()
         if job is not None:
             self.queue.cancel(job.id)
-            self.wake()
+            self._acted()
 
     def action_retry(self) -> None:
         job = self._selected()
         self.queue.retry(job.id if job else None)
-        self.wake()
+        self._acted()
 
     def action_pause_all(self) -> None:
         """Pause everything that is waiting or running; when nothing is, resume it all."""
@@ -256,7 +264,7 @@ class TransferPanel(Vertical, can_focus=False):
             self.queue.pause()
         else:
             self.queue.resume()
-        self.wake()
+        self._acted()
 
     def action_cancel_all(self) -> None:
         """Cancel every unfinished job, after asking: their partial files are removed."""
@@ -267,14 +275,14 @@ class TransferPanel(Vertical, can_focus=False):
         def answered(yes: bool | None) -> None:
             if yes:
                 self.queue.cancel()
-                self.wake()
+                self._acted()
 
         question = f"Cancel {count} unfinished transfer(s)? Their partial files are removed."
         self.app.push_screen(ConfirmScreen(question, yes="Cancel all", danger=True), answered)
 
     def action_retry_all(self) -> None:
         self.queue.retry()
-        self.wake()
+        self._acted()
 
     def action_clear(self) -> None:
         self.queue.clear_finished()
