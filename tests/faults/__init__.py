@@ -1,0 +1,2 @@
+"""The fault matrix: each module is one class of fault (issue 19), each test name one row:
+the case, then what Ferryman must do about it."""
