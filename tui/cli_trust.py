@@ -18,7 +18,7 @@ from tui.remote.tls import fingerprint, normalize_fingerprint
 from tui.sites import parse_url
 from tui.textsafe import printable
 from tui.trust.certificate import CertificateReport, short_name
-from tui.trust.policy import pin_for
+from tui.trust.policy import cannot_save, pin_for
 from tui.trust.store import TrustedCertificate, TrustStore
 
 if TYPE_CHECKING:
@@ -137,39 +137,40 @@ def _site_key(text: str) -> str:
 
 
 def _list(store: TrustStore, *, as_json: bool) -> int:
-    rows = [
-        (site, record.tls, entry)
-        for site, record in sorted(store.sites().items())
-        for entry in record.certificates
-    ]
+    sites = sorted(store.sites().items())
+    rows = [(site, entry) for site, record in sites for entry in record.certificates]
+    damaged = [(site, record.damaged) for site, record in sites if record.damaged is not None]
     if as_json:
-        json.dump(
-            [
-                {
-                    "site": site,
-                    "sha256": entry.sha256,
-                    "subject": entry.subject,
-                    "accepted_at": entry.accepted_at,
-                    "not_after": entry.not_after,
-                    "expired": entry.expired,
-                    "accepted_problems": entry.problems,
-                    "source": entry.source,
-                }
-                for site, _, entry in rows
-            ],
-            sys.stdout,
-            indent=2,
-        )
+        listed: list[dict[str, object]] = [
+            {
+                "site": site,
+                "sha256": entry.sha256,
+                "subject": entry.subject,
+                "accepted_at": entry.accepted_at,
+                "not_after": entry.not_after,
+                "expired": entry.expired,
+                "accepted_problems": entry.problems,
+                "source": entry.source,
+            }
+            for site, entry in rows
+        ]
+        listed += [{"site": site, "damaged": reason} for site, reason in damaged]
+        json.dump(listed, sys.stdout, indent=2)
         sys.stdout.write("\n")
         return EXIT_OK
-    if not rows:
+    if not rows and not damaged:
         print("No trusted certificates yet.")
-    for site, _, entry in rows:
-        state = "EXPIRED" if entry.expired else f"until {entry.not_after[:10]}"
-        print(f"{site}  {printable(entry.subject)}  {state}")
-        print(f"    SHA-256 {entry.sha256}")
+    for site, entry in rows:
+        state = "EXPIRED" if entry.expired else f"until {printable(entry.not_after[:10])}"
+        print(f"{printable(site)}  {printable(entry.subject)}  {state}")
+        print(f"    SHA-256 {printable(entry.sha256)}")
         for problem in entry.problems:
             print(f"    accepted although: {printable(problem)}")
+    for site, reason in damaged:
+        print(
+            f"{printable(site)}  DAMAGED record in {store.path} ({printable(reason or '')}): "
+            f"nothing in it is trusted; 'ferryman trust forget {printable(site)}' removes it"
+        )
     return EXIT_OK
 
 
@@ -213,8 +214,18 @@ def _add(service: ConnectionService, url: str, fingerprint_text: str) -> int:
             file=sys.stderr,
         )
         return EXIT_CERTIFICATE
+    refusal = cannot_save(report)
+    if refusal is not None:
+        print(
+            f"ferryman: Certificate not trusted: {refusal} "
+            f"({printable('; '.join(report.validity.problems))}); nothing was added "
+            f"(--trust {report.sha256} accepts it for one run)",
+            file=sys.stderr,
+        )
+        return EXIT_CERTIFICATE
     service.store.add(report.site, pin_for(report))
-    print(f"Trusting {report.sha256} for {report.site}.")
+    replaced = f", in place of {report.previous} (kept as history)" if report.previous else ""
+    print(f"Trusting {report.sha256} for {report.site}{replaced}.")
     return EXIT_OK
 
 
@@ -246,12 +257,13 @@ def _import_filezilla(store: TrustStore, path: str) -> int:
             skipped += 1
             continue
         site = f"[{host}]:{port}" if ":" in host else f"{host}:{port}"
-        if cert.not_valid_after_utc < datetime.now(UTC):
-            print(
-                f"ferryman: skipped {site}: the certificate expired on "
-                f"{cert.not_valid_after_utc:%Y-%m-%d}",
-                file=sys.stderr,
-            )
+        now = datetime.now(UTC)
+        if not cert.not_valid_before_utc <= now <= cert.not_valid_after_utc:
+            expired = now > cert.not_valid_after_utc
+            state = "expired on" if expired else "is not valid before"
+            when = cert.not_valid_after_utc if expired else cert.not_valid_before_utc
+            print(f"ferryman: skipped {printable(site)}: the certificate {state} {when:%Y-%m-%d}",
+                  file=sys.stderr)  # fmt: skip
             skipped += 1
             continue
         store.add(

@@ -20,7 +20,7 @@ from tui.remote.tls import fingerprint
 from tui.screens.quiet import QuietScreen
 from tui.textsafe import printable
 from tui.trust.certificate import CertificateReport, Section, alt_names, name_fields, short_name
-from tui.trust.policy import TrustDecision
+from tui.trust.policy import TrustDecision, cannot_save
 
 VERDICT_TEXT = {
     "trusted-ca": ("Trusted: verified by a certificate authority", "green"),
@@ -119,7 +119,9 @@ class CertificateScreen(QuietScreen, ModalScreen[TrustDecision]):
 
     @property
     def can_always(self) -> bool:
-        return self.report.revocation != "revoked"
+        """Whether "Always trust" is offered: not for a revoked certificate, nor for one
+        outside its dates (accepted for this session only; the policy enforces it too)."""
+        return cannot_save(self.report) is None
 
     def compose(self) -> ComposeResult:
         report = self.report
@@ -148,6 +150,13 @@ class CertificateScreen(QuietScreen, ModalScreen[TrustDecision]):
                     id="cert-chain",
                 )
                 yield Static(link_text(report.chain[0].der), id="cert-link")
+            if self.ask and report.revocation != "revoked" and not self.can_always:
+                # Said in words, not by a missing button alone (and readable without colour).
+                yield Static(
+                    Text(f"Not offered: Always trust. This certificate is {_dates(report)}; "
+                         "it can be accepted for this session only.", style="bold"),
+                    id="cert-once-only",
+                )  # fmt: skip
             with Horizontal(id="cert-buttons"):
                 if self.ask and report.revocation != "revoked":
                     yield Button("Accept once (o)", id="once", variant="warning", compact=True)
@@ -181,5 +190,11 @@ class CertificateScreen(QuietScreen, ModalScreen[TrustDecision]):
             self.dismiss(TrustDecision.REJECT)
             return
         if choice == "always" and not self.can_always:
+            self.notify("This certificate can be accepted for this session only (o).",
+                        severity="warning", markup=False)  # fmt: skip
             return
         self.dismiss(TrustDecision(choice))
+
+
+def _dates(report: CertificateReport) -> str:
+    return "not yet valid" if "not yet valid" in (cannot_save(report) or "") else "expired"

@@ -33,7 +33,8 @@ class TrustManagerScreen(QuietScreen, ModalScreen[None]):
     def __init__(self, store: TrustStore) -> None:
         super().__init__()
         self.store = store
-        self.rows: list[tuple[str, TrustedCertificate]] = []
+        # A damaged record is a row without a certificate: shown, never trusted, forgettable.
+        self.rows: list[tuple[str, TrustedCertificate | None]] = []
 
     def compose(self) -> ComposeResult:
         with Vertical(classes="dialog trust-dialog"):
@@ -56,17 +57,24 @@ class TrustManagerScreen(QuietScreen, ModalScreen[None]):
         except FerrymanError as error:
             self.query_one("#trust-problem", Label).update(Text(str(error), style="red"))
             return
-        self.rows = [(site, entry) for site, record in sorted(sites.items())
-                     for entry in record.certificates]  # fmt: skip
-        for site, entry in self.rows:
-            until = Text("EXPIRED", style="bold red") if entry.expired else entry.not_after[:10]
-            table.add_row(printable(site), printable(entry.subject), until, entry.sha256[:23] + "…")
+        self.rows = []
+        for site, record in sorted(sites.items()):
+            if record.damaged is not None:
+                self.rows.append((site, None))
+                damaged = Text("DAMAGED record: not trusted", style="bold red")
+                table.add_row(printable(site), damaged, "", printable(record.damaged)[:40])
+            for entry in record.certificates:
+                self.rows.append((site, entry))
+                until = (Text("EXPIRED", style="bold red") if entry.expired
+                         else printable(entry.not_after[:10]))  # fmt: skip
+                table.add_row(printable(site), printable(entry.subject), until,
+                              printable(entry.sha256[:23]) + "…")  # fmt: skip
         if not self.rows:
             self.query_one("#trust-problem", Label).update(
                 Text("No trusted certificates yet.", style="dim")
             )
 
-    def _current(self) -> tuple[str, TrustedCertificate] | None:
+    def _current(self) -> tuple[str, TrustedCertificate | None] | None:
         table = self.query_one(DataTable)
         if not self.rows or table.cursor_row is None or table.cursor_row >= len(self.rows):
             return None
@@ -78,7 +86,15 @@ class TrustManagerScreen(QuietScreen, ModalScreen[None]):
         if current is None:
             return
         site, entry = current
-        der = ssl.PEM_cert_to_DER_cert(entry.pem)
+        if entry is None:
+            message = f"The record of {printable(site)} in {self.store.path} is damaged; forget it"
+            self.notify(message + " (d) or fix the file.", severity="warning", markup=False)
+            return
+        try:
+            der = ssl.PEM_cert_to_DER_cert(entry.pem)
+        except ValueError:
+            self.notify("No certificate was saved with this entry.", severity="warning")
+            return
         host = site.rsplit(":", 1)[0].strip("[]")
         check = TLSCheck(site=site, host=host, peer=PeerCertificate((der,), "", ""), verified=False)
         report = build_report(check, trust_anchors())
@@ -93,8 +109,9 @@ class TrustManagerScreen(QuietScreen, ModalScreen[None]):
 
         def forget(yes: bool | None) -> None:
             if yes:
-                self.store.forget(site, entry.sha256)
+                self.store.forget(site, entry.sha256 if entry is not None else None)
                 self._fill()
 
-        question = Text(f"Stop trusting {printable(entry.subject)} for {printable(site)}?")
+        what = printable(entry.subject) if entry is not None else "the damaged record"
+        question = Text(f"Stop trusting {what} for {printable(site)}?")
         self.app.push_screen(ConfirmScreen(question, yes="Forget", danger=True), forget)

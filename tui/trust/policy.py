@@ -10,6 +10,11 @@
 
 A revoked certificate is refused whatever anyone says. Revocation that cannot be checked
 (``unknown``) blocks only when ``require_revocation`` is set.
+
+A certificate outside its validity dates (expired, or not yet valid) can be accepted for
+this run only, never saved (as FileZilla does): "always" is taken as "once" for it, and a
+pin is never trusted past its end date, whatever was recorded when it was saved. Trusting a
+certificate for a site replaces the site's old pin (the store keeps it as history).
 """
 
 from __future__ import annotations
@@ -24,12 +29,13 @@ from cryptography import x509
 
 from tui.errors import CertificateNotTrusted
 from tui.remote.tls import TLSCheck, normalize_fingerprint
-from tui.trust.certificate import CertificateReport, short_name
+from tui.trust.certificate import VALIDITY, CertificateReport, short_name
 from tui.trust.revocation import RevocationChecker
 from tui.trust.store import TrustedCertificate, TrustStore
 from tui.trust.verify import build_report, trust_anchors
 
 GENERAL = "general"
+ONCE_SOURCE = "once"  # the source of a pin accepted for this run only (never in the file)
 
 
 class TrustDecision(enum.Enum):
@@ -49,6 +55,20 @@ def failing_parts(report: CertificateReport) -> list[str]:
     """The sections that fail, plus ``general`` for problems that fit no section."""
     parts = [section.name for section in report.sections if not section.valid]
     return parts + ([GENERAL] if report.problems else [])
+
+
+def cannot_save(report: CertificateReport) -> str | None:
+    """Why this certificate may not be trusted *always* (saved), or None when it may.
+
+    One rule for the viewer (which then offers no "Always trust"), the policy and
+    ``ferryman trust add``.
+    """
+    if report.revocation == "revoked":
+        return "it has been revoked"
+    if not report.validity.valid:
+        state = "not yet valid" if report.not_before > datetime.now(UTC) else "expired"
+        return f"it is {state}: it can be accepted for this session only, never saved"
+    return None
 
 
 def pin_for(report: CertificateReport, source: str = "user") -> TrustedCertificate:
@@ -127,11 +147,16 @@ class TrustPolicy:
         if report.verified_by_ca and not report.problems:
             report.verdict = "trusted-ca"
             return
-        pins = self.store.certificates(report.site)
+        pins = self.store.certificates(report.site)  # raises when the record is damaged
         failing = set(failing_parts(report))
         for pin in pins:
             if pin.sha256 == report.sha256:
-                if failing <= set(pin.failing):
+                # Dates never count as accepted: an old store may hold a pin saved while the
+                # certificate was expired; it is asked about again, not trusted forever.
+                accepted = set(pin.failing)
+                if pin.source != ONCE_SOURCE:
+                    accepted.discard(VALIDITY)
+                if failing <= accepted:
                     report.verdict = "trusted-store"
                     return
                 report.verdict = "untrusted"  # the pinned certificate fails in a new way
@@ -162,7 +187,11 @@ class TrustPolicy:
             return True
         decision = self.prompt(report) if self.prompt is not None else TrustDecision.REJECT
         if decision is TrustDecision.ONCE:
-            self.store.accept_once(report.site, pin_for(report))
+            self.store.accept_once(report.site, pin_for(report, ONCE_SOURCE))
+        elif decision is TrustDecision.ALWAYS and cannot_save(report) is not None:
+            # Defence in depth: the viewer does not offer "always" for it; asked anyway,
+            # it is accepted for this run and nothing is written.
+            self.store.accept_once(report.site, pin_for(report, ONCE_SOURCE))
         elif decision is TrustDecision.ALWAYS:
             self.store.add(report.site, pin_for(report))
         else:
