@@ -128,7 +128,8 @@ class CertificateScreen(QuietScreen, ModalScreen[TrustDecision]):
         words, style = VERDICT_TEXT[report.verdict]
         classes = "changed" if report.verdict == "changed" else ""
         with Vertical(id="certificate", classes=classes):
-            yield Label(Text(f"Certificate of {report.site}", style="bold"), id="cert-title")
+            title = Text(f"Certificate of {printable(report.site)}", style="bold")
+            yield Label(title, id="cert-title")
             yield Label(Text(words, style=style), id="cert-verdict")
             with VerticalScroll(id="cert-body"):
                 if report.verdict == "changed":
