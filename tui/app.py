@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+import posixpath
 import shlex
 import subprocess
 import tempfile
@@ -27,6 +28,7 @@ from textual.screen import Screen
 
 from tui.config import Config, load_config
 from tui.errors import FerrymanError
+from tui.remote.base import local_child
 from tui.remote.local import LocalFS
 from tui.screens.confirm import ConflictScreen, InputScreen
 from tui.screens.error import ErrorScreen
@@ -275,8 +277,8 @@ class FerrymanApp(App[None]):
     @work(thread=True, exit_on_error=False, group="edit")
     def _fetch_for_edit(self, pane: FilePane, path: str) -> None:
         folder = tempfile.mkdtemp(prefix="ferryman-edit-")
-        local = os.path.join(folder, os.path.basename(path) or "file")
         try:
+            local = local_child(folder, posixpath.basename(path))  # the server's name
             with pane.lock:
                 assert pane.fs is not None
                 from tui.transfer.copy import download_file
@@ -301,7 +303,8 @@ class FerrymanApp(App[None]):
             with self.suspend():
                 subprocess.run([*command, path], check=False)
         except (OSError, Exception) as error:  # SuspendNotSupported when not on a terminal
-            self.notify(f"Cannot run the editor: {error}", severity="error")
+            self.notify(f"Cannot run the editor: {printable(str(error))}", severity="error",
+                        markup=False)  # fmt: skip
             return False
         return _digest(path) != before
 
@@ -316,7 +319,7 @@ class FerrymanApp(App[None]):
         except FerrymanError as error:
             self.call_from_thread(self.push_screen, ErrorScreen(error))
             return
-        self.call_from_thread(self.notify, f"Uploaded {printable(path)}.", timeout=3)
+        self.call_from_thread(self.notify, f"Uploaded {printable(path)}.", timeout=3, markup=False)
         self.call_from_thread(pane.reload, os.path.dirname(path))
 
 

@@ -15,7 +15,7 @@ import threading
 import time
 
 from tui.errors import EXIT_OK, EXIT_TRANSFER, RemoteError, UsageError
-from tui.remote.base import RemoteFS, check_name
+from tui.remote.base import RemoteFS, check_name, local_child
 from tui.sites import Site
 from tui.textsafe import printable
 from tui.transfer.engine import Conflict, TransferEngine
@@ -82,7 +82,7 @@ def _get_job(fs: RemoteFS, site: Site, args: argparse.Namespace) -> Job:
     entry = fs.stat(source)
     name = posixpath.basename(source.rstrip("/")) or site.host
     check_name(name)
-    target = os.path.join(args.local, name) if os.path.isdir(args.local) else args.local
+    target = local_child(args.local, name) if os.path.isdir(args.local) else args.local
     if entry.is_dir and not args.recursive:
         raise UsageError(f"{source} is a directory (use -r to copy it)")
     return Job(Direction.DOWNLOAD, source, target, is_dir=entry.is_dir, size=entry.size,

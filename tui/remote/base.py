@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import abc
 import enum
+import os
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -279,3 +280,16 @@ def check_name(name: str) -> str:
     if any(ord(ch) < 0x20 or ord(ch) == 0x7F for ch in name):
         raise InvalidName(f"Unsafe name {name!r}: it contains control characters")
     return name
+
+
+def local_child(folder: str, name: str) -> str:
+    """The local path for a server's entry ``name`` inside the local ``folder``.
+
+    The one road from a name a server sent to a place on the local disk: the CLI, the
+    transfer engine and the app all take it, so a name such as ``..``, ``x/..`` or
+    ``/etc/x`` can never put a file outside the folder the user chose.
+
+    Raises:
+        InvalidName: ``name`` is not one safe path component (``check_name``).
+    """
+    return os.path.join(folder, check_name(name))

@@ -18,7 +18,7 @@ from textual.screen import Screen
 from textual.widgets import Input, Static
 
 from tui.errors import ConnectionLost, FerrymanError
-from tui.remote.base import RemoteFS, check_name
+from tui.remote.base import RemoteFS, check_name, local_child
 from tui.remote.local import LocalFS
 from tui.screens.compare_sync import LEGEND, CompareSync
 from tui.screens.confirm import ConfirmScreen, InputScreen
@@ -283,12 +283,29 @@ class MainScreen(QuietScreen, CompareSync, TransferQueueActions, Screen[None]):
         if after is not None:
             after(result)
 
+    def _names_ok(self, pane: FilePane, rows: list[Row]) -> bool:
+        """Whether the names a server sent for ``rows`` pass the CLI's rules (``check_name``),
+        checked before any action uses them: ``x/..`` or ``/etc/x`` would otherwise lead a
+        copy, an edit or a delete somewhere else than the row the user sees. If one does
+        not, the error names it and nothing is done."""
+        if isinstance(pane.fs, LocalFS):
+            return True  # names from the local disk are the user's own
+        for row in rows:
+            if row.entry is None:
+                continue
+            try:
+                check_name(row.entry.name)
+            except FerrymanError as error:
+                self.show_error(error)
+                return False
+        return True
+
     def action_view(self) -> None:
         from tui.screens.viewer import VIEW_LIMIT, ViewerScreen  # pygments: when needed
 
         pane = self.active()
         row = pane.cursor_row
-        if row is None or row.entry is None or row.entry.is_dir:
+        if row is None or row.entry is None or row.entry.is_dir or not self._names_ok(pane, [row]):
             return
 
         def read(fs: RemoteFS) -> bytes:
@@ -321,12 +338,15 @@ class MainScreen(QuietScreen, CompareSync, TransferQueueActions, Screen[None]):
     def action_rename(self) -> None:
         pane = self.active()
         row = pane.cursor_row
-        if row is None:
+        if row is None or not self._names_ok(pane, [row]):
             return
         folder = posixpath.dirname(row.path)
+        # What the field shows is escaped like everything else from a server; left as it is,
+        # it means "no change".
+        shown = printable(row.path)
 
         def renamed(target: str | None) -> None:
-            if not target or target == row.path:
+            if not target or target in (row.path, shown):
                 return
             path = target if target.startswith("/") else posixpath.join(folder, target)
             target_dir = posixpath.dirname(path)
@@ -340,7 +360,7 @@ class MainScreen(QuietScreen, CompareSync, TransferQueueActions, Screen[None]):
                 pane, f"rename {printable(row.path)}", lambda fs: fs.rename(row.path, path), after
             )
 
-        self.app.push_screen(InputScreen("Rename or move to:", row.path), renamed)
+        self.app.push_screen(InputScreen("Rename or move to:", shown), renamed)
 
     @staticmethod
     def _names(rows: list[Row]) -> str:
@@ -351,7 +371,7 @@ class MainScreen(QuietScreen, CompareSync, TransferQueueActions, Screen[None]):
     def action_delete(self) -> None:
         pane = self.active()
         rows = pane.selection()
-        if not rows:
+        if not rows or not self._names_ok(pane, rows):
             return
         folders = any(row.entry is not None and row.entry.is_dir for row in rows)
         question = Text(f"Delete {self._names(rows)}?")
@@ -381,6 +401,8 @@ class MainScreen(QuietScreen, CompareSync, TransferQueueActions, Screen[None]):
         if not rows or source.fs is None or target.fs is None or self.site is None:
             self.notify("Nothing to copy, or not connected.", severity="warning")
             return
+        if not self._names_ok(source, rows):
+            return
         destination = target.current_dir()
         upload = source is self.local
         question = Text(f"Copy {self._names(rows)} to {printable(destination)}?")
@@ -391,13 +413,15 @@ class MainScreen(QuietScreen, CompareSync, TransferQueueActions, Screen[None]):
                 return
             jobs = []
             for row in rows:
-                name = posixpath.basename(row.path)
+                name = row.entry.name if row.entry is not None else posixpath.basename(row.path)
+                # A download's target comes from the server's name: the CLI's road to disk.
+                to = posixpath.join(destination, name) if upload else local_child(destination, name)
                 is_dir = row.entry is not None and row.entry.is_dir
                 size = row.entry.size if row.entry is not None else None
                 mtime = row.entry.mtime if row.entry is not None else None
                 direction = Direction.UPLOAD if upload else Direction.DOWNLOAD
-                jobs.append(Job(direction, row.path, posixpath.join(destination, name),
-                                is_dir=is_dir, size=size, mtime=mtime))  # fmt: skip
+                jobs.append(Job(direction, row.path, to, is_dir=is_dir, size=size,
+                                mtime=mtime))  # fmt: skip
             source.marked.clear()
             source.refill()
             self._reload_after.add((target.id or "", destination))
@@ -411,7 +435,7 @@ class MainScreen(QuietScreen, CompareSync, TransferQueueActions, Screen[None]):
     def action_edit(self) -> None:
         pane = self.active()
         row = pane.cursor_row
-        if row is None or row.entry is None or row.entry.is_dir:
+        if row is None or row.entry is None or row.entry.is_dir or not self._names_ok(pane, [row]):
             return
         self.ferryman.edit(pane, row.path)
 

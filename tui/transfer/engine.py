@@ -32,7 +32,7 @@ from tui.errors import (
     TLSError,
     TransferFailed,
 )
-from tui.remote.base import RemoteFS, check_name
+from tui.remote.base import RemoteFS, local_child
 from tui.remote.local import translate
 from tui.transfer.copy import (
     IN_PLACE_LIMIT,
@@ -316,7 +316,7 @@ class TransferEngine:
             skipped = []
             for entry in session.listdir(job.source):
                 try:
-                    check_name(entry.name)
+                    target = local_child(job.target, entry.name)
                 except InvalidName as error:
                     skipped.append(f"{entry.name!r}: {error}")
                     continue
@@ -324,7 +324,7 @@ class TransferEngine:
                     skipped.append(f"{entry.name!r}: {entry.type.value} (not followed)")
                     continue
                 children.append(Job(job.direction, posixpath.join(job.source, entry.name),
-                                    os.path.join(job.target, entry.name), is_dir=entry.is_dir,
+                                    target, is_dir=entry.is_dir,
                                     size=entry.size, mtime=entry.mtime, fresh=fresh))  # fmt: skip
             job.reason = "; ".join(skipped)
         else:
