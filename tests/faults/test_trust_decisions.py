@@ -108,9 +108,9 @@ def test_trust_add_for_a_site_with_another_pin__replaces_it(tmp_path, certs, cap
 
 
 async def test_always_trust_in_the_viewer_on_a_changed_certificate__replaces_the_old_pin(
-    make_app,
+    make_app,  # noqa: F811
     tmp_path,
-    certs,  # noqa: F811
+    certs,
 ):
     (first, first_fp), (_, second_fp) = certs["first"], certs["second"]
     with SandboxServer(str(tmp_path), tls=first) as server:
@@ -170,9 +170,9 @@ def test_a_pin_saved_while_expired_by_an_older_version__is_asked_about_again(tmp
 
 
 async def test_the_viewer_of_an_expired_certificate__offers_this_session_only(
-    make_app,
+    make_app,  # noqa: F811
     tmp_path,
-    certs,  # noqa: F811
+    certs,
 ):
     tls, _ = certs["expired"]
     with SandboxServer(str(tmp_path), tls=tls) as server:

@@ -87,7 +87,9 @@ def report(verdict: str) -> CertificateReport:
             sha256=fingerprint(old), pem="", subject="ftp.example.test", failing=["issuer"],
             problems=[], accepted_at="2025-02-01T00:00:00Z", not_after="2027-01-01T00:00:00Z",
         ))  # fmt: skip
-    judged = build_report(check, trust_anchors(), now=CLOCK)
+    # "expired": the same certificate judged after its end date (2027-01-01).
+    now = datetime(2027, 3, 1, 12, 0, tzinfo=UTC) if verdict == "expired" else CLOCK
+    judged = build_report(check, trust_anchors(), now=now)
     judged.revocation_detail = "the certificate names no OCSP responder or CRL"
     TrustPolicy(store)._judge(judged)
     return judged

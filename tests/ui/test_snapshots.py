@@ -34,10 +34,11 @@ def test_transfer_panel(snap_compare, workdir):
         state.stop()
 
 
-@pytest.mark.parametrize("verdict", ["untrusted", "changed"])
+@pytest.mark.parametrize("verdict", ["untrusted", "changed", "expired"])
 def test_certificate_viewer(snap_compare, workdir, verdict):
     """Owner and Issuer marked Invalid (wrong host, unknown issuer); the changed variant
-    shows the warning and the two fingerprints side by side."""
+    shows the warning and the two fingerprints side by side; the expired one offers no
+    "Always trust" and says, in words, that it can be accepted for this session only."""
     app = states.app_for(states.prepare(workdir))
     assert snap_compare(app, terminal_size=states.SIZE,
                         run_before=states.certificate_run_before(verdict))  # fmt: skip

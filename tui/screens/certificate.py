@@ -154,8 +154,8 @@ class CertificateScreen(QuietScreen, ModalScreen[TrustDecision]):
             if self.ask and report.revocation != "revoked" and not self.can_always:
                 # Said in words, not by a missing button alone (and readable without colour).
                 yield Static(
-                    Text(f"Not offered: Always trust. This certificate is {_dates(report)}; "
-                         "it can be accepted for this session only.", style="bold"),
+                    Text(f'"Always trust" is not offered: the certificate is {_dates(report)}. '
+                         "It can be accepted for this session only.", style="bold"),
                     id="cert-once-only",
                 )  # fmt: skip
             with Horizontal(id="cert-buttons"):

@@ -66,7 +66,8 @@ def cannot_save(report: CertificateReport) -> str | None:
     if report.revocation == "revoked":
         return "it has been revoked"
     if not report.validity.valid:
-        state = "not yet valid" if report.not_before > datetime.now(UTC) else "expired"
+        early = any(p.startswith("Not yet valid") for p in report.validity.problems)
+        state = "not yet valid" if early else "expired"
         return f"it is {state}: it can be accepted for this session only, never saved"
     return None
 
