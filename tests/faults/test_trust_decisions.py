@@ -313,3 +313,29 @@ async def test_a_damaged_record_in_the_trust_manager__is_shown_and_can_be_forgot
         await settle(pilot, app)
         assert [site for site, _ in manager.rows] == ["good.example:21"]
     assert list(store().sites()) == ["good.example:21"]
+
+
+def test_a_pin_that_has_expired_since__is_asked_again_and_not_saved_again(tmp_path, certs):
+    tls, sha256 = certs["expired"]
+    with SandboxServer(str(tmp_path), tls=tls) as server:
+        site = f"127.0.0.1:{server.port}"
+        TrustStore().add(site, pin(sha256, not_after="2026-11-23T00:00:00Z"))  # saved while valid
+        asked = open_with(server.url("ftpes"), TrustDecision.ALWAYS)
+    assert asked.verdicts == ["untrusted"]  # asked again, not trusted silently
+    (kept,) = TrustStore().certificates(site)
+    assert kept.failing == ["issuer"]  # "always" did not save the expired one over it
+
+
+async def test_a_subject_with_markup_and_a_bidi_override__is_shown_escaped_in_the_trust_manager(
+    make_app,  # noqa: F811
+):
+    entry = pin("AA:BB")
+    entry.subject = "evil\u202e[b]gpj.exe[/b]"
+    TrustStore().add("h.example:21", entry)
+    app = make_app(None)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await settle(pilot, app)
+        await pilot.press("escape", "ctrl+t")
+        table = app.screen.query_one("#trusted")
+        subject = table.get_row_at(0)[1]
+    assert subject.plain == "evil\\u202e[b]gpj.exe[/b]"

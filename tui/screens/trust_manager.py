@@ -55,20 +55,20 @@ class TrustManagerScreen(QuietScreen, ModalScreen[None]):
         try:
             sites = self.store.sites()
         except FerrymanError as error:
-            self.query_one("#trust-problem", Label).update(Text(str(error), style="red"))
+            self.query_one("#trust-problem", Label).update(Text(printable(str(error)), style="red"))
             return
         self.rows = []
         for site, record in sorted(sites.items()):
             if record.damaged is not None:
                 self.rows.append((site, None))
                 damaged = Text("DAMAGED record: not trusted", style="bold red")
-                table.add_row(printable(site), damaged, "", printable(record.damaged)[:40])
+                table.add_row(_cell(site), damaged, "", _cell(record.damaged[:40]))
             for entry in record.certificates:
                 self.rows.append((site, entry))
                 until = (Text("EXPIRED", style="bold red") if entry.expired
-                         else printable(entry.not_after[:10]))  # fmt: skip
-                table.add_row(printable(site), printable(entry.subject), until,
-                              printable(entry.sha256[:23]) + "…")  # fmt: skip
+                         else _cell(entry.not_after[:10]))  # fmt: skip
+                table.add_row(_cell(site), _cell(entry.subject), until,
+                              _cell(entry.sha256[:23] + "…"))  # fmt: skip
         if not self.rows:
             self.query_one("#trust-problem", Label).update(
                 Text("No trusted certificates yet.", style="dim")
@@ -115,3 +115,9 @@ class TrustManagerScreen(QuietScreen, ModalScreen[None]):
         what = printable(entry.subject) if entry is not None else "the damaged record"
         question = Text(f"Stop trusting {what} for {printable(site)}?")
         self.app.push_screen(ConfirmScreen(question, yes="Forget", danger=True), forget)
+
+
+def _cell(value: str) -> Text:
+    """A table cell from the file or a server: escaped, and a ``Text`` because DataTable
+    reads a plain string as markup (a subject with ``[link=…]`` would become a link)."""
+    return Text(printable(value))
