@@ -218,3 +218,15 @@ def test_printable_of_any_text__has_no_control_or_format_character_and_is_stable
     assert printable(safe) == safe
     if text.isprintable():
         assert safe == text  # ordinary names are left alone
+
+
+async def test_compare_with_hostile_names__marks_only_real_entries(make_app, world):  # noqa: F811
+    server, _ = world
+    app = make_app(server.url("dir"))
+    async with app.run_test(size=(80, 24)) as pilot:
+        screen = await connected(app, pilot)
+        await pilot.press("equals_sign")
+        await settle(pilot, app)
+        assert not isinstance(app.screen, ErrorScreen)
+        marked = {path.rsplit("/", 1)[-1] for path in screen.remote.compared}
+        assert marked == {"safe.txt"}  # the names that cannot be a path are left out
