@@ -12,14 +12,13 @@ of 4 KiB files about 10 % slower). If such an upload fails, its partial file is 
 
 from __future__ import annotations
 
-import contextlib
 import hashlib
 import io
-import json
 import os
 import posixpath
 import threading
 from collections.abc import Callable
+from datetime import datetime
 from typing import Protocol
 
 from tui.errors import (
@@ -30,67 +29,39 @@ from tui.errors import (
     NotFound,
     NotSupported,
     RemoteError,
+    SourceChanged,
     TransferFailed,
 )
 from tui.remote.base import RemoteFS, Writer, check_name
-from tui.remote.local import LocalReader, translate
+from tui.remote.local import LocalReader, check_replaceable, keep_mode, translate
 from tui.transfer.disk import PartWriter
+from tui.transfer.partial import (  # noqa: F401 - part of this module's interface
+    claim,
+    identity,
+    is_temporary_name,
+    matches,
+    part_name,
+    part_path,
+    read_record,
+    read_segments,
+    remote_prefix_matches,
+    remove_partial,
+    remove_record,
+    solid_prefix,
+    source_matches,
+    state_path,
+    write_record,
+)
 
 BLOCK_SIZE = 256 * 1024
 IN_PLACE_LIMIT = 1024 * 1024
 """Uploads smaller than this may be written in place (module docstring): a larger partial
 file is worth keeping under its temporary name for a resume."""
 Progress = Callable[[int], None]
+Note = Callable[[str], None]
+"""Told what the user should know about a copy that still succeeds (it started over)."""
 Verify = Callable[[str, str], None]
 """Called with (remote path, local path) of a complete copy; raises TransferFailed."""
-
-
-def part_name(name: str) -> str:
-    """The temporary name a file is written under until it is complete."""
-    return f".{name}.ferryman-part"
-
-
-def part_path(path: str) -> str:
-    """The temporary file beside ``path`` (local or remote: both are POSIX paths here)."""
-    folder, name = posixpath.split(path)
-    return posixpath.join(folder, part_name(name))
-
-
-def state_path(part: str) -> str:
-    """The record of a segmented download's ranges, beside its partial file."""
-    return part + ".segments"
-
-
-def read_segments(part: str) -> tuple[object, list[tuple[int, int, int]]]:
-    """The record beside a segmented partial file: the size it was for, and its ranges as
-    (start, end, done), sorted.
-
-    Raises:
-        FileNotFoundError: there is no record. OSError, ValueError, KeyError, TypeError: it
-            cannot be read or is damaged.
-    """
-    with open(state_path(part), encoding="utf-8") as handle:
-        data = json.load(handle)
-    return data.get("size"), sorted((int(a), int(b), int(d)) for a, b, d in data["ranges"])
-
-
-def contiguous_prefix(part: str) -> int | None:
-    """How many bytes from the start of a segmented partial file are known to be real (the
-    rest may be preallocated holes); None when the partial was not written in segments."""
-    try:
-        _, ranges = read_segments(part)
-    except FileNotFoundError:
-        return None
-    except (OSError, ValueError, KeyError, TypeError, AttributeError):
-        return 0  # a damaged record: trust none of the file
-    prefix = 0
-    for start, end, done in ranges:
-        if start != prefix:
-            break
-        prefix = start + max(0, min(done, end - start))
-        if prefix < end:
-            break
-    return prefix
 
 
 class _ReadsInto(Protocol):
@@ -108,17 +79,33 @@ def copy_stream(
     progress: Progress | None = None,
     cancel: threading.Event | None = None,
     block_size: int = BLOCK_SIZE,
+    limit: int | None = None,
+    what: str = "the source",
 ) -> int:
-    """Move bytes from ``reader`` to ``writer`` through one reused buffer; returns the count."""
+    """Move bytes from ``reader`` to ``writer`` through one reused buffer; returns the count.
+
+    ``limit``: the most bytes the source announced. Nothing past it is written: one more
+    byte arriving means the source grew while it was copied.
+
+    Raises:
+        SourceChanged: more than ``limit`` bytes came. Cancelled. What reader and writer raise.
+    """
     buffer = bytearray(block_size)
     view = memoryview(buffer)
     total = 0
     while True:
         if cancel is not None and cancel.is_set():
             raise Cancelled("Cancelled by the user")
-        count = reader.readinto(view)
+        # With a limit, ask for at most one byte past it: enough to see that more is coming.
+        want = block_size if limit is None else max(1, min(block_size, limit - total + 1))
+        count = reader.readinto(view[:want])
         if not count:
             return total
+        if limit is not None and total + count > limit:
+            raise SourceChanged(
+                f"{what} changed on the server while it was copied: it has more than the "
+                f"{limit} bytes announced; nothing of it was kept"
+            )
         writer.write(view[:count])
         total += count
         if progress is not None:
@@ -135,53 +122,101 @@ def download_file(
     progress: Progress | None = None,
     cancel: threading.Event | None = None,
     verify: Verify | None = None,
+    mtime: datetime | None = None,
+    note: Note | None = None,
 ) -> int:
     """Download one file to ``local_path`` through a temporary file; returns bytes received.
 
-    ``verify(remote, local)`` checks the complete temporary file before it replaces anything.
+    The partial file's record (partial.py) is written before its first byte and names this
+    source (``remote_path``, its size and ``mtime`` when known). ``resume`` continues a
+    partial file only when its record names this source or an overlap proves it a prefix;
+    else the copy starts over and ``note`` is told. ``verify(remote, local)`` checks the
+    complete temporary file before it replaces anything; a target the user cannot write is
+    refused, and a replaced target keeps its permission bits.
 
     Raises:
-        NotFound, PermissionDenied, DiskFull, TransferFailed, ConnectionLost, Cancelled.
+        NotFound, PermissionDenied (also for a read-only target), DiskFull, TransferFailed,
+        SourceChanged (more bytes came than announced: nothing is kept), ConnectionLost,
+        Cancelled.
     """
+    check_replaceable(local_path)
     part = part_path(os.path.abspath(local_path))
-    offset = 0
-    if resume and os.path.isfile(part):
-        prefix = contiguous_prefix(part)  # a segmented partial: only its solid start counts
-        offset = os.path.getsize(part) if prefix is None else prefix
-    if expected_size is None:
-        expected_size = _remote_size(fs, remote_path)
-    if expected_size is not None and offset > expected_size:
-        offset = 0  # the partial file is longer than the source: it is from another file
-    with translate(f"Cannot write {part}"):
-        descriptor = os.open(part, os.O_WRONLY | os.O_CREAT, 0o666)
-    try:
+    with claim(part):
+        if expected_size is None:
+            expected_size = _remote_size(fs, remote_path)
+        about = identity(remote_path, expected_size, mtime)
+        offset = 0
+        if resume and os.path.isfile(part):
+            offset = _resume_point(fs, remote_path, part, about, note)
         with translate(f"Cannot write {part}"):
-            os.ftruncate(descriptor, offset)  # what follows the resume point is rewritten
-        with contextlib.suppress(FileNotFoundError):
-            os.remove(state_path(part))  # now a plain partial: its length is what it has
-        local = PartWriter(descriptor, offset, f"Cannot write {part}")
-        announced = None if expected_size is None else expected_size - offset
-        reader = fs.open_read(remote_path, offset, expect=announced)
+            write_record(part, about)  # before the first byte: what this partial is part of
+            descriptor = os.open(part, os.O_WRONLY | os.O_CREAT, 0o666)
         try:
-            received = copy_stream(reader, local, progress=progress, cancel=cancel)
-        except BaseException:
-            _quietly(reader.close)
+            received = _receive(fs, remote_path, part, descriptor, offset, expected_size,
+                                progress, cancel)  # fmt: skip
+        except SourceChanged:
+            remove_partial(part)  # the bytes are of a version that is gone
             raise
-        reader.close()
-    finally:
-        with translate(f"Cannot write {part}"):
-            os.close(descriptor)
-    written = os.path.getsize(part)
-    if expected_size is not None and written != expected_size:
-        raise TransferFailed(
-            f"Download of {remote_path} is incomplete: {written} of {expected_size} bytes; "
-            f"the partial file {part} is kept for --resume"
-        )
-    if verify is not None:
-        _verified(verify, remote_path, part, lambda: os.remove(part))
-    with translate(f"Cannot rename {part} to {local_path}"):
-        os.replace(part, local_path)
+        finally:
+            with translate(f"Cannot write {part}"):
+                os.close(descriptor)
+        written = os.path.getsize(part)
+        if expected_size is not None and written != expected_size:
+            raise TransferFailed(
+                f"Download of {remote_path} is incomplete: {written} of {expected_size} "
+                f"bytes; the partial file {part} is kept for --resume"
+            )
+        if verify is not None:
+            _verified(verify, remote_path, part, lambda: remove_partial(part))
+        keep_mode(local_path, part)
+        with translate(f"Cannot rename {part} to {local_path}"):
+            os.replace(part, local_path)
+        remove_record(part)
     return received
+
+
+def _receive(
+    fs: RemoteFS,
+    remote_path: str,
+    part: str,
+    descriptor: int,
+    offset: int,
+    size: int | None,
+    progress: Progress | None,
+    cancel: threading.Event | None,
+) -> int:
+    """Fetch ``remote_path`` from ``offset`` into the open partial file; returns the bytes."""
+    with translate(f"Cannot write {part}"):
+        os.ftruncate(descriptor, offset)  # what follows the resume point is rewritten
+    local = PartWriter(descriptor, offset, f"Cannot write {part}")
+    announced = None if size is None else size - offset
+    reader = fs.open_read(remote_path, offset, expect=announced)
+    try:
+        received = copy_stream(reader, local, progress=progress, cancel=cancel,
+                               limit=announced, what=remote_path)  # fmt: skip
+    except BaseException:
+        _quietly(reader.close)
+        raise
+    reader.close()
+    return received
+
+
+def _resume_point(fs: RemoteFS, remote: str, part: str, about: dict, note: Note | None) -> int:
+    """Where a download can continue its partial file: the end of its solid start when the
+    record names this source or an overlap re-read from the source proves it; else 0."""
+    offset = solid_prefix(part)
+    size = about["size"]
+    if offset == 0:
+        return 0
+    if size is not None and offset > size:
+        reason = "is longer than the source"
+    elif matches(read_record(part), about) or source_matches(fs, remote, part, offset):
+        return offset
+    else:
+        reason = "is not a prefix of the source"
+    if note is not None:
+        note(f"the partial file {part} {reason}: started over")
+    return 0
 
 
 def upload_file(
@@ -194,10 +229,15 @@ def upload_file(
     cancel: threading.Event | None = None,
     verify: Verify | None = None,
     in_place: bool = False,
+    note: Note | None = None,
 ) -> int:
     """Upload one file to ``remote_path`` through a temporary remote file; returns bytes sent.
 
-    ``verify(remote, local)`` checks the complete temporary file before it replaces anything.
+    ``resume`` continues the remote partial file only when the server's checksum of it, or
+    its last bytes re-read, prove it the start of the local file; else the upload starts
+    over and ``note`` is told. The stored size (SIZE, else the listing's) must equal the
+    local file's, and ``verify(remote, local)`` checks the complete temporary file, before
+    it replaces anything.
     ``in_place``: nothing is at ``remote_path`` (the caller checked, or made its folder), so
     a file under ``IN_PLACE_LIMIT`` is written there directly, and removed if it fails.
 
@@ -210,10 +250,26 @@ def upload_file(
         size = os.fstat(source.fileno()).st_size
     in_place = in_place and size < IN_PLACE_LIMIT
     part = remote_path if in_place else part_path(remote_path)
+    with claim(part, fs):
+        return _upload_through(fs, source, size, local_path, part, remote_path, in_place,
+                               (resume, progress, cancel, verify, note))  # fmt: skip
+
+
+def _upload_through(
+    fs: RemoteFS,
+    source: io.BufferedReader,
+    size: int,
+    local_path: str,
+    part: str,
+    remote_path: str,
+    in_place: bool,
+    options: tuple[bool, Progress | None, threading.Event | None, Verify | None, Note | None],
+) -> int:
+    resume, progress, cancel, verify, note = options
     try:
         with source:
-            sent = _upload(fs, source, size, local_path, part, resume, progress, cancel)
-        stored = _remote_size(fs, part)
+            sent = _upload(fs, source, size, local_path, part, resume, progress, cancel, note)
+        stored = _stored_size(fs, part)
         if stored is not None and stored != size:
             kept = "it was removed" if in_place else f"the partial file {part} is kept for --resume"
             raise TransferFailed(
@@ -240,12 +296,17 @@ def _upload(
     resume: bool,
     progress: Progress | None,
     cancel: threading.Event | None,
+    note: Note | None,
 ) -> int:
-    """Write ``source`` to ``part``, resuming it if asked; returns the bytes sent."""
+    """Write ``source`` to ``part``, resuming it if asked and proven; returns the bytes sent."""
     offset = 0
     if resume and fs.capabilities.resume_upload:
-        offset = _remote_size(fs, part) or 0
-        offset = offset if offset <= size else 0
+        there = _remote_size(fs, part) or 0
+        if there and there <= size and remote_prefix_matches(fs, part, there, local_path):
+            offset = there
+        elif there and note is not None:
+            note(f"the partial file {part} on the server is not a prefix of {local_path}: "
+                 "started over")  # fmt: skip
     writer, offset = _open_upload(fs, part, offset)
     source.seek(offset)
     try:
@@ -363,6 +424,17 @@ def verify_checksum(fs: RemoteFS) -> Verify:
             )
 
     return verify
+
+
+def _stored_size(fs: RemoteFS, path: str) -> int | None:
+    """The size of a file on the server: SIZE, else its listing entry's; None if neither."""
+    size = _remote_size(fs, path)
+    if size is None:
+        try:
+            size = fs.stat(path).size
+        except (NotFound, NotSupported):
+            return None
+    return size
 
 
 def _remote_size(fs: RemoteFS, path: str) -> int | None:

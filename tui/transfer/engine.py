@@ -12,7 +12,6 @@ through a TransferQueue.
 
 from __future__ import annotations
 
-import contextlib
 import os
 import posixpath
 import threading
@@ -29,6 +28,7 @@ from tui.errors import (
     NotSupported,
     ProtocolError,
     RemoteError,
+    SourceChanged,
     TLSError,
     TransferFailed,
 )
@@ -38,13 +38,20 @@ from tui.transfer.copy import (
     IN_PLACE_LIMIT,
     download_file,
     ensure_remote_dir,
-    part_path,
-    state_path,
     upload_file,
     verify_checksum,
 )
+from tui.transfer.partial import (
+    is_temporary_name,
+    part_path,
+    remote_prefix_matches,
+    remove_partial,
+    source_matches,
+)
 from tui.transfer.queue import Conflict, Direction, Job, State, TransferQueue
 from tui.transfer.segments import DEFAULT_SEGMENTS, SEGMENT_THRESHOLD, download_segmented
+
+TEMPORARY = "Ferryman's temporary file (not copied)"
 
 # Errors after which a new connection may well succeed.
 RETRYABLE = (ConnectionLost, TLSError, TransferFailed, ProtocolError)
@@ -203,6 +210,9 @@ class TransferEngine:
             except Cancelled:
                 self._stopped(job, session)
                 return session
+            except SourceChanged as error:  # a retry would copy a moving file again
+                self.queue.finish(job, State.FAILED, str(error))
+                return session
             except RETRYABLE as error:
                 if session is not None:
                     session.close()
@@ -248,9 +258,7 @@ class TransferEngine:
     def _remove_partial(self, job: Job, session: RemoteFS | None) -> None:
         try:
             if job.direction is Direction.DOWNLOAD:
-                with contextlib.suppress(FileNotFoundError):
-                    os.remove(state_path(part_path(job.target)))
-                os.remove(part_path(job.target))
+                remove_partial(part_path(os.path.abspath(job.target)))
             elif session is not None and not job.in_place:  # in place: upload_file removed it
                 session.remove(part_path(job.target))
         except (OSError, FerrymanError):
@@ -262,7 +270,8 @@ class TransferEngine:
         if job.is_dir:
             self._expand(job, session)
             return
-        choice = self._resolve(job, session)
+        notes: list[str] = []
+        choice = self._resolve(job, session, notes.append)
         if choice is Conflict.SKIP:
             self.queue.finish(job, State.SKIPPED, job.reason or "the target exists")
             return
@@ -274,20 +283,22 @@ class TransferEngine:
             download_segmented(
                 session, self.open_session, job.source, job.target, size=job.size,
                 segments=self.segments, resume=resume, progress=report,
-                cancel=job.stop, verify=verify,
+                cancel=job.stop, verify=verify, note=notes.append,
             )  # fmt: skip
         elif job.direction is Direction.DOWNLOAD:
             download_file(
                 session, job.source, job.target, expected_size=job.size, resume=resume,
-                progress=report, cancel=job.stop, verify=verify,
+                progress=report, cancel=job.stop, verify=verify, mtime=job.mtime,
+                note=notes.append,
             )  # fmt: skip
         else:
             upload_file(session, job.source, job.target, resume=resume, progress=report,
-                        cancel=job.stop, verify=verify, in_place=job.in_place)  # fmt: skip
+                        cancel=job.stop, verify=verify, in_place=job.in_place,
+                        note=notes.append)  # fmt: skip
 
         report.flush()
         self._keep_time(job, session)
-        self.queue.finish(job, State.DONE)
+        self.queue.finish(job, State.DONE, "; ".join(notes))
 
     def _segmented(self, job: Job, session: RemoteFS) -> bool:
         """Whether to fetch this file over several sessions: large, and the server can
@@ -320,6 +331,9 @@ class TransferEngine:
                 except InvalidName as error:
                     skipped.append(f"{entry.name!r}: {error}")
                     continue
+                if is_temporary_name(entry.name):
+                    skipped.append(f"{entry.name!r}: {TEMPORARY}")
+                    continue
                 if entry.type.value in ("link", "unknown"):
                     skipped.append(f"{entry.name!r}: {entry.type.value} (not followed)")
                     continue
@@ -331,19 +345,24 @@ class TransferEngine:
             fresh = ensure_remote_dir(session, job.target)
             with translate(f"Cannot list {job.source}"):
                 items = sorted(os.scandir(job.source), key=lambda item: item.name)
+            skipped = []
             for item in items:
                 if item.is_symlink():
                     continue  # a link could loop; cp -r without -L does not follow either
+                if is_temporary_name(item.name):
+                    skipped.append(f"{item.name!r}: {TEMPORARY}")
+                    continue
                 folder = item.is_dir()
                 size = None if folder else item.stat().st_size
                 target = posixpath.join(job.target, item.name)
                 children.append(
                     Job(job.direction, item.path, target, is_dir=folder, size=size, fresh=fresh)
                 )
+            job.reason = "; ".join(skipped)
         self.queue.add(children, first=True)
         self.queue.finish(job, State.DONE, job.reason)
 
-    def _resolve(self, job: Job, session: RemoteFS) -> Conflict:
+    def _resolve(self, job: Job, session: RemoteFS, note: Callable[[str], None]) -> Conflict:
         """Decide what to do about an existing target."""
         if job.replace or (job.in_place and job.attempts > 0):
             # The plan decided, or this is a retry and what is there is this job's own
@@ -379,7 +398,7 @@ class TransferEngine:
             if size is not None and job.size is not None and size >= job.size:
                 job.reason = "the target is already complete"
                 return Conflict.SKIP
-            _target_to_partial(job, session)
+            _target_to_partial(job, session, note)
         return choice
 
     def _keep_time(self, job: Job, session: RemoteFS) -> None:
@@ -431,10 +450,30 @@ def _free_name(job: Job, session: RemoteFS) -> str:
     raise RemoteError(f"No free name next to {job.target}")
 
 
-def _target_to_partial(job: Job, session: RemoteFS) -> None:
-    """ "Resume" an existing target: it becomes the partial file the copy continues."""
+def _target_to_partial(job: Job, session: RemoteFS, note: Callable[[str], None]) -> None:
+    """ "Resume" an existing target: it becomes the partial file the copy continues, but
+    only when it is provably the start of the source (an overlap re-read, or the server's
+    checksum) and no partial file is there already. Otherwise it stays where it is, to be
+    replaced only when the new copy is complete, and the copy starts from the beginning
+    (or from the partial file, which is judged by its own record)."""
     if job.direction is Direction.DOWNLOAD:
-        with translate(f"Cannot resume {job.target}"):
-            os.replace(job.target, part_path(job.target))
+        part = part_path(os.path.abspath(job.target))
+        if os.path.exists(part):
+            return
+        length = os.path.getsize(job.target)
+        if length and source_matches(session, job.source, job.target, length):
+            with translate(f"Cannot resume {job.target}"):
+                os.replace(job.target, part)
+            return
     else:
-        session.rename(job.target, part_path(job.target))
+        part = part_path(job.target)
+        if session.exists(part):
+            return
+        try:
+            length = session.size(job.target)
+        except (NotFound, NotSupported):
+            length = 0
+        if length and remote_prefix_matches(session, job.target, length, job.source):
+            session.rename(job.target, part)
+            return
+    note(f"{job.target} is not the start of the source: started over")
