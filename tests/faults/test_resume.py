@@ -185,3 +185,38 @@ def test_put_resume_onto_a_different_remote_target__starts_over(
     with open(os.path.join(root, "t.bin"), "rb") as handle:
         assert handle.read() == payload
     assert "started over" in capsys.readouterr().err
+
+
+def test_get_resume_onto_a_different_file_of_the_same_size__replaces_it(
+    plain_server, root, tmp_path, capsys
+):
+    """ "Already complete" is a claim about the bytes, not the length."""
+    payload = os.urandom(MiB)
+    write(root, "same.bin", payload)
+    target = tmp_path / "same.bin"
+    target.write_bytes(os.urandom(MiB))
+    assert main(["get", "--resume", plain_server.url("ftp", "same.bin"), str(target)]) == 0
+    assert target.read_bytes() == payload
+    assert "started over" in capsys.readouterr().err
+
+
+def test_get_resume_onto_the_complete_copy__skips_it(plain_server, root, tmp_path, capsys):
+    payload = os.urandom(MiB)
+    write(root, "done.bin", payload)
+    target = tmp_path / "done.bin"
+    target.write_bytes(payload)
+    assert main(["get", "--resume", plain_server.url("ftp", "done.bin"), str(target)]) == 0
+    assert "already complete" in capsys.readouterr().err
+
+
+def test_put_resume_onto_a_different_remote_file_of_the_same_size__replaces_it(
+    plain_server, root, tmp_path, capsys
+):
+    payload = os.urandom(MiB)
+    source = tmp_path / "same.bin"
+    source.write_bytes(payload)
+    write(root, "same.bin", os.urandom(MiB))
+    assert main(["put", "--resume", str(source), plain_server.url("ftp", "same.bin")]) == 0
+    with open(os.path.join(root, "same.bin"), "rb") as handle:
+        assert handle.read() == payload
+    assert "started over" in capsys.readouterr().err

@@ -27,27 +27,20 @@ from tui.errors import (
     NotFound,
     NotSupported,
     ProtocolError,
-    RemoteError,
     SourceChanged,
     TLSError,
     TransferFailed,
 )
 from tui.remote.base import RemoteFS, check_name
 from tui.remote.local import translate
+from tui.transfer.conflicts import free_name, nothing_there, resume_target, target_info
 from tui.transfer.copy import (
-    IN_PLACE_LIMIT,
     download_file,
     ensure_remote_dir,
     upload_file,
     verify_checksum,
 )
-from tui.transfer.partial import (
-    is_temporary_name,
-    part_path,
-    remote_prefix_matches,
-    remove_partial,
-    source_matches,
-)
+from tui.transfer.partial import is_temporary_name, part_path, remove_partial
 from tui.transfer.queue import Conflict, Direction, Job, State, TransferQueue
 from tui.transfer.segments import DEFAULT_SEGMENTS, SEGMENT_THRESHOLD, download_segmented
 
@@ -370,10 +363,10 @@ class TransferEngine:
             return Conflict.OVERWRITE
         job.in_place = False
         if job.fresh and job.attempts == 0:
-            return _nothing_there(job)  # a folder this run created: a round trip saved
-        existing = _target_info(job, session)
+            return nothing_there(job)  # a folder this run created: a round trip saved
+        existing = target_info(job, session)
         if existing is None:
-            return _nothing_there(job)
+            return nothing_there(job)
         choice = self.conflict
         if choice is Conflict.ASK:
             with self._prompt_lock:
@@ -392,13 +385,10 @@ class TransferEngine:
             job.reason = "the target is as new or newer"
             return Conflict.SKIP
         if choice is Conflict.RENAME:
-            job.target = _free_name(job, session)
-            return _nothing_there(job)
+            job.target = free_name(job, session)
+            return nothing_there(job)
         if choice is Conflict.RESUME:
-            if size is not None and job.size is not None and size >= job.size:
-                job.reason = "the target is already complete"
-                return Conflict.SKIP
-            _target_to_partial(job, session, note)
+            return resume_target(job, session, size, note)
         return choice
 
     def _keep_time(self, job: Job, session: RemoteFS) -> None:
@@ -413,67 +403,3 @@ class TransferEngine:
                 session.set_mtime(job.target, when)
         except (OSError, FerrymanError):
             pass  # the file is complete; a time the server will not set is no failure
-
-
-def _nothing_there(job: Job) -> Conflict:
-    """No target: a small upload is written in place, saving the rename (copy.py says why)."""
-    job.in_place = (
-        job.direction is Direction.UPLOAD and job.size is not None and job.size < IN_PLACE_LIMIT
-    )
-    return Conflict.OVERWRITE
-
-
-def _target_info(job: Job, session: RemoteFS) -> tuple[int | None, datetime | None] | None:
-    if job.direction is Direction.DOWNLOAD:
-        try:
-            info = os.stat(job.target)
-        except FileNotFoundError:
-            return None
-        return info.st_size, datetime.fromtimestamp(info.st_mtime, UTC)
-    try:
-        entry = session.stat(job.target)
-    except NotFound:
-        return None
-    return entry.size, entry.mtime
-
-
-def _free_name(job: Job, session: RemoteFS) -> str:
-    join = os.path.join if job.direction is Direction.DOWNLOAD else posixpath.join
-    split = os.path.split if job.direction is Direction.DOWNLOAD else posixpath.split
-    folder, name = split(job.target)
-    stem, dot, extension = name.partition(".") if not name.startswith(".") else (name, "", "")
-    for number in range(1, 1000):
-        candidate = join(folder, f"{stem} ({number}){dot}{extension}")
-        probe = Job(job.direction, job.source, candidate)
-        if _target_info(probe, session) is None:
-            return candidate
-    raise RemoteError(f"No free name next to {job.target}")
-
-
-def _target_to_partial(job: Job, session: RemoteFS, note: Callable[[str], None]) -> None:
-    """ "Resume" an existing target: it becomes the partial file the copy continues, but
-    only when it is provably the start of the source (an overlap re-read, or the server's
-    checksum) and no partial file is there already. Otherwise it stays where it is, to be
-    replaced only when the new copy is complete, and the copy starts from the beginning
-    (or from the partial file, which is judged by its own record)."""
-    if job.direction is Direction.DOWNLOAD:
-        part = part_path(os.path.abspath(job.target))
-        if os.path.exists(part):
-            return
-        length = os.path.getsize(job.target)
-        if length and source_matches(session, job.source, job.target, length):
-            with translate(f"Cannot resume {job.target}"):
-                os.replace(job.target, part)
-            return
-    else:
-        part = part_path(job.target)
-        if session.exists(part):
-            return
-        try:
-            length = session.size(job.target)
-        except (NotFound, NotSupported):
-            length = 0
-        if length and remote_prefix_matches(session, job.target, length, job.source):
-            session.rename(job.target, part)
-            return
-    note(f"{job.target} is not the start of the source: started over")
