@@ -132,6 +132,24 @@ def test_a_partial_recorded_for_another_version__continues_only_with_proof(
     assert target.read_bytes() == payload
 
 
+def test_our_record_but_other_bytes_at_the_overlap__starts_over(plain_server, root, tmp_path):
+    """The record names this source (a listing's time can be as coarse as a minute), but
+    the bytes before the resume point are not the source's: the bytes win."""
+    payload = os.urandom(2 * MiB)
+    write(root, "r.bin", payload)
+    target = tmp_path / "r.bin"
+    part = part_path(str(target))
+    with open(part, "wb") as handle:
+        handle.write(os.urandom(MiB))
+    with open(record_path(part), "w", encoding="utf-8") as handle:
+        json.dump({"source": "/r.bin", "size": len(payload), "mtime": None}, handle)
+    notes: list[str] = []
+    with _open(plain_server)() as fs:
+        received = download_file(fs, "/r.bin", str(target), resume=True, note=notes.append)
+    assert received == len(payload) and target.read_bytes() == payload
+    assert "started over" in notes[0]
+
+
 def test_segmented_resume_onto_a_foreign_partial__starts_over(plain_server, root, tmp_path):
     payload = os.urandom(4 * MiB)
     write(root, "s.bin", payload)

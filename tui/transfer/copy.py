@@ -48,6 +48,7 @@ from tui.transfer.partial import (  # noqa: F401 - part of this module's interfa
     remove_partial,
     remove_record,
     solid_prefix,
+    source_differs,
     source_matches,
     state_path,
     write_record,
@@ -203,17 +204,21 @@ def _receive(
 
 def _resume_point(fs: RemoteFS, remote: str, part: str, about: dict, note: Note | None) -> int:
     """Where a download can continue its partial file: the end of its solid start when the
-    record names this source or an overlap re-read from the source proves it; else 0."""
+    record names this source (and the overlap, where it can be re-read, agrees) or when an
+    overlap re-read from the source proves it; else 0, and ``note`` is told."""
     offset = solid_prefix(part)
-    size = about["size"]
     if offset == 0:
         return 0
-    if size is not None and offset > size:
+    if about["size"] is not None and offset > about["size"]:
         reason = "is longer than the source"
-    elif matches(read_record(part), about) or source_matches(fs, remote, part, offset):
+    elif matches(read_record(part), about):
+        if not source_differs(fs, remote, part, offset):
+            return offset
+        reason = "does not match the source its record names"
+    elif source_matches(fs, remote, part, offset):
         return offset
     else:
-        reason = "is not a prefix of the source"
+        reason = "is not a proven prefix of the source"
     if note is not None:
         note(f"the partial file {part} {reason}: started over")
     return 0

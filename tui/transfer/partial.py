@@ -113,13 +113,12 @@ def remove_partial(part: str) -> None:
 
 def matches(record: dict[str, Any] | None, about: dict[str, Any]) -> bool:
     """Whether the record says its partial is part of exactly this source: same path, same
-    known size, and the same time where both sides know one."""
+    known size, and the same time (or none on both sides)."""
     if record is None or about["size"] is None:
         return False
     if record.get("source") != about["source"] or record.get("size") != about["size"]:
         return False
-    theirs, ours = record.get("mtime"), about["mtime"]
-    return theirs is None or ours is None or theirs == ours
+    return record.get("mtime") == about["mtime"]  # unknown matches only unknown
 
 
 def read_segments(part: str) -> tuple[object, list[tuple[int, int, int]]]:
@@ -167,16 +166,29 @@ def source_matches(fs: RemoteFS, remote: str, local: str, offset: int) -> bool:
     file's at the same place (re-read from the server). A server that cannot start at an
     offset proves nothing. The session is usable afterwards (made again if the early stop
     cost it)."""
+    return _overlap(fs, remote, local, offset) is True
+
+
+def source_differs(fs: RemoteFS, remote: str, local: str, offset: int) -> bool:
+    """Whether the overlap before ``offset`` was re-read and found different: the check a
+    partial file with a matching record still passes (a record's time can be as coarse as
+    a listing's minute), where bytes that cannot be had prove nothing either way."""
+    return _overlap(fs, remote, local, offset) is False
+
+
+def _overlap(fs: RemoteFS, remote: str, local: str, offset: int) -> bool | None:
+    """True: the overlap is equal; False: it differs; None: it could not be compared."""
     start = max(0, offset - OVERLAP)
     try:
         with open(local, "rb") as handle:
             handle.seek(start)
             mine = handle.read(offset - start)
     except OSError:
-        return False
+        return None
     if len(mine) != offset - start:
         return False
-    return _remote_bytes(fs, remote, start, len(mine)) == mine
+    theirs = _remote_bytes(fs, remote, start, len(mine))
+    return None if theirs is None else theirs == mine
 
 
 def remote_prefix_matches(fs: RemoteFS, remote: str, length: int, local: str) -> bool:

@@ -45,6 +45,7 @@ from tui.transfer.partial import (
     remove_partial,
     remove_record,
     solid_prefix,
+    source_differs,
     source_matches,
     state_path,
     write_record,
@@ -179,15 +180,21 @@ def _resumable(
     size = about["size"]
     if not resume or not os.path.isfile(part):
         return plan(size, segments)
+    prefix = solid_prefix(part)
     trusted = matches(read_record(part), about)
-    if trusted and (recorded := load_state(part, size)) is not None:
+    if prefix > size:
+        proven = False
+    elif trusted:  # the record names this source; the bytes, where they can be had, agree
+        proven = not (prefix and source_differs(fs, remote, part, prefix))
+    else:
+        proven = prefix > 0 and source_matches(fs, remote, part, prefix)
+    if proven and trusted and (recorded := load_state(part, size)) is not None:
         return recorded
     ranges = plan(size, segments)
-    prefix = solid_prefix(part)
-    if 0 < prefix <= size and (trusted or source_matches(fs, remote, part, prefix)):
+    if proven and prefix:
         _credit_prefix(ranges, prefix)
     elif prefix and note is not None:
-        note(f"the partial file {part} is not a prefix of the source: started over")
+        note(f"the partial file {part} is not a proven prefix of the source: started over")
     return ranges
 
 
