@@ -1,8 +1,13 @@
 """Provides the copying of one file between the local disk and a RemoteFS (the engine's step).
 
 Nothing is lost: a file is written under a temporary name (``.NAME.ferryman-part``) beside
-its target, checked against the expected size, and only then renamed over the target, so a
-failed transfer never replaces a good file; the partial file stays for ``resume``.
+its target, checked against the expected size (and the server's checksum, where it has
+one), and only then renamed over the target, so a failed transfer never replaces a good
+file; the partial file stays for ``resume``, which builds only on a proven prefix of the
+source (partial.py: the record beside a partial file, and the overlap re-read). A download
+writes no more than the size the source announced: more means it changed while it was
+copied (SourceChanged), and nothing of it is kept. A read-only local target is refused,
+and a replaced one keeps its permission bits, as ``cp`` does.
 
 One exception, as in WinSCP: a small upload to a name where the caller knows nothing
 exists is written in place (``in_place=True``). There is no good file for it to replace, and
@@ -144,7 +149,7 @@ def download_file(
     part = part_path(os.path.abspath(local_path))
     with claim(part):
         if expected_size is None:
-            expected_size = _remote_size(fs, remote_path)
+            expected_size = _stored_size(fs, remote_path)
         about = identity(remote_path, expected_size, mtime)
         offset = 0
         if resume and os.path.isfile(part):

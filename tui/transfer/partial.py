@@ -131,7 +131,19 @@ def read_segments(part: str) -> tuple[object, list[tuple[int, int, int]]]:
     """
     with open(state_path(part), encoding="utf-8") as handle:
         data = json.load(handle)
-    return data.get("size"), sorted((int(a), int(b), int(d)) for a, b, d in data["ranges"])
+    ranges = data["ranges"]
+    if not isinstance(ranges, list) or not all(
+        isinstance(item, list) and len(item) == 3 for item in ranges
+    ):
+        raise ValueError("the record's ranges are not triples")
+    return data.get("size"), sorted((_whole(a), _whole(b), _whole(d)) for a, b, d in ranges)
+
+
+def _whole(value: object) -> int:
+    """A count from a record: a JSON integer, not negative (not a float, true, or text)."""
+    if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+        raise ValueError(f"not a byte count: {value!r}")
+    return value
 
 
 def solid_prefix(part: str) -> int:
