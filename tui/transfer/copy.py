@@ -20,7 +20,6 @@ from __future__ import annotations
 import hashlib
 import io
 import os
-import posixpath
 import threading
 from collections.abc import Callable
 from datetime import datetime
@@ -30,17 +29,17 @@ from tui.errors import (
     Cancelled,
     ConnectionLost,
     FerrymanError,
-    InvalidName,
     NotFound,
     NotSupported,
     RemoteError,
     SourceChanged,
     TransferFailed,
 )
-from tui.remote.base import RemoteFS, Writer, check_name
+from tui.remote.base import RemoteFS, Writer
 from tui.remote.local import LocalReader, check_replaceable, keep_mode, translate
 from tui.transfer.disk import PartWriter
 from tui.transfer.partial import (  # noqa: F401 - part of this module's interface
+    Note,
     claim,
     identity,
     is_temporary_name,
@@ -52,20 +51,20 @@ from tui.transfer.partial import (  # noqa: F401 - part of this module's interfa
     remote_prefix_matches,
     remove_partial,
     remove_record,
+    resume_point,
     solid_prefix,
     source_differs,
     source_matches,
     state_path,
     write_record,
 )
+from tui.transfer.tree import ensure_remote_dir, remove_tree  # noqa: F401 - as before
 
 BLOCK_SIZE = 256 * 1024
 IN_PLACE_LIMIT = 1024 * 1024
 """Uploads smaller than this may be written in place (module docstring): a larger partial
 file is worth keeping under its temporary name for a resume."""
 Progress = Callable[[int], None]
-Note = Callable[[str], None]
-"""Told what the user should know about a copy that still succeeds (it started over)."""
 Verify = Callable[[str, str], None]
 """Called with (remote path, local path) of a complete copy; raises TransferFailed."""
 
@@ -153,7 +152,7 @@ def download_file(
         about = identity(remote_path, expected_size, mtime)
         offset = 0
         if resume and os.path.isfile(part):
-            offset = _resume_point(fs, remote_path, part, about, note)
+            offset = resume_point(fs, remote_path, part, about, note)
         with translate(f"Cannot write {part}"):
             write_record(part, about)  # before the first byte: what this partial is part of
             descriptor = os.open(part, os.O_WRONLY | os.O_CREAT, 0o666)
@@ -205,28 +204,6 @@ def _receive(
         raise
     reader.close()
     return received
-
-
-def _resume_point(fs: RemoteFS, remote: str, part: str, about: dict, note: Note | None) -> int:
-    """Where a download can continue its partial file: the end of its solid start when the
-    record names this source (and the overlap, where it can be re-read, agrees) or when an
-    overlap re-read from the source proves it; else 0, and ``note`` is told."""
-    offset = solid_prefix(part)
-    if offset == 0:
-        return 0
-    if about["size"] is not None and offset > about["size"]:
-        reason = "is longer than the source"
-    elif matches(read_record(part), about):
-        if not source_differs(fs, remote, part, offset):
-            return offset
-        reason = "does not match the source its record names"
-    elif source_matches(fs, remote, part, offset):
-        return offset
-    else:
-        reason = "is not a proven prefix of the source"
-    if note is not None:
-        note(f"the partial file {part} {reason}: started over")
-    return 0
 
 
 def upload_file(
@@ -360,48 +337,6 @@ def _open_upload(fs: RemoteFS, part: str, offset: int) -> tuple[Writer, int]:
             except (RemoteError, TransferFailed):
                 continue  # refused: the next way, and in the end the whole file again
     return fs.open_write(part), 0
-
-
-def remove_tree(fs: RemoteFS, path: str) -> None:
-    """Delete a directory and everything in it.
-
-    A name that could point elsewhere (``..``, a separator) is never followed: the
-    directory is then left non-empty and its removal fails with the server's reason.
-    """
-    pending = [path]
-    emptied: list[str] = []
-    while pending:
-        current = pending.pop()
-        emptied.append(current)
-        for entry in fs.listdir(current):
-            try:
-                check_name(entry.name)
-            except InvalidName:
-                continue
-            child = posixpath.join(current, entry.name)
-            if entry.is_dir:
-                pending.append(child)
-            else:
-                fs.remove(child)
-    for directory in reversed(emptied):
-        fs.rmdir(directory)
-
-
-def ensure_remote_dir(fs: RemoteFS, path: str) -> bool:
-    """Make a remote directory unless it exists; True when this call created it (so it is
-    known to be empty)."""
-    try:
-        fs.mkdir(path)
-    except RemoteError as error:
-        # Servers word "exists" many ways (550 "Create directory operation failed").
-        # The directory is fine if it is there now.
-        try:
-            if fs.stat(path).is_dir:
-                return False
-        except NotFound:
-            pass
-        raise error
-    return True
 
 
 def _replace_remote(fs: RemoteFS, part: str, target: str) -> None:

@@ -12,6 +12,9 @@ partial); otherwise the copy starts over and says so. The check catches a differ
 not a file edited in the middle; the size and the server's checksum at the end (where it
 has one) are what prove the whole copy.
 
+A source that changed while it was copied (``check_unchanged``: another size or MDTM at
+the end than at the start) leaves nothing behind: its bytes are of a version that is gone.
+
 These names are Ferryman's alone: a tree copy skips every entry that looks like one
 (``is_temporary_name``), as rsync skips its own partial folder, so a leftover never becomes
 another job's temporary file; and within one process a temporary path is written by one
@@ -26,15 +29,25 @@ import json
 import os
 import posixpath
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from datetime import datetime
 from typing import Any
 
-from tui.errors import ConnectionLost, FerrymanError, NotSupported, RemoteError, TransferFailed
+from tui.errors import (
+    ConnectionLost,
+    FerrymanError,
+    NotFound,
+    NotSupported,
+    RemoteError,
+    SourceChanged,
+    TransferFailed,
+)
 from tui.remote.base import RemoteFS
 
 PART_SUFFIX = ".ferryman-part"
 RECORD_SUFFIX = ".segments"  # the name segmented downloads always used: old records still match
+Note = Callable[[str], None]
+"""Told what the user should know about a copy that still succeeds (it started over)."""
 OVERLAP = 64 * 1024
 """Bytes before the resume point re-read from the source to prove a partial file is its
 prefix."""
@@ -231,6 +244,30 @@ def remote_prefix_matches(fs: RemoteFS, remote: str, length: int, local: str) ->
     return _remote_bytes(fs, remote, start, len(mine)) == mine
 
 
+def resume_point(
+    fs: RemoteFS, remote: str, part: str, about: dict[str, Any], note: Note | None
+) -> int:
+    """Where a download can continue its partial file: the end of its solid start when the
+    record names this source (and the overlap, where it can be re-read, agrees) or when an
+    overlap re-read from the source proves it; else 0, and ``note`` is told."""
+    offset = solid_prefix(part)
+    if offset == 0:
+        return 0
+    if about["size"] is not None and offset > about["size"]:
+        reason = "is longer than the source"
+    elif matches(read_record(part), about):
+        if not source_differs(fs, remote, part, offset):
+            return offset
+        reason = "does not match the source its record names"
+    elif source_matches(fs, remote, part, offset):
+        return offset
+    else:
+        reason = "is not a proven prefix of the source"
+    if note is not None:
+        note(f"the partial file {part} {reason}: started over")
+    return 0
+
+
 def _remote_bytes(fs: RemoteFS, remote: str, start: int, count: int) -> bytes | None:
     """``count`` bytes of the remote file from ``start``; None when they cannot be had."""
     if start and not fs.capabilities.resume_download:
@@ -261,6 +298,37 @@ def _remote_bytes(fs: RemoteFS, remote: str, start: int, count: int) -> bytes | 
 def _reconnect(fs: RemoteFS) -> None:
     with contextlib.suppress(FerrymanError):
         fs.reconnect()
+
+
+def source_mtime(fs: RemoteFS, path: str) -> datetime | None:
+    """The server's MDTM of ``path``; None where it has none."""
+    try:
+        return fs.mtime(path)
+    except (NotFound, NotSupported):
+        return None
+
+
+def check_unchanged(fs: RemoteFS, remote: str, about: dict[str, Any], *, grew: bool) -> None:
+    """Check the source is still what was copied: its size (and its MDTM, where the
+    server has one) as when the download began; ``grew``: more bytes were seen past it.
+
+    Raises:
+        SourceChanged: it is not.
+    """
+    size = about["size"]
+    try:
+        now = fs.size(remote)
+    except NotSupported:
+        now = size + 1 if grew else size
+    mtime = source_mtime(fs, remote) if about["mtime"] is not None else None
+    changed = now != size or grew
+    if mtime is not None and mtime.isoformat() != about["mtime"]:
+        changed = True
+    if changed:
+        raise SourceChanged(
+            f"{remote} changed on the server while it was copied ({size} bytes when the "
+            f"download began, {now} now); nothing of it was kept"
+        )
 
 
 # --- one writer per temporary path ---------------------------------------------------------

@@ -18,7 +18,6 @@ import os
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import datetime
 from typing import Any
 
 from tui.errors import (
@@ -26,8 +25,6 @@ from tui.errors import (
     ConnectionLost,
     DiskFull,
     FerrymanError,
-    NotFound,
-    NotSupported,
     SourceChanged,
     TransferFailed,
 )
@@ -36,6 +33,7 @@ from tui.remote.local import check_replaceable, keep_mode, translate
 from tui.transfer.copy import BLOCK_SIZE, Note, Progress, Verify
 from tui.transfer.disk import reserve, write_at
 from tui.transfer.partial import (
+    check_unchanged,
     claim,
     identity,
     matches,
@@ -47,6 +45,7 @@ from tui.transfer.partial import (
     solid_prefix,
     source_differs,
     source_matches,
+    source_mtime,
     state_path,
     write_record,
 )
@@ -135,7 +134,7 @@ def download_segmented(
     check_replaceable(local_path)
     part = part_path(os.path.abspath(local_path))
     with claim(part):
-        about = identity(remote_path, size, _mdtm(fs, remote_path))
+        about = identity(remote_path, size, source_mtime(fs, remote_path))
         ranges = _resumable(fs, remote_path, part, about, segments, resume, note)
         with translate(f"Cannot write {part}"):
             _save_state(part, about, ranges)  # before the file grows: a hole is never "received"
@@ -149,7 +148,7 @@ def download_segmented(
         finally:
             os.close(descriptor)
         try:
-            _unchanged(fs, remote_path, about, run.grew)
+            check_unchanged(fs, remote_path, about, grew=run.grew)
         except SourceChanged:
             remove_partial(part)
             raise
@@ -196,36 +195,6 @@ def _resumable(
     elif prefix and note is not None:
         note(f"the partial file {part} is not a proven prefix of the source: started over")
     return ranges
-
-
-def _mdtm(fs: RemoteFS, path: str) -> datetime | None:
-    try:
-        return fs.mtime(path)
-    except (NotFound, NotSupported):
-        return None
-
-
-def _unchanged(fs: RemoteFS, remote: str, about: dict[str, Any], grew: bool) -> None:
-    """Check the source is still what was copied: its size (and its MDTM, where the
-    server has one) as when the download began.
-
-    Raises:
-        SourceChanged: it is not.
-    """
-    size = about["size"]
-    try:
-        now = fs.size(remote)
-    except NotSupported:
-        now = size + 1 if grew else size
-    mtime = _mdtm(fs, remote) if about["mtime"] is not None else None
-    changed = now != size or grew
-    if mtime is not None and mtime.isoformat() != about["mtime"]:
-        changed = True
-    if changed:
-        raise SourceChanged(
-            f"{remote} changed on the server while it was copied ({size} bytes when the "
-            f"download began, {now} now); nothing of it was kept"
-        )
 
 
 def _credit_prefix(ranges: list[Range], length: int) -> None:
