@@ -2,10 +2,12 @@
 through a TransferQueue.
 
 - Directories are expanded when their turn comes, so a tree of any size starts at once;
-  names from the server are checked before they become local paths.
+  names from the server are checked before they become local paths, and entries named
+  like Ferryman's own temporary files are skipped (partial.py says why).
 - A target that exists is handled by the conflict policy (or asked about).
 - A dropped connection (421, reset, timeout) reconnects with backoff and resumes from the
-  partial file, a bounded number of times, then fails the job with the reason.
+  partial file, a bounded number of times, then fails the job with the reason. A source
+  that changed while it was copied fails at once: a retry would chase a moving file.
 - Disk full, permission denied and the like fail the job at once, keeping the partial file.
 - Modification times are preserved where the server allows (MFMT; MDTM from listings).
 """
