@@ -12,7 +12,7 @@ from tests.conftest import files_under, write
 from tui.cli import main
 from tui.connection import ConnectionService
 from tui.errors import TransferFailed
-from tui.transfer.copy import download_file, is_temporary_name, part_name
+from tui.transfer.copy import download_file, is_temporary_name, part_name, part_path
 
 MiB = 1024 * 1024
 
@@ -77,3 +77,26 @@ def test_temporary_names_are_recognised():
     assert is_temporary_name(part_name("a.txt") + ".segments.new")
     assert not is_temporary_name("a.txt")
     assert not is_temporary_name("a.ferryman-part")  # not hidden: not a name we make
+
+
+def test_a_partial_another_process_is_writing__is_left_to_it(plain_server, root, tmp_path):
+    """flock is per open file: a second open of the partial stands for another process."""
+    import fcntl
+
+    payload = os.urandom(MiB)
+    write(root, "y.bin", payload)
+    target = tmp_path / "y.bin"
+    part = part_path(str(target))
+    with open(part, "wb") as other:
+        other.write(b"another process's bytes")
+        other.flush()
+        fcntl.flock(other.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
+        service = ConnectionService(timeout=10, check_revocation=False)
+        with (
+            service.open(plain_server.url("ftp")) as fs,
+            pytest.raises(TransferFailed, match="another Ferryman process"),
+        ):
+            download_file(fs, "/y.bin", str(target), resume=True)
+        with open(part, "rb") as handle:
+            assert handle.read() == b"another process's bytes"  # not truncated under it
+    assert not target.exists()

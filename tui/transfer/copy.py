@@ -44,6 +44,7 @@ from tui.transfer.partial import (  # noqa: F401 - part of this module's interfa
     identity,
     is_temporary_name,
     matches,
+    open_part,
     part_name,
     part_path,
     read_record,
@@ -146,26 +147,21 @@ def download_file(
     """
     check_replaceable(local_path)
     part = part_path(os.path.abspath(local_path))
-    with claim(part):
+    with claim(part), open_part(part, os.O_WRONLY, 0o666) as descriptor:
         if expected_size is None:
             expected_size = _stored_size(fs, remote_path)
         about = identity(remote_path, expected_size, mtime)
-        offset = 0
-        if resume and os.path.isfile(part):
-            offset = resume_point(fs, remote_path, part, about, note)
+        offset = resume_point(fs, remote_path, part, about, note) if resume else 0
         with translate(f"Cannot write {part}"):
             write_record(part, about)  # before the first byte: what this partial is part of
-            descriptor = os.open(part, os.O_WRONLY | os.O_CREAT, 0o666)
         try:
             received = _receive(fs, remote_path, part, descriptor, offset, expected_size,
                                 progress, cancel)  # fmt: skip
         except SourceChanged:
             remove_partial(part)  # the bytes are of a version that is gone
             raise
-        finally:
-            with translate(f"Cannot write {part}"):
-                os.close(descriptor)
-        written = os.path.getsize(part)
+        with translate(f"Cannot write {part}"):
+            written = os.fstat(descriptor).st_size
         if expected_size is not None and written != expected_size:
             raise TransferFailed(
                 f"Download of {remote_path} is incomplete: {written} of {expected_size} "

@@ -24,6 +24,7 @@ transfer at a time (``claim``).
 from __future__ import annotations
 
 import contextlib
+import errno
 import hashlib
 import json
 import os
@@ -43,6 +44,7 @@ from tui.errors import (
     TransferFailed,
 )
 from tui.remote.base import RemoteFS
+from tui.remote.local import translate
 
 PART_SUFFIX = ".ferryman-part"
 RECORD_SUFFIX = ".segments"  # the name segmented downloads always used: old records still match
@@ -358,3 +360,38 @@ def claim(part: str, where: RemoteFS | None = None) -> Iterator[None]:
     finally:
         with _claims:
             _claimed.discard(key)
+
+
+@contextlib.contextmanager
+def open_part(part: str, flags: int, mode: int) -> Iterator[int]:
+    """Open (creating) a local partial file and hold an exclusive ``flock`` on it until the
+    block ends, which is after its rename: another Ferryman process that would write the
+    same partial file is refused instead of truncating it under this one. A file system
+    without locks (some NFS set-ups) is only guarded by ``claim``.
+
+    Raises:
+        TransferFailed: another process holds it. PermissionDenied, DiskFull...: it cannot
+            be opened.
+    """
+    with translate(f"Cannot write {part}"):
+        descriptor = os.open(part, flags | os.O_CREAT, mode)
+    try:
+        _lock(descriptor, part)
+        yield descriptor
+    finally:
+        os.close(descriptor)
+
+
+def _lock(descriptor: int, part: str) -> None:
+    try:
+        import fcntl
+    except ImportError:  # not POSIX: the in-process claim is all there is
+        return
+    try:
+        fcntl.flock(descriptor, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except OSError as error:
+        if error.errno in (errno.EWOULDBLOCK, errno.EAGAIN, errno.EACCES):
+            raise TransferFailed(
+                f"{part} is already being written by another Ferryman process"
+            ) from None
+        # ENOLCK, EOPNOTSUPP...: this file system cannot lock; go on without

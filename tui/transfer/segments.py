@@ -37,6 +37,7 @@ from tui.transfer.partial import (
     claim,
     identity,
     matches,
+    open_part,
     part_path,
     read_record,
     read_segments,
@@ -133,20 +134,15 @@ def download_segmented(
     """
     check_replaceable(local_path)
     part = part_path(os.path.abspath(local_path))
-    with claim(part):
+    with claim(part), open_part(part, os.O_RDWR, 0o644) as descriptor:
         about = identity(remote_path, size, source_mtime(fs, remote_path))
         ranges = _resumable(fs, remote_path, part, about, segments, resume, note)
         with translate(f"Cannot write {part}"):
             _save_state(part, about, ranges)  # before the file grows: a hole is never "received"
-            descriptor = os.open(part, os.O_RDWR | os.O_CREAT, 0o644)
-        try:
-            with translate(f"Cannot write {part}"):
-                _preallocate(descriptor, size, part)
-            run = _Run(fs, open_session, remote_path, part, about, descriptor, ranges,
-                       progress, cancel)  # fmt: skip
-            received = run.go(segments)
-        finally:
-            os.close(descriptor)
+            _preallocate(descriptor, size, part)
+        run = _Run(fs, open_session, remote_path, part, about, descriptor, ranges,
+                   progress, cancel)  # fmt: skip
+        received = run.go(segments)
         try:
             check_unchanged(fs, remote_path, about, grew=run.grew)
         except SourceChanged:
