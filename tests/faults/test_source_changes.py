@@ -78,6 +78,27 @@ def test_a_file_that_grew_after_size__single_stream__writes_no_more_than_announc
     assert not target.exists() and not os.path.exists(part)
 
 
+def test_a_large_file_rewritten_in_place_while_copied__single_stream__fails(
+    plain_server, root, tmp_path
+):
+    """Same size, other bytes, another time: only the MDTM after the copy can tell."""
+    payload = os.urandom(9 * MiB)
+    served = write(root, "same.bin", payload)
+    os.utime(served, (1_700_000_000, 1_700_000_000))
+    target = tmp_path / "same.bin"
+    rewritten: list[bool] = []
+
+    def progress(count: int) -> None:
+        if not rewritten:
+            rewritten.append(True)
+            with open(served, "r+b") as handle:
+                handle.write(os.urandom(MiB))  # in place: the size stays
+
+    with _open(plain_server)() as fs, pytest.raises(TransferFailed, match="changed on the server"):
+        download_file(fs, "/same.bin", str(target), expected_size=len(payload), progress=progress)
+    assert not target.exists() and not os.path.exists(part_path(str(target)))
+
+
 def test_a_file_that_grew_after_size__the_cli__exits_5_without_retrying(
     plain_server, root, tmp_path, capsys
 ):

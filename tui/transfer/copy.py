@@ -40,6 +40,7 @@ from tui.remote.local import LocalReader, check_replaceable, keep_mode, translat
 from tui.transfer.disk import PartWriter
 from tui.transfer.partial import (  # noqa: F401 - part of this module's interface
     Note,
+    check_unchanged,
     claim,
     identity,
     is_temporary_name,
@@ -56,6 +57,7 @@ from tui.transfer.partial import (  # noqa: F401 - part of this module's interfa
     solid_prefix,
     source_differs,
     source_matches,
+    source_mtime,
     state_path,
     write_record,
 )
@@ -63,6 +65,10 @@ from tui.transfer.tree import ensure_remote_dir, remove_tree  # noqa: F401 - as 
 
 BLOCK_SIZE = 256 * 1024
 IN_PLACE_LIMIT = 1024 * 1024
+RECHECK_FROM = 8 * 1024 * 1024
+"""A download at least this large asks the server for the file's time (MDTM) before and
+after, to catch a file rewritten in place while it was copied: two round trips that are
+lost in its transfer time, and that a tree of small files is spared."""
 """Uploads smaller than this may be written in place (module docstring): a larger partial
 file is worth keeping under its temporary name for a resume."""
 Progress = Callable[[int], None]
@@ -154,9 +160,14 @@ def download_file(
         offset = resume_point(fs, remote_path, part, about, note) if resume else 0
         with translate(f"Cannot write {part}"):
             write_record(part, about)  # before the first byte: what this partial is part of
+        watch = None
+        if expected_size is not None and expected_size - offset >= RECHECK_FROM:
+            watch = identity(remote_path, expected_size, source_mtime(fs, remote_path))
         try:
             received = _receive(fs, remote_path, part, descriptor, offset, expected_size,
                                 progress, cancel)  # fmt: skip
+            if watch is not None and watch["mtime"] is not None:
+                check_unchanged(fs, remote_path, watch, grew=False)
         except SourceChanged:
             remove_partial(part)  # the bytes are of a version that is gone
             raise

@@ -327,9 +327,10 @@ def check_unchanged(fs: RemoteFS, remote: str, about: dict[str, Any], *, grew: b
     if mtime is not None and mtime.isoformat() != about["mtime"]:
         changed = True
     if changed:
+        how = (f"{size} bytes when the download began, {now} now" if now != size
+               else "it grew past its size" if grew else "its modification time moved")  # fmt: skip
         raise SourceChanged(
-            f"{remote} changed on the server while it was copied ({size} bytes when the "
-            f"download began, {now} now); nothing of it was kept"
+            f"{remote} changed on the server while it was copied ({how}); nothing of it was kept"
         )
 
 
