@@ -57,6 +57,28 @@ def test_a_file_that_grew_after_size__segmented__fails_and_keeps_nothing(
     assert not os.path.exists(state_path(part_path(str(target))))
 
 
+def test_a_file_removed_while_a_segmented_download_ran__fails_and_keeps_nothing(
+    plain_server, root, tmp_path
+):
+    served = write(root, "gone.bin", os.urandom(4 * MiB))
+    target = tmp_path / "gone.bin"
+    removed: list[bool] = []
+
+    def progress(job: Job, count: int) -> None:
+        if not removed and job.done >= 3 * MiB:  # both streams are reading by now
+            removed.append(True)
+            os.remove(served)  # the streams already open still read the old file
+
+    queue = TransferQueue()
+    job = Job(Direction.DOWNLOAD, "/gone.bin", str(target), size=4 * MiB)
+    queue.add([job])
+    TransferEngine(queue, _open(plain_server), slots=1, segments=2, segment_threshold=MiB,
+                   progress=progress, progress_interval=0).run()  # fmt: skip
+    assert job.state is State.FAILED
+    assert "removed from the server while it was copied" in job.reason, job.reason
+    assert not target.exists() and not os.path.exists(part_path(str(target)))
+
+
 def test_a_file_that_grew_after_size__single_stream__writes_no_more_than_announced(
     plain_server, root, tmp_path
 ):

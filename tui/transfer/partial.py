@@ -39,6 +39,7 @@ from tui.errors import (
     FerrymanError,
     NotFound,
     NotSupported,
+    ProtocolError,
     RemoteError,
     SourceChanged,
     TransferFailed,
@@ -239,8 +240,8 @@ def remote_prefix_matches(fs: RemoteFS, remote: str, length: int, local: str) ->
             mine = handle.read(length - start)
     except OSError:
         return False
-    except (RemoteError, TransferFailed):
-        return False  # the checksum was refused: no proof
+    except (RemoteError, TransferFailed, ProtocolError):
+        return False  # the checksum was refused or unreadable: no proof
     if len(mine) != length - start:
         return False
     return _remote_bytes(fs, remote, start, len(mine)) == mine
@@ -322,6 +323,10 @@ def check_unchanged(fs: RemoteFS, remote: str, about: dict[str, Any], *, grew: b
         now = fs.size(remote)
     except NotSupported:
         now = size + 1 if grew else size
+    except NotFound:
+        raise SourceChanged(
+            f"{remote} was removed from the server while it was copied; nothing of it was kept"
+        ) from None
     mtime = source_mtime(fs, remote) if about["mtime"] is not None else None
     changed = now != size or grew
     if mtime is not None and mtime.isoformat() != about["mtime"]:
