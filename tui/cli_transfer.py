@@ -190,6 +190,8 @@ class Display:
             self._count(job)
             if job.state is State.FAILED:
                 self._line(f"ferryman: failed {printable(job.source)}: {printable(job.reason)}")
+            elif job.state is State.DONE and job.reason and not job.is_dir:
+                self._line(f"ferryman: {printable(job.source)}: {printable(job.reason)}")
             elif job.state is State.SKIPPED or (job.state is State.DONE and job.reason):
                 self._line(f"ferryman: skipped {printable(job.source)}: {printable(job.reason)}")
             elif job.state is State.DONE and not self.tty:

@@ -188,3 +188,10 @@ class Cancelled(FerrymanError):
 
     title = "Cancelled"
     exit_code = EXIT_TRANSFER
+
+
+class SourceChanged(TransferFailed):
+    """The source changed (size or time) while it was copied: the copy is discarded, and
+    the job fails rather than retrying against a moving file."""
+
+    title = "Source changed"

@@ -73,6 +73,36 @@ def entry_from_stat(name: str, info: os.stat_result, target: str | None = None) 
     )
 
 
+def check_replaceable(path: str) -> None:
+    """Refuse, before any byte is fetched, to replace a file the user cannot write, as
+    ``cp`` does: one whose permission bits grant no one write access (root, whom
+    ``access()`` always lets write, is held to the bits too), or that ``access()`` says
+    this user cannot write.
+
+    Raises:
+        PermissionDenied: the file is read-only.
+    """
+    try:
+        info = os.stat(path)
+    except OSError:
+        return  # nothing there (or nothing to judge): the copy finds out for itself
+    if not stat_module.S_ISREG(info.st_mode):
+        return
+    if not info.st_mode & 0o222 or not os.access(path, os.W_OK):
+        raise PermissionDenied(f"Cannot replace {path}: it is read-only")
+
+
+def keep_mode(target: str, replacement: str) -> None:
+    """Give ``replacement`` the permission bits of the file it is about to replace, as
+    ``cp`` keeps the mode of a file it overwrites. Nothing there: nothing to keep."""
+    try:
+        mode = stat_module.S_IMODE(os.stat(target).st_mode)
+    except OSError:
+        return
+    with translate(f"Cannot set the mode of {replacement}"):
+        os.chmod(replacement, mode)
+
+
 class LocalReader:
     """A local file handle as a Reader; OSErrors become Ferryman errors naming ``action``."""
 

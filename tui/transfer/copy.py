@@ -1,8 +1,13 @@
 """Provides the copying of one file between the local disk and a RemoteFS (the engine's step).
 
 Nothing is lost: a file is written under a temporary name (``.NAME.ferryman-part``) beside
-its target, checked against the expected size, and only then renamed over the target, so a
-failed transfer never replaces a good file; the partial file stays for ``resume``.
+its target, checked against the expected size (and the server's checksum, where it has
+one), and only then renamed over the target, so a failed transfer never replaces a good
+file; the partial file stays for ``resume``, which builds only on a proven prefix of the
+source (partial.py: the record beside a partial file, and the overlap re-read). A download
+writes no more than the size the source announced: more means it changed while it was
+copied (SourceChanged), and nothing of it is kept. A read-only local target is refused,
+and a replaced one keeps its permission bits, as ``cp`` does.
 
 One exception, as in WinSCP: a small upload to a name where the caller knows nothing
 exists is written in place (``in_place=True``). There is no good file for it to replace, and
@@ -12,85 +17,63 @@ of 4 KiB files about 10 % slower). If such an upload fails, its partial file is 
 
 from __future__ import annotations
 
-import contextlib
 import hashlib
 import io
-import json
 import os
-import posixpath
 import threading
 from collections.abc import Callable
+from datetime import datetime
 from typing import Protocol
 
 from tui.errors import (
     Cancelled,
     ConnectionLost,
     FerrymanError,
-    InvalidName,
     NotFound,
     NotSupported,
     RemoteError,
+    SourceChanged,
     TransferFailed,
 )
-from tui.remote.base import RemoteFS, Writer, check_name
-from tui.remote.local import LocalReader, translate
+from tui.remote.base import RemoteFS, Writer
+from tui.remote.local import LocalReader, check_replaceable, keep_mode, translate
 from tui.transfer.disk import PartWriter
+from tui.transfer.partial import (  # noqa: F401 - part of this module's interface
+    Note,
+    check_unchanged,
+    claim,
+    identity,
+    is_temporary_name,
+    matches,
+    open_part,
+    part_name,
+    part_path,
+    read_record,
+    read_segments,
+    remote_prefix_matches,
+    remove_partial,
+    remove_record,
+    resume_point,
+    solid_prefix,
+    source_differs,
+    source_matches,
+    source_mtime,
+    state_path,
+    write_record,
+)
+from tui.transfer.tree import ensure_remote_dir, remove_tree  # noqa: F401 - as before
 
 BLOCK_SIZE = 256 * 1024
 IN_PLACE_LIMIT = 1024 * 1024
+RECHECK_FROM = 8 * 1024 * 1024
+"""A download at least this large asks the server for the file's time (MDTM) before and
+after, to catch a file rewritten in place while it was copied: two round trips that are
+lost in its transfer time, and that a tree of small files is spared."""
 """Uploads smaller than this may be written in place (module docstring): a larger partial
 file is worth keeping under its temporary name for a resume."""
 Progress = Callable[[int], None]
 Verify = Callable[[str, str], None]
 """Called with (remote path, local path) of a complete copy; raises TransferFailed."""
-
-
-def part_name(name: str) -> str:
-    """The temporary name a file is written under until it is complete."""
-    return f".{name}.ferryman-part"
-
-
-def part_path(path: str) -> str:
-    """The temporary file beside ``path`` (local or remote: both are POSIX paths here)."""
-    folder, name = posixpath.split(path)
-    return posixpath.join(folder, part_name(name))
-
-
-def state_path(part: str) -> str:
-    """The record of a segmented download's ranges, beside its partial file."""
-    return part + ".segments"
-
-
-def read_segments(part: str) -> tuple[object, list[tuple[int, int, int]]]:
-    """The record beside a segmented partial file: the size it was for, and its ranges as
-    (start, end, done), sorted.
-
-    Raises:
-        FileNotFoundError: there is no record. OSError, ValueError, KeyError, TypeError: it
-            cannot be read or is damaged.
-    """
-    with open(state_path(part), encoding="utf-8") as handle:
-        data = json.load(handle)
-    return data.get("size"), sorted((int(a), int(b), int(d)) for a, b, d in data["ranges"])
-
-
-def contiguous_prefix(part: str) -> int | None:
-    """How many bytes from the start of a segmented partial file are known to be real (the
-    rest may be preallocated holes); None when the partial was not written in segments."""
-    try:
-        _, ranges = read_segments(part)
-    except FileNotFoundError:
-        return None
-    except (OSError, ValueError, KeyError, TypeError, AttributeError):
-        return 0  # a damaged record: trust none of the file
-    prefix = 0
-    for start, end, done in ranges:
-        if start != prefix:
-            break
-        prefix = start + max(0, min(done, end - start))
-        if prefix < end:
-            break
-    return prefix
 
 
 class _ReadsInto(Protocol):
@@ -108,17 +91,33 @@ def copy_stream(
     progress: Progress | None = None,
     cancel: threading.Event | None = None,
     block_size: int = BLOCK_SIZE,
+    limit: int | None = None,
+    what: str = "the source",
 ) -> int:
-    """Move bytes from ``reader`` to ``writer`` through one reused buffer; returns the count."""
+    """Move bytes from ``reader`` to ``writer`` through one reused buffer; returns the count.
+
+    ``limit``: the most bytes the source announced. Nothing past it is written: one more
+    byte arriving means the source grew while it was copied.
+
+    Raises:
+        SourceChanged: more than ``limit`` bytes came. Cancelled. What reader and writer raise.
+    """
     buffer = bytearray(block_size)
     view = memoryview(buffer)
     total = 0
     while True:
         if cancel is not None and cancel.is_set():
             raise Cancelled("Cancelled by the user")
-        count = reader.readinto(view)
+        # With a limit, ask for at most one byte past it: enough to see that more is coming.
+        want = block_size if limit is None else max(1, min(block_size, limit - total + 1))
+        count = reader.readinto(view[:want])
         if not count:
             return total
+        if limit is not None and total + count > limit:
+            raise SourceChanged(
+                f"{what} changed on the server while it was copied: it has more than the "
+                f"{limit} bytes announced; nothing of it was kept"
+            )
         writer.write(view[:count])
         total += count
         if progress is not None:
@@ -135,52 +134,82 @@ def download_file(
     progress: Progress | None = None,
     cancel: threading.Event | None = None,
     verify: Verify | None = None,
+    mtime: datetime | None = None,
+    note: Note | None = None,
 ) -> int:
     """Download one file to ``local_path`` through a temporary file; returns bytes received.
 
-    ``verify(remote, local)`` checks the complete temporary file before it replaces anything.
+    The partial file's record (partial.py) is written before its first byte and names this
+    source (``remote_path``, its size and ``mtime`` when known). ``resume`` continues a
+    partial file only when its record names this source or an overlap proves it a prefix;
+    else the copy starts over and ``note`` is told. ``verify(remote, local)`` checks the
+    complete temporary file before it replaces anything; a target the user cannot write is
+    refused, and a replaced target keeps its permission bits.
 
     Raises:
-        NotFound, PermissionDenied, DiskFull, TransferFailed, ConnectionLost, Cancelled.
+        NotFound, PermissionDenied (also for a read-only target), DiskFull, TransferFailed,
+        SourceChanged (more bytes came than announced: nothing is kept), ConnectionLost,
+        Cancelled.
     """
+    check_replaceable(local_path)
     part = part_path(os.path.abspath(local_path))
-    offset = 0
-    if resume and os.path.isfile(part):
-        prefix = contiguous_prefix(part)  # a segmented partial: only its solid start counts
-        offset = os.path.getsize(part) if prefix is None else prefix
-    if expected_size is None:
-        expected_size = _remote_size(fs, remote_path)
-    if expected_size is not None and offset > expected_size:
-        offset = 0  # the partial file is longer than the source: it is from another file
-    with translate(f"Cannot write {part}"):
-        descriptor = os.open(part, os.O_WRONLY | os.O_CREAT, 0o666)
-    try:
+    with claim(part), open_part(part, os.O_WRONLY, 0o666) as descriptor:
+        if expected_size is None:
+            expected_size = _stored_size(fs, remote_path)
+        about = identity(remote_path, expected_size, mtime)
+        offset = resume_point(fs, remote_path, part, about, note) if resume else 0
         with translate(f"Cannot write {part}"):
-            os.ftruncate(descriptor, offset)  # what follows the resume point is rewritten
-        with contextlib.suppress(FileNotFoundError):
-            os.remove(state_path(part))  # now a plain partial: its length is what it has
-        local = PartWriter(descriptor, offset, f"Cannot write {part}")
-        announced = None if expected_size is None else expected_size - offset
-        reader = fs.open_read(remote_path, offset, expect=announced)
+            write_record(part, about)  # before the first byte: what this partial is part of
+        watch = None
+        if expected_size is not None and expected_size - offset >= RECHECK_FROM:
+            watch = identity(remote_path, expected_size, source_mtime(fs, remote_path))
         try:
-            received = copy_stream(reader, local, progress=progress, cancel=cancel)
-        except BaseException:
-            _quietly(reader.close)
+            received = _receive(fs, remote_path, part, descriptor, offset, expected_size,
+                                progress, cancel)  # fmt: skip
+            if watch is not None and watch["mtime"] is not None:
+                check_unchanged(fs, remote_path, watch, grew=False)
+        except SourceChanged:
+            remove_partial(part)  # the bytes are of a version that is gone
             raise
-        reader.close()
-    finally:
         with translate(f"Cannot write {part}"):
-            os.close(descriptor)
-    written = os.path.getsize(part)
-    if expected_size is not None and written != expected_size:
-        raise TransferFailed(
-            f"Download of {remote_path} is incomplete: {written} of {expected_size} bytes; "
-            f"the partial file {part} is kept for --resume"
-        )
-    if verify is not None:
-        _verified(verify, remote_path, part, lambda: os.remove(part))
-    with translate(f"Cannot rename {part} to {local_path}"):
-        os.replace(part, local_path)
+            written = os.fstat(descriptor).st_size
+        if expected_size is not None and written != expected_size:
+            raise TransferFailed(
+                f"Download of {remote_path} is incomplete: {written} of {expected_size} "
+                f"bytes; the partial file {part} is kept for --resume"
+            )
+        if verify is not None:
+            _verified(verify, remote_path, part, lambda: remove_partial(part))
+        keep_mode(local_path, part)
+        with translate(f"Cannot rename {part} to {local_path}"):
+            os.replace(part, local_path)
+        remove_record(part)
+    return received
+
+
+def _receive(
+    fs: RemoteFS,
+    remote_path: str,
+    part: str,
+    descriptor: int,
+    offset: int,
+    size: int | None,
+    progress: Progress | None,
+    cancel: threading.Event | None,
+) -> int:
+    """Fetch ``remote_path`` from ``offset`` into the open partial file; returns the bytes."""
+    with translate(f"Cannot write {part}"):
+        os.ftruncate(descriptor, offset)  # what follows the resume point is rewritten
+    local = PartWriter(descriptor, offset, f"Cannot write {part}")
+    announced = None if size is None else size - offset
+    reader = fs.open_read(remote_path, offset, expect=announced)
+    try:
+        received = copy_stream(reader, local, progress=progress, cancel=cancel,
+                               limit=announced, what=remote_path)  # fmt: skip
+    except BaseException:
+        _quietly(reader.close)
+        raise
+    reader.close()
     return received
 
 
@@ -194,10 +223,15 @@ def upload_file(
     cancel: threading.Event | None = None,
     verify: Verify | None = None,
     in_place: bool = False,
+    note: Note | None = None,
 ) -> int:
     """Upload one file to ``remote_path`` through a temporary remote file; returns bytes sent.
 
-    ``verify(remote, local)`` checks the complete temporary file before it replaces anything.
+    ``resume`` continues the remote partial file only when the server's checksum of it, or
+    its last bytes re-read, prove it the start of the local file; else the upload starts
+    over and ``note`` is told. The stored size (SIZE, else the listing's) must equal the
+    local file's, and ``verify(remote, local)`` checks the complete temporary file, before
+    it replaces anything.
     ``in_place``: nothing is at ``remote_path`` (the caller checked, or made its folder), so
     a file under ``IN_PLACE_LIMIT`` is written there directly, and removed if it fails.
 
@@ -210,10 +244,26 @@ def upload_file(
         size = os.fstat(source.fileno()).st_size
     in_place = in_place and size < IN_PLACE_LIMIT
     part = remote_path if in_place else part_path(remote_path)
+    with claim(part, fs):
+        return _upload_through(fs, source, size, local_path, part, remote_path, in_place,
+                               (resume, progress, cancel, verify, note))  # fmt: skip
+
+
+def _upload_through(
+    fs: RemoteFS,
+    source: io.BufferedReader,
+    size: int,
+    local_path: str,
+    part: str,
+    remote_path: str,
+    in_place: bool,
+    options: tuple[bool, Progress | None, threading.Event | None, Verify | None, Note | None],
+) -> int:
+    resume, progress, cancel, verify, note = options
     try:
         with source:
-            sent = _upload(fs, source, size, local_path, part, resume, progress, cancel)
-        stored = _remote_size(fs, part)
+            sent = _upload(fs, source, size, local_path, part, resume, progress, cancel, note)
+        stored = _stored_size(fs, part)
         if stored is not None and stored != size:
             kept = "it was removed" if in_place else f"the partial file {part} is kept for --resume"
             raise TransferFailed(
@@ -240,12 +290,17 @@ def _upload(
     resume: bool,
     progress: Progress | None,
     cancel: threading.Event | None,
+    note: Note | None,
 ) -> int:
-    """Write ``source`` to ``part``, resuming it if asked; returns the bytes sent."""
+    """Write ``source`` to ``part``, resuming it if asked and proven; returns the bytes sent."""
     offset = 0
     if resume and fs.capabilities.resume_upload:
-        offset = _remote_size(fs, part) or 0
-        offset = offset if offset <= size else 0
+        there = _remote_size(fs, part) or 0
+        if there and there <= size and remote_prefix_matches(fs, part, there, local_path):
+            offset = there
+        elif there and note is not None:
+            note(f"the partial file {part} on the server is not a prefix of {local_path}: "
+                 "started over")  # fmt: skip
     writer, offset = _open_upload(fs, part, offset)
     source.seek(offset)
     try:
@@ -291,48 +346,6 @@ def _open_upload(fs: RemoteFS, part: str, offset: int) -> tuple[Writer, int]:
     return fs.open_write(part), 0
 
 
-def remove_tree(fs: RemoteFS, path: str) -> None:
-    """Delete a directory and everything in it.
-
-    A name that could point elsewhere (``..``, a separator) is never followed: the
-    directory is then left non-empty and its removal fails with the server's reason.
-    """
-    pending = [path]
-    emptied: list[str] = []
-    while pending:
-        current = pending.pop()
-        emptied.append(current)
-        for entry in fs.listdir(current):
-            try:
-                check_name(entry.name)
-            except InvalidName:
-                continue
-            child = posixpath.join(current, entry.name)
-            if entry.is_dir:
-                pending.append(child)
-            else:
-                fs.remove(child)
-    for directory in reversed(emptied):
-        fs.rmdir(directory)
-
-
-def ensure_remote_dir(fs: RemoteFS, path: str) -> bool:
-    """Make a remote directory unless it exists; True when this call created it (so it is
-    known to be empty)."""
-    try:
-        fs.mkdir(path)
-    except RemoteError as error:
-        # Servers word "exists" many ways (550 "Create directory operation failed").
-        # The directory is fine if it is there now.
-        try:
-            if fs.stat(path).is_dir:
-                return False
-        except NotFound:
-            pass
-        raise error
-    return True
-
-
 def _replace_remote(fs: RemoteFS, part: str, target: str) -> None:
     try:
         fs.rename(part, target)
@@ -363,6 +376,17 @@ def verify_checksum(fs: RemoteFS) -> Verify:
             )
 
     return verify
+
+
+def _stored_size(fs: RemoteFS, path: str) -> int | None:
+    """The size of a file on the server: SIZE, else its listing entry's; None if neither."""
+    size = _remote_size(fs, path)
+    if size is None:
+        try:
+            size = fs.stat(path).size
+        except (NotFound, NotSupported):
+            return None
+    return size
 
 
 def _remote_size(fs: RemoteFS, path: str) -> int | None:

@@ -2,17 +2,18 @@
 through a TransferQueue.
 
 - Directories are expanded when their turn comes, so a tree of any size starts at once;
-  names from the server are checked before they become local paths.
+  names from the server are checked before they become local paths, and entries named
+  like Ferryman's own temporary files are skipped (partial.py says why).
 - A target that exists is handled by the conflict policy (or asked about).
 - A dropped connection (421, reset, timeout) reconnects with backoff and resumes from the
-  partial file, a bounded number of times, then fails the job with the reason.
+  partial file, a bounded number of times, then fails the job with the reason. A source
+  that changed while it was copied fails at once: a retry would chase a moving file.
 - Disk full, permission denied and the like fail the job at once, keeping the partial file.
 - Modification times are preserved where the server allows (MFMT; MDTM from listings).
 """
 
 from __future__ import annotations
 
-import contextlib
 import os
 import posixpath
 import threading
@@ -28,23 +29,24 @@ from tui.errors import (
     NotFound,
     NotSupported,
     ProtocolError,
-    RemoteError,
+    SourceChanged,
     TLSError,
     TransferFailed,
 )
 from tui.remote.base import RemoteFS, local_child
 from tui.remote.local import translate
+from tui.transfer.conflicts import free_name, nothing_there, resume_target, target_info
 from tui.transfer.copy import (
-    IN_PLACE_LIMIT,
     download_file,
     ensure_remote_dir,
-    part_path,
-    state_path,
     upload_file,
     verify_checksum,
 )
+from tui.transfer.partial import is_temporary_name, part_path, remove_partial
 from tui.transfer.queue import Conflict, Direction, Job, State, TransferQueue
 from tui.transfer.segments import DEFAULT_SEGMENTS, SEGMENT_THRESHOLD, download_segmented
+
+TEMPORARY = "Ferryman's temporary file (not copied)"
 
 # Errors after which a new connection may well succeed.
 RETRYABLE = (ConnectionLost, TLSError, TransferFailed, ProtocolError)
@@ -203,6 +205,9 @@ class TransferEngine:
             except Cancelled:
                 self._stopped(job, session)
                 return session
+            except SourceChanged as error:  # a retry would copy a moving file again
+                self.queue.finish(job, State.FAILED, str(error))
+                return session
             except RETRYABLE as error:
                 if session is not None:
                     session.close()
@@ -248,9 +253,7 @@ class TransferEngine:
     def _remove_partial(self, job: Job, session: RemoteFS | None) -> None:
         try:
             if job.direction is Direction.DOWNLOAD:
-                with contextlib.suppress(FileNotFoundError):
-                    os.remove(state_path(part_path(job.target)))
-                os.remove(part_path(job.target))
+                remove_partial(part_path(os.path.abspath(job.target)))
             elif session is not None and not job.in_place:  # in place: upload_file removed it
                 session.remove(part_path(job.target))
         except (OSError, FerrymanError):
@@ -262,7 +265,8 @@ class TransferEngine:
         if job.is_dir:
             self._expand(job, session)
             return
-        choice = self._resolve(job, session)
+        notes: list[str] = []
+        choice = self._resolve(job, session, notes.append)
         if choice is Conflict.SKIP:
             self.queue.finish(job, State.SKIPPED, job.reason or "the target exists")
             return
@@ -274,20 +278,22 @@ class TransferEngine:
             download_segmented(
                 session, self.open_session, job.source, job.target, size=job.size,
                 segments=self.segments, resume=resume, progress=report,
-                cancel=job.stop, verify=verify,
+                cancel=job.stop, verify=verify, note=notes.append,
             )  # fmt: skip
         elif job.direction is Direction.DOWNLOAD:
             download_file(
                 session, job.source, job.target, expected_size=job.size, resume=resume,
-                progress=report, cancel=job.stop, verify=verify,
+                progress=report, cancel=job.stop, verify=verify, mtime=job.mtime,
+                note=notes.append,
             )  # fmt: skip
         else:
             upload_file(session, job.source, job.target, resume=resume, progress=report,
-                        cancel=job.stop, verify=verify, in_place=job.in_place)  # fmt: skip
+                        cancel=job.stop, verify=verify, in_place=job.in_place,
+                        note=notes.append)  # fmt: skip
 
         report.flush()
         self._keep_time(job, session)
-        self.queue.finish(job, State.DONE)
+        self.queue.finish(job, State.DONE, "; ".join(notes))
 
     def _segmented(self, job: Job, session: RemoteFS) -> bool:
         """Whether to fetch this file over several sessions: large, and the server can
@@ -320,6 +326,9 @@ class TransferEngine:
                 except InvalidName as error:
                     skipped.append(f"{entry.name!r}: {error}")
                     continue
+                if is_temporary_name(entry.name):
+                    skipped.append(f"{entry.name!r}: {TEMPORARY}")
+                    continue
                 if entry.type.value in ("link", "unknown"):
                     skipped.append(f"{entry.name!r}: {entry.type.value} (not followed)")
                     continue
@@ -331,19 +340,24 @@ class TransferEngine:
             fresh = ensure_remote_dir(session, job.target)
             with translate(f"Cannot list {job.source}"):
                 items = sorted(os.scandir(job.source), key=lambda item: item.name)
+            skipped = []
             for item in items:
                 if item.is_symlink():
                     continue  # a link could loop; cp -r without -L does not follow either
+                if is_temporary_name(item.name):
+                    skipped.append(f"{item.name!r}: {TEMPORARY}")
+                    continue
                 folder = item.is_dir()
                 size = None if folder else item.stat().st_size
                 target = posixpath.join(job.target, item.name)
                 children.append(
                     Job(job.direction, item.path, target, is_dir=folder, size=size, fresh=fresh)
                 )
+            job.reason = "; ".join(skipped)
         self.queue.add(children, first=True)
         self.queue.finish(job, State.DONE, job.reason)
 
-    def _resolve(self, job: Job, session: RemoteFS) -> Conflict:
+    def _resolve(self, job: Job, session: RemoteFS, note: Callable[[str], None]) -> Conflict:
         """Decide what to do about an existing target."""
         if job.replace or (job.in_place and job.attempts > 0):
             # The plan decided, or this is a retry and what is there is this job's own
@@ -351,10 +365,10 @@ class TransferEngine:
             return Conflict.OVERWRITE
         job.in_place = False
         if job.fresh and job.attempts == 0:
-            return _nothing_there(job)  # a folder this run created: a round trip saved
-        existing = _target_info(job, session)
+            return nothing_there(job)  # a folder this run created: a round trip saved
+        existing = target_info(job, session)
         if existing is None:
-            return _nothing_there(job)
+            return nothing_there(job)
         choice = self.conflict
         if choice is Conflict.ASK:
             with self._prompt_lock:
@@ -373,13 +387,10 @@ class TransferEngine:
             job.reason = "the target is as new or newer"
             return Conflict.SKIP
         if choice is Conflict.RENAME:
-            job.target = _free_name(job, session)
-            return _nothing_there(job)
+            job.target = free_name(job, session)
+            return nothing_there(job)
         if choice is Conflict.RESUME:
-            if size is not None and job.size is not None and size >= job.size:
-                job.reason = "the target is already complete"
-                return Conflict.SKIP
-            _target_to_partial(job, session)
+            return resume_target(job, session, size, note)
         return choice
 
     def _keep_time(self, job: Job, session: RemoteFS) -> None:
@@ -394,47 +405,3 @@ class TransferEngine:
                 session.set_mtime(job.target, when)
         except (OSError, FerrymanError):
             pass  # the file is complete; a time the server will not set is no failure
-
-
-def _nothing_there(job: Job) -> Conflict:
-    """No target: a small upload is written in place, saving the rename (copy.py says why)."""
-    job.in_place = (
-        job.direction is Direction.UPLOAD and job.size is not None and job.size < IN_PLACE_LIMIT
-    )
-    return Conflict.OVERWRITE
-
-
-def _target_info(job: Job, session: RemoteFS) -> tuple[int | None, datetime | None] | None:
-    if job.direction is Direction.DOWNLOAD:
-        try:
-            info = os.stat(job.target)
-        except FileNotFoundError:
-            return None
-        return info.st_size, datetime.fromtimestamp(info.st_mtime, UTC)
-    try:
-        entry = session.stat(job.target)
-    except NotFound:
-        return None
-    return entry.size, entry.mtime
-
-
-def _free_name(job: Job, session: RemoteFS) -> str:
-    join = os.path.join if job.direction is Direction.DOWNLOAD else posixpath.join
-    split = os.path.split if job.direction is Direction.DOWNLOAD else posixpath.split
-    folder, name = split(job.target)
-    stem, dot, extension = name.partition(".") if not name.startswith(".") else (name, "", "")
-    for number in range(1, 1000):
-        candidate = join(folder, f"{stem} ({number}){dot}{extension}")
-        probe = Job(job.direction, job.source, candidate)
-        if _target_info(probe, session) is None:
-            return candidate
-    raise RemoteError(f"No free name next to {job.target}")
-
-
-def _target_to_partial(job: Job, session: RemoteFS) -> None:
-    """ "Resume" an existing target: it becomes the partial file the copy continues."""
-    if job.direction is Direction.DOWNLOAD:
-        with translate(f"Cannot resume {job.target}"):
-            os.replace(job.target, part_path(job.target))
-    else:
-        session.rename(job.target, part_path(job.target))

@@ -14,17 +14,42 @@ fewer streams: the ranges it would have fetched are taken by the others.
 from __future__ import annotations
 
 import contextlib
-import json
 import os
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any
 
-from tui.errors import Cancelled, ConnectionLost, DiskFull, FerrymanError, TransferFailed
+from tui.errors import (
+    Cancelled,
+    ConnectionLost,
+    DiskFull,
+    FerrymanError,
+    SourceChanged,
+    TransferFailed,
+)
 from tui.remote.base import Reader, RemoteFS
-from tui.remote.local import translate
-from tui.transfer.copy import BLOCK_SIZE, Progress, Verify, part_path, read_segments, state_path
+from tui.remote.local import check_replaceable, keep_mode, translate
+from tui.transfer.copy import BLOCK_SIZE, Note, Progress, Verify
 from tui.transfer.disk import reserve, write_at
+from tui.transfer.partial import (
+    check_unchanged,
+    claim,
+    identity,
+    matches,
+    open_part,
+    part_path,
+    read_record,
+    read_segments,
+    remove_partial,
+    remove_record,
+    solid_prefix,
+    source_differs,
+    source_matches,
+    source_mtime,
+    state_path,
+    write_record,
+)
 
 SEGMENT_THRESHOLD = 64 * 1024 * 1024
 """Files at least this large are fetched in segments (when the server can start at an
@@ -74,13 +99,9 @@ def load_state(part: str, size: int) -> list[Range] | None:
     return ranges
 
 
-def _save_state(part: str, size: int, ranges: list[Range]) -> None:
+def _save_state(part: str, about: dict[str, Any], ranges: list[Range]) -> None:
     """Write the record atomically; it never claims bytes that were not written."""
-    path = state_path(part)
-    temporary = path + ".new"
-    with open(temporary, "w", encoding="utf-8") as handle:
-        json.dump({"size": size, "ranges": [[r.start, r.end, r.done] for r in ranges]}, handle)
-    os.replace(temporary, path)
+    write_record(part, about, [[r.start, r.end, r.done] for r in ranges])
 
 
 def download_segmented(
@@ -95,46 +116,81 @@ def download_segmented(
     progress: Progress | None = None,
     cancel: threading.Event | None = None,
     verify: Verify | None = None,
+    note: Note | None = None,
 ) -> int:
     """Download ``remote_path`` (``size`` bytes) over up to ``segments`` sessions: ``fs``
     (the caller's, left open) and ones made by ``open_session`` (closed again here).
     Returns the bytes received.
 
+    The record names the source (its size, and its MDTM where the server has one); a
+    resume keeps the recorded ranges only when the source is still that, else only a
+    start an overlap proves (partial.py). Before the rename the source is checked again:
+    one that changed while it was copied fails, and nothing of the copy is kept.
+
     Raises:
-        Like ``download_file``: NotFound, PermissionDenied, DiskFull, TransferFailed,
-        ConnectionLost, Cancelled. The partial file and its record stay for a resume.
+        Like ``download_file``: NotFound, PermissionDenied (also for a read-only target),
+        DiskFull, TransferFailed, SourceChanged, ConnectionLost, Cancelled. The partial
+        file and its record stay for a resume, except after SourceChanged.
     """
+    check_replaceable(local_path)
     part = part_path(os.path.abspath(local_path))
-    ranges = load_state(part, size) if resume and os.path.isfile(part) else None
-    if ranges is None:
-        ranges = plan(size, segments)
-        already = os.path.getsize(part) if resume and os.path.isfile(part) else 0
-        if already <= size and not os.path.exists(state_path(part)):
-            _credit_prefix(ranges, already)  # a single-stream partial: keep what it has
-    with translate(f"Cannot write {part}"):
-        _save_state(part, size, ranges)  # before the file grows: a hole is never "received"
-        descriptor = os.open(part, os.O_RDWR | os.O_CREAT, 0o644)
-    try:
+    with claim(part), open_part(part, os.O_RDWR, 0o644) as descriptor:
+        about = identity(remote_path, size, source_mtime(fs, remote_path))
+        ranges = _resumable(fs, remote_path, part, about, segments, resume, note)
         with translate(f"Cannot write {part}"):
+            _save_state(part, about, ranges)  # before the file grows: a hole is never "received"
             _preallocate(descriptor, size, part)
-        run = _Run(fs, open_session, remote_path, part, size, descriptor, ranges,
+        run = _Run(fs, open_session, remote_path, part, about, descriptor, ranges,
                    progress, cancel)  # fmt: skip
         received = run.go(segments)
-    finally:
-        os.close(descriptor)
-    if verify is not None:
         try:
-            verify(remote_path, part)
-        except TransferFailed:
-            with contextlib.suppress(OSError):
-                os.remove(part)
-                os.remove(state_path(part))
+            check_unchanged(fs, remote_path, about, grew=run.grew)
+        except SourceChanged:
+            remove_partial(part)
             raise
-    with translate(f"Cannot rename {part} to {local_path}"):
-        os.replace(part, local_path)
-    with contextlib.suppress(OSError):
-        os.remove(state_path(part))
+        if verify is not None:
+            try:
+                verify(remote_path, part)
+            except TransferFailed:
+                remove_partial(part)
+                raise
+        keep_mode(local_path, part)
+        with translate(f"Cannot rename {part} to {local_path}"):
+            os.replace(part, local_path)
+        remove_record(part)
     return received
+
+
+def _resumable(
+    fs: RemoteFS,
+    remote: str,
+    part: str,
+    about: dict[str, Any],
+    segments: int,
+    resume: bool,
+    note: Note | None,
+) -> list[Range]:
+    """The ranges to fetch: an earlier run's, when its record names this very source;
+    else a fresh plan, crediting a partial's solid start only when an overlap proves it."""
+    size = about["size"]
+    if not resume or not os.path.isfile(part):
+        return plan(size, segments)
+    prefix = solid_prefix(part)
+    trusted = matches(read_record(part), about)
+    if prefix > size:
+        proven = False
+    elif trusted:  # the record names this source; the bytes, where they can be had, agree
+        proven = not (prefix and source_differs(fs, remote, part, prefix))
+    else:
+        proven = prefix > 0 and source_matches(fs, remote, part, prefix)
+    if proven and trusted and (recorded := load_state(part, size)) is not None:
+        return recorded
+    ranges = plan(size, segments)
+    if proven and prefix:
+        _credit_prefix(ranges, prefix)
+    elif prefix and note is not None:
+        note(f"the partial file {part} is not a proven prefix of the source: started over")
+    return ranges
 
 
 def _credit_prefix(ranges: list[Range], length: int) -> None:
@@ -165,14 +221,16 @@ class _Run:
         open_session: Callable[[], RemoteFS],
         remote_path: str,
         part: str,
-        size: int,
+        about: dict[str, Any],
         descriptor: int,
         ranges: list[Range],
         progress: Progress | None,
         cancel: threading.Event | None,
     ) -> None:
         self.fs, self.open_session = fs, open_session
-        self.remote_path, self.part, self.size = remote_path, part, size
+        self.remote_path, self.part, self.about = remote_path, part, about
+        self.size: int = about["size"]
+        self.grew = False  # the stream of the last range went on past the size
         self.descriptor = descriptor
         self.ranges = ranges
         self.progress = progress
@@ -200,7 +258,7 @@ class _Run:
             with contextlib.suppress(FerrymanError):
                 self.fs.reconnect()  # the caller gets a working session back if it can
         with translate(f"Cannot write {self.part}"):
-            _save_state(self.part, self.size, self.ranges)
+            _save_state(self.part, self.about, self.ranges)
         if self.errors:
             raise self._worst()
         missing = [r for r in self.ranges if not r.complete]
@@ -280,6 +338,7 @@ class _Run:
                 self._advance(item, count)
             if item.end == self.size:
                 finished = reader.readinto(view[:1]) == 0  # the server's end, then its 226
+                self.grew = self.grew or not finished  # more than the size: it is growing
         finally:
             if finished:
                 reader.close()
@@ -315,6 +374,6 @@ class _Run:
             if save:
                 self.unsaved = 0
                 with translate(f"Cannot write {state_path(self.part)}"):
-                    _save_state(self.part, self.size, self.ranges)
+                    _save_state(self.part, self.about, self.ranges)
             if self.progress is not None:
                 self.progress(count)
