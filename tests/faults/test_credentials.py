@@ -1,0 +1,303 @@
+"""Credentials under faults: nothing is sent or asked before the host, the transport's
+security and the certificate are settled, and no message ever shows a password (URLs,
+netrc files, server replies), nor lets a line break through to the wire."""
+
+from __future__ import annotations
+
+import logging
+import os
+from collections.abc import Iterator
+
+import pytest
+from hypothesis import HealthCheck, assume, given, settings
+from hypothesis import strategies as st
+
+from tests.conftest import write
+from tui import cli
+from tui.cli import main
+from tui.demo import SandboxServer
+from tui.errors import ConfigError, UsageError
+from tui.sites import Site, netrc_credentials, parse_url
+from tui.trust.store import TrustStore
+
+SECRET = "S3cretPW"
+PROPERTY = settings(
+    max_examples=200, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+
+
+class Received(logging.Handler):
+    """The commands a pyftpdlib server received (its debug log, PASS already masked)."""
+
+    def __init__(self) -> None:
+        super().__init__(logging.DEBUG)
+        self.lines: list[str] = []
+
+    def emit(self, record: logging.LogRecord) -> None:
+        message = record.getMessage()
+        if " <- " in message:
+            self.lines.append(message.split(" <- ", 1)[1])
+
+    def verbs(self) -> list[str]:
+        return [line.split(" ")[0].upper() for line in self.lines]
+
+
+@pytest.fixture
+def received() -> Iterator[Received]:
+    logger = logging.getLogger("pyftpdlib")
+    handler, level = Received(), logger.level
+    logger.addHandler(handler)
+    logger.setLevel(logging.DEBUG)  # read by each session as it starts
+    try:
+        yield handler
+    finally:
+        logger.removeHandler(handler)
+        logger.setLevel(level)
+
+
+@pytest.fixture
+def asked(monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    """The password prompts the CLI showed; each answers the sandbox's password."""
+    prompts: list[str] = []
+
+    def prompt(site: Site) -> str:
+        prompts.append(site.key)
+        return "demo"
+
+    monkeypatch.setattr(cli, "_prompt_password", prompt)
+    return prompts
+
+
+# --- refuse before you reveal ------------------------------------------------------------
+
+
+def test_downgrade_on_a_site_that_used_tls__is_refused_before_user(
+    plain_server: SandboxServer, received: Received, capsys: pytest.CaptureFixture[str]
+) -> None:
+    TrustStore().mark_tls(f"127.0.0.1:{plain_server.port}")  # as pinning or a TLS login does
+    assert main(["ls", plain_server.url("ftp"), "--tls", "auto"]) == 4
+    err = capsys.readouterr().err
+    assert "TLS downgrade refused" in err and "before sending the user name" in err
+    assert "AUTH" in received.verbs()
+    assert "USER" not in received.verbs() and "PASS" not in received.verbs()
+
+
+def test_downgrade_with_allow_downgrade__logs_in_in_clear(
+    plain_server: SandboxServer, received: Received
+) -> None:
+    TrustStore().mark_tls(f"127.0.0.1:{plain_server.port}")
+    args = ["ls", plain_server.url("ftp"), "--tls", "auto", "--allow-downgrade"]
+    assert main(args) == 0
+    assert received.verbs()[:3] == ["AUTH", "USER", "PASS"]
+
+
+def test_unknown_host__says_so_without_asking_for_a_password(
+    asked: list[str], capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert main(["ls", "ftp://bob@no-such-host.invalid/", "--timeout", "5"]) == 3
+    assert "Unknown host" in capsys.readouterr().err
+    assert asked == []
+
+
+def test_cert_with_a_user_and_no_password__never_asks(
+    tls_server: SandboxServer, pki, asked: list[str], received: Received  # type: ignore[no-untyped-def]
+) -> None:
+    url = f"ftpes://bob@127.0.0.1:{tls_server.port}/"
+    assert main(["cert", url, "--ca-file", pki.ca_file]) == 0
+    assert asked == [] and "USER" not in received.verbs()
+
+
+def test_untrusted_certificate__refused_before_the_password_is_asked(
+    tls_server: SandboxServer, asked: list[str], received: Received
+) -> None:
+    assert main(["ls", f"ftpes://demo@127.0.0.1:{tls_server.port}/"]) == 4  # no --ca-file
+    assert asked == [] and "USER" not in received.verbs()
+
+
+def test_password_asked_at_login__once_for_every_parallel_session(
+    plain_server: SandboxServer, root: str, asked: list[str], tmp_path
+) -> None:  # type: ignore[no-untyped-def]
+    for n in range(6):
+        write(root, f"tree/f{n}.txt", b"x" * n)
+    url = f"ftp://demo@127.0.0.1:{plain_server.port}/tree"
+    assert main(["get", url, str(tmp_path / "copy"), "-r", "-j", "3"]) == 0
+    assert len(os.listdir(tmp_path / "copy")) == 6
+    assert asked == [f"127.0.0.1:{plain_server.port}"]
+
+
+def test_server_echoing_the_password_in_its_refusal__is_masked(
+    plain_server: SandboxServer, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # pyftpdlib does not echo it, but the login failure goes through the same masking; the
+    # password chosen here also appears nowhere else in the output.
+    url = f"ftp://demo:{SECRET}@127.0.0.1:{plain_server.port}/"
+    assert main(["ls", url]) == 3
+    err = capsys.readouterr().err
+    assert "Login failed" in err and SECRET not in err
+
+
+# --- passwords never appear in a message -------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        f"ftp://bob:{SECRET}@host:99999/",  # port out of range
+        f"ftp://bob:{SECRET}@host:12ab/",  # port not a number
+        f"ftp://bob:{SECRET}@host:0/",
+        f"gopher://bob:{SECRET}@host/",  # unknown scheme
+        f"ftp://bob:{SECRET}@/path",  # empty host
+        f"ftp://bob:{SECRET}@[::1/",  # broken IPv6 address
+        f"ftp://bob:{SECRET[:3]}/{SECRET[3:]}@host:21/",  # a "/" in the password
+        f"bob:{SECRET}@host",  # no scheme at all
+    ],
+)
+def test_malformed_url_with_a_password__usage_error_without_it(
+    url: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert main(["ls", url]) == 2
+    err = capsys.readouterr().err
+    assert SECRET not in err and SECRET[3:] not in err and err.count("\n") <= 2  # usage + line
+
+
+def test_extra_argument_with_a_password__argparse_error_masks_it(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    assert main(["ls", "ftp://h/", f"ftp://bob:{SECRET}@h/"]) == 2
+    err = capsys.readouterr().err
+    assert "unrecognized arguments" in err and SECRET not in err
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        f"machine h login bob password {SECRET} extra\n",  # unknown word after the entry
+        f'machine h login bob password "{SECRET}\n',  # quote never closed: runs to the end
+        f"machine h login bob password my {SECRET}\n",  # a password with a space, unquoted
+        f"macdef init\n{SECRET}\n",  # a macro that never ends
+    ],
+)
+def test_malformed_netrc__names_the_file_not_its_words(
+    text: str, tmp_path, capsys: pytest.CaptureFixture[str]  # type: ignore[no-untyped-def]
+) -> None:
+    netrc = tmp_path / "netrc"
+    netrc.write_text(text)
+    code = main(["ls", "ftp://127.0.0.1:9/", "--netrc-file", str(netrc), "--timeout", "2"])
+    err = capsys.readouterr().err
+    assert SECRET not in err
+    if code == 1:  # a parse error: said as such, naming the file
+        assert str(netrc) in err and "Configuration error" in err
+    else:  # the file parsed (a lenient reading): the next step, connecting, failed
+        assert code == 3
+
+
+# --- line breaks in a user name or password ----------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "userinfo", ["bob%0D%0ADELE%20x:pw", "bob:pw%0D%0ADELE%20x", "bob:pw%0A", "bob%00:pw"]
+)
+def test_line_break_in_url_credentials__usage_error_before_connecting(
+    userinfo: str, plain_server: SandboxServer, received: Received, capsys
+) -> None:  # type: ignore[no-untyped-def]
+    assert main(["ls", f"ftp://{userinfo}@127.0.0.1:{plain_server.port}/"]) == 2
+    err = capsys.readouterr().err
+    assert "line break" in err and "DELE" not in err and "pw" not in err
+    assert received.lines == []  # not even connected
+
+
+def test_line_break_in_netrc_password__usage_error_without_it(
+    plain_server: SandboxServer, received: Received, tmp_path, capsys
+) -> None:  # type: ignore[no-untyped-def]
+    netrc = tmp_path / "netrc"
+    netrc.write_text(f'machine 127.0.0.1 login demo password "{SECRET}\nDELE x"\n')
+    assert main(["ls", plain_server.url("ftp", credentials=False), "--netrc-file", str(netrc)]) == 2
+    err = capsys.readouterr().err
+    assert "line break" in err and str(netrc) in err and SECRET not in err
+    assert "USER" not in received.verbs()
+
+
+def test_line_break_in_ferryman_password__usage_error_without_it(
+    plain_server: SandboxServer, received: Received, monkeypatch, capsys
+) -> None:  # type: ignore[no-untyped-def]
+    monkeypatch.setenv("FERRYMAN_PASSWORD", f"{SECRET}\r\nDELE x")
+    assert main(["ls", f"ftp://demo@127.0.0.1:{plain_server.port}/"]) == 2
+    err = capsys.readouterr().err
+    assert "FERRYMAN_PASSWORD" in err and SECRET not in err
+    assert "USER" not in received.verbs()
+
+
+# --- properties ----------------------------------------------------------------------------
+
+
+@PROPERTY
+@given(st.text())
+def test_any_text_as_url__a_site_or_a_usage_error(text: str) -> None:
+    try:
+        site = parse_url(text)
+    except UsageError:
+        return
+    assert site.host and 1 <= site.port <= 65535
+    for value in (site.user, site.password, site.path):
+        assert value is None or not any(ch in value for ch in "\r\n\x00")
+
+
+PASSWORDS = st.text(min_size=1).map(lambda rest: "PW" + rest)
+
+
+@PROPERTY
+@given(scheme=st.text(max_size=8), user=st.text(max_size=8), password=PASSWORDS,
+       rest=st.text(max_size=30))  # fmt: skip
+def test_url_with_a_password__no_message_shows_it(
+    scheme: str, user: str, password: str, rest: str
+) -> None:
+    assume(password not in scheme + user + rest)
+    try:
+        site = parse_url(f"{scheme}://{user}:{password}@{rest}")
+    except UsageError as error:
+        assert password not in str(error)
+        return
+    assert password not in repr(site) and password not in site.url()
+
+
+NETRC_WORDS = st.sampled_from(
+    ["machine", "default", "login", "user", "password", "account", "macdef", "#", '"', "\\",
+     "127.0.0.1", "h", "bob", "\n", "\n\n", " ", "\t"]
+)  # fmt: skip
+
+
+@PROPERTY
+@given(before=st.lists(NETRC_WORDS | st.text(max_size=5)), after=st.lists(NETRC_WORDS),
+       password=PASSWORDS, quoted=st.booleans())  # fmt: skip
+def test_any_netrc__credentials_or_an_error_naming_the_file(
+    tmp_path_factory, before: list[str], after: list[str], password: str, quoted: bool
+) -> None:  # type: ignore[no-untyped-def]
+    assume(password not in "".join(before + after))
+    shown = f'"{password}"' if quoted else password
+    path = tmp_path_factory.mktemp("netrc") / "netrc"
+    text = " ".join([*before, "password", shown, *after])
+    path.write_bytes(text.encode("utf-8", "surrogatepass"))
+    try:
+        netrc_credentials("127.0.0.1", None, str(path))
+    except (ConfigError, UsageError) as error:
+        assert str(path) in str(error) or isinstance(error, UsageError)
+        assert password not in str(error)
+
+
+@PROPERTY
+@given(st.binary(max_size=200))
+def test_any_bytes_as_netrc__credentials_or_an_error_naming_the_file(
+    tmp_path_factory, data: bytes
+) -> None:  # type: ignore[no-untyped-def]
+    path = tmp_path_factory.mktemp("netrc") / "netrc"
+    path.write_bytes(data)
+    try:
+        found = netrc_credentials("127.0.0.1", None, str(path))
+    except ConfigError as error:
+        assert str(path) in str(error)
+        return
+    except UsageError as error:
+        assert "line break" in str(error) and str(path) in str(error)
+        return
+    if found is not None:
+        assert not any(ch in "".join(found) for ch in "\r\n\x00")
