@@ -143,12 +143,19 @@ def run_engine(engine: TransferEngine, sessions: Sessions, display: Display) -> 
 
 def _get_job(fs: RemoteFS, site: Site, args: argparse.Namespace) -> Job:
     source = fs.resolve(site.path)
-    entry = fs.stat(source)
     name = posixpath.basename(source.rstrip("/")) or site.host
     check_name(name)
     target = os.path.join(args.local, name) if os.path.isdir(args.local) else args.local
+    # A trailing "/" (or no path: the login folder) means a folder, whatever the server
+    # says: some answer SIZE for a folder, which made it look like a file (stat falls back
+    # to SIZE where there is no MLST).
+    if site.path == "" or site.path.endswith("/"):
+        if not args.recursive:
+            raise UsageError(f"{source} is a folder (use -r to copy it)")
+        return Job(Direction.DOWNLOAD, source, target, is_dir=True)
+    entry = fs.stat(source)
     if entry.is_dir and not args.recursive:
-        raise UsageError(f"{source} is a directory (use -r to copy it)")
+        raise UsageError(f"{source} is a folder (use -r to copy it)")
     return Job(Direction.DOWNLOAD, source, target, is_dir=entry.is_dir, size=entry.size,
                mtime=entry.mtime)  # fmt: skip
 

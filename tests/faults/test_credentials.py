@@ -4,9 +4,8 @@ netrc files, server replies), nor lets a line break through to the wire."""
 
 from __future__ import annotations
 
-import logging
 import os
-from collections.abc import Iterator
+import socket
 
 import pytest
 from hypothesis import HealthCheck, assume, given, settings
@@ -26,33 +25,28 @@ PROPERTY = settings(
 )
 
 
-class Received(logging.Handler):
-    """The commands a pyftpdlib server received (its debug log, PASS already masked)."""
+class Received:
+    """The commands a pyftpdlib server receives from now on (PASS arguments masked)."""
 
-    def __init__(self) -> None:
-        super().__init__(logging.DEBUG)
+    def __init__(self, server: SandboxServer) -> None:
         self.lines: list[str] = []
+        lines, base = self.lines, server._server.handler  # type: ignore[attr-defined]
+        # Wait for the server's loop to greet: a test that ends before its thread has logged
+        # its start stops the server under it (an EBADF in that thread; SandboxServer's race).
+        with socket.create_connection(("127.0.0.1", server.port), timeout=5) as probe:
+            probe.recv(100)
 
-    def emit(self, record: logging.LogRecord) -> None:
-        message = record.getMessage()
-        if " <- " in message:
-            self.lines.append(message.split(" <- ", 1)[1])
+        def pre_process_command(handler: object, line: str, cmd: str, arg: str) -> None:
+            lines.append("PASS ****" if cmd == "PASS" else line)
+            base.pre_process_command(handler, line, cmd, arg)
+
+        # Each connection gets an instance of the server's handler class at accept time.
+        server._server.handler = type(
+            "Recording", (base,), {"pre_process_command": pre_process_command}
+        )  # type: ignore[attr-defined]
 
     def verbs(self) -> list[str]:
         return [line.split(" ")[0].upper() for line in self.lines]
-
-
-@pytest.fixture
-def received() -> Iterator[Received]:
-    logger = logging.getLogger("pyftpdlib")
-    handler, level = Received(), logger.level
-    logger.addHandler(handler)
-    logger.setLevel(logging.DEBUG)  # read by each session as it starts
-    try:
-        yield handler
-    finally:
-        logger.removeHandler(handler)
-        logger.setLevel(level)
 
 
 @pytest.fixture
@@ -72,8 +66,9 @@ def asked(monkeypatch: pytest.MonkeyPatch) -> list[str]:
 
 
 def test_downgrade_on_a_site_that_used_tls__is_refused_before_user(
-    plain_server: SandboxServer, received: Received, capsys: pytest.CaptureFixture[str]
+    plain_server: SandboxServer, capsys: pytest.CaptureFixture[str]
 ) -> None:
+    received = Received(plain_server)
     TrustStore().mark_tls(f"127.0.0.1:{plain_server.port}")  # as pinning or a TLS login does
     assert main(["ls", plain_server.url("ftp"), "--tls", "auto"]) == 4
     err = capsys.readouterr().err
@@ -82,9 +77,8 @@ def test_downgrade_on_a_site_that_used_tls__is_refused_before_user(
     assert "USER" not in received.verbs() and "PASS" not in received.verbs()
 
 
-def test_downgrade_with_allow_downgrade__logs_in_in_clear(
-    plain_server: SandboxServer, received: Received
-) -> None:
+def test_downgrade_with_allow_downgrade__logs_in_in_clear(plain_server: SandboxServer) -> None:
+    received = Received(plain_server)
     TrustStore().mark_tls(f"127.0.0.1:{plain_server.port}")
     args = ["ls", plain_server.url("ftp"), "--tls", "auto", "--allow-downgrade"]
     assert main(args) == 0
@@ -100,23 +94,25 @@ def test_unknown_host__says_so_without_asking_for_a_password(
 
 
 def test_cert_with_a_user_and_no_password__never_asks(
-    tls_server: SandboxServer, pki, asked: list[str], received: Received  # type: ignore[no-untyped-def]
+    tls_server: SandboxServer, pki, asked: list[str]
 ) -> None:
+    received = Received(tls_server)
     url = f"ftpes://bob@127.0.0.1:{tls_server.port}/"
     assert main(["cert", url, "--ca-file", pki.ca_file]) == 0
     assert asked == [] and "USER" not in received.verbs()
 
 
 def test_untrusted_certificate__refused_before_the_password_is_asked(
-    tls_server: SandboxServer, asked: list[str], received: Received
+    tls_server: SandboxServer, asked: list[str]
 ) -> None:
+    received = Received(tls_server)
     assert main(["ls", f"ftpes://demo@127.0.0.1:{tls_server.port}/"]) == 4  # no --ca-file
     assert asked == [] and "USER" not in received.verbs()
 
 
 def test_password_asked_at_login__once_for_every_parallel_session(
     plain_server: SandboxServer, root: str, asked: list[str], tmp_path
-) -> None:  # type: ignore[no-untyped-def]
+) -> None:
     for n in range(6):
         write(root, f"tree/f{n}.txt", b"x" * n)
     url = f"ftp://demo@127.0.0.1:{plain_server.port}/tree"
@@ -178,7 +174,7 @@ def test_extra_argument_with_a_password__argparse_error_masks_it(
     ],
 )
 def test_malformed_netrc__names_the_file_not_its_words(
-    text: str, tmp_path, capsys: pytest.CaptureFixture[str]  # type: ignore[no-untyped-def]
+    text: str, tmp_path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     netrc = tmp_path / "netrc"
     netrc.write_text(text)
@@ -198,8 +194,9 @@ def test_malformed_netrc__names_the_file_not_its_words(
     "userinfo", ["bob%0D%0ADELE%20x:pw", "bob:pw%0D%0ADELE%20x", "bob:pw%0A", "bob%00:pw"]
 )
 def test_line_break_in_url_credentials__usage_error_before_connecting(
-    userinfo: str, plain_server: SandboxServer, received: Received, capsys
-) -> None:  # type: ignore[no-untyped-def]
+    userinfo: str, plain_server: SandboxServer, capsys
+) -> None:
+    received = Received(plain_server)
     assert main(["ls", f"ftp://{userinfo}@127.0.0.1:{plain_server.port}/"]) == 2
     err = capsys.readouterr().err
     assert "line break" in err and "DELE" not in err and "pw" not in err
@@ -207,8 +204,9 @@ def test_line_break_in_url_credentials__usage_error_before_connecting(
 
 
 def test_line_break_in_netrc_password__usage_error_without_it(
-    plain_server: SandboxServer, received: Received, tmp_path, capsys
-) -> None:  # type: ignore[no-untyped-def]
+    plain_server: SandboxServer, tmp_path, capsys
+) -> None:
+    received = Received(plain_server)
     netrc = tmp_path / "netrc"
     netrc.write_text(f'machine 127.0.0.1 login demo password "{SECRET}\nDELE x"\n')
     assert main(["ls", plain_server.url("ftp", credentials=False), "--netrc-file", str(netrc)]) == 2
@@ -218,8 +216,9 @@ def test_line_break_in_netrc_password__usage_error_without_it(
 
 
 def test_line_break_in_ferryman_password__usage_error_without_it(
-    plain_server: SandboxServer, received: Received, monkeypatch, capsys
-) -> None:  # type: ignore[no-untyped-def]
+    plain_server: SandboxServer, monkeypatch, capsys
+) -> None:
+    received = Received(plain_server)
     monkeypatch.setenv("FERRYMAN_PASSWORD", f"{SECRET}\r\nDELE x")
     assert main(["ls", f"ftp://demo@127.0.0.1:{plain_server.port}/"]) == 2
     err = capsys.readouterr().err
@@ -271,7 +270,7 @@ NETRC_WORDS = st.sampled_from(
        password=PASSWORDS, quoted=st.booleans())  # fmt: skip
 def test_any_netrc__credentials_or_an_error_naming_the_file(
     tmp_path_factory, before: list[str], after: list[str], password: str, quoted: bool
-) -> None:  # type: ignore[no-untyped-def]
+) -> None:
     assume(password not in "".join(before + after))
     shown = f'"{password}"' if quoted else password
     path = tmp_path_factory.mktemp("netrc") / "netrc"
@@ -288,7 +287,7 @@ def test_any_netrc__credentials_or_an_error_naming_the_file(
 @given(st.binary(max_size=200))
 def test_any_bytes_as_netrc__credentials_or_an_error_naming_the_file(
     tmp_path_factory, data: bytes
-) -> None:  # type: ignore[no-untyped-def]
+) -> None:
     path = tmp_path_factory.mktemp("netrc") / "netrc"
     path.write_bytes(data)
     try:
