@@ -32,7 +32,7 @@ from tui.errors import (
 )
 from tui.remote.base import Entry, EntryType, RemoteFS
 from tui.remote.replies import meaning
-from tui.sites import TLS_MODES, Site, check_credentials, parse_url, redact_url
+from tui.sites import TLS_MODES, Site, check_credentials, parse_url
 from tui.textsafe import printable
 
 if TYPE_CHECKING:
@@ -183,7 +183,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         if "-v" in args_list or "--verbose" in args_list:
             traceback.print_exc()
         kind = type(error).__name__
-        _say(f"ferryman: internal error ({kind}): {redact_url(str(error))}")
+        _say(f"ferryman: internal error ({kind}): {_mask_urls(str(error))}")
         return EXIT_FAILURE
 
 
@@ -308,7 +308,10 @@ def _prompt_password(site: Site) -> str | None:
             f"No password for {site.user}@{site.key}: put it in ~/.netrc or ${PASSWORD_ENV}, "
             "or run on a terminal to be asked"
         )
-    typed = getpass.getpass(f"Password for {site.user}@{site.key}: ")
+    try:
+        typed = getpass.getpass(f"Password for {site.user}@{site.key}: ")
+    except EOFError:  # Ctrl+D
+        raise AuthFailed(f"No password given for {site.user}@{site.key}") from None
     check_credentials(None, typed, "the prompt")
     return typed
 

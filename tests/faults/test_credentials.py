@@ -17,7 +17,7 @@ from tui.cli import main
 from tui.demo import SandboxServer
 from tui.errors import ConfigError, UsageError
 from tui.sites import Site, netrc_credentials, parse_url
-from tui.trust.store import TrustStore
+from tui.trust.store import TrustedCertificate, TrustStore
 
 SECRET = "S3cretPW"
 PROPERTY = settings(
@@ -65,16 +65,27 @@ def asked(monkeypatch: pytest.MonkeyPatch) -> list[str]:
 # --- refuse before you reveal ------------------------------------------------------------
 
 
+def remember_tls(site: str, how: str) -> None:
+    """Record that ``site`` spoke TLS: a pinned certificate, or a TLS login."""
+    if how == "login":
+        TrustStore().mark_tls(site)
+        return
+    pin = TrustedCertificate(sha256=":".join(["AB"] * 32), pem="", subject="CN=x", failing=[],
+                             problems=[], accepted_at="2026-01-01T00:00:00Z",
+                             not_after="2036-01-01T00:00:00Z")  # fmt: skip
+    TrustStore().add(site, pin)
+
+
+@pytest.mark.parametrize("how", ["pin", "login"])
 def test_downgrade_on_a_site_that_used_tls__is_refused_before_user(
-    plain_server: SandboxServer, capsys: pytest.CaptureFixture[str]
+    how: str, plain_server: SandboxServer, capsys: pytest.CaptureFixture[str]
 ) -> None:
     received = Received(plain_server)
-    TrustStore().mark_tls(f"127.0.0.1:{plain_server.port}")  # as pinning or a TLS login does
+    remember_tls(f"127.0.0.1:{plain_server.port}", how)
     assert main(["ls", plain_server.url("ftp"), "--tls", "auto"]) == 4
+    assert received.verbs() == ["AUTH"]  # refused, then nothing more: no USER, no PASS
     err = capsys.readouterr().err
     assert "TLS downgrade refused" in err and "before sending the user name" in err
-    assert "AUTH" in received.verbs()
-    assert "USER" not in received.verbs() and "PASS" not in received.verbs()
 
 
 def test_downgrade_with_allow_downgrade__logs_in_in_clear(plain_server: SandboxServer) -> None:
