@@ -181,6 +181,19 @@ class ConnectionService:
             timeout=self.timeout,
             ca_file=self.ca_file,
             decider=self.policy.decide,
-            log=self.log,
+            log=_masking(self.log, site) if self.log else None,
             before_login=self._before_login,
         )
+
+
+def _masking(log: LogCallback, site: Site) -> LogCallback:
+    """``log`` with the site's password masked in what the server says: a server may echo
+    it (``530 wrong password …``). PASS itself is masked by the control connection. The
+    password is read at each line: it is found only at login."""
+
+    def masked(direction: str, line: str) -> None:
+        if direction == "<" and site.password:
+            line = line.replace(site.password, "****")
+        log(direction, line)
+
+    return masked

@@ -132,15 +132,25 @@ def test_password_asked_at_login__once_for_every_parallel_session(
     assert asked == [f"127.0.0.1:{plain_server.port}"]
 
 
-def test_server_echoing_the_password_in_its_refusal__is_masked(
+def echo_password(server: SandboxServer) -> None:
+    """Make the server refuse every password by quoting it, as a careless one might."""
+    base = server._server.handler  # type: ignore[attr-defined]
+
+    def ftp_PASS(handler: object, line: str) -> None:  # noqa: N802 - pyftpdlib's name
+        handler.respond(f"530 Password {line} is not right")  # type: ignore[attr-defined]
+
+    server._server.handler = type("Echo", (base,), {"ftp_PASS": ftp_PASS})  # type: ignore[attr-defined]
+
+
+def test_server_echoing_the_password_in_its_refusal__masked_in_error_and_log(
     plain_server: SandboxServer, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    # pyftpdlib does not echo it, but the login failure goes through the same masking; the
-    # password chosen here also appears nowhere else in the output.
+    echo_password(plain_server)
     url = f"ftp://demo:{SECRET}@127.0.0.1:{plain_server.port}/"
-    assert main(["ls", url]) == 3
+    assert main(["ls", url, "-v"]) == 3
     err = capsys.readouterr().err
-    assert "Login failed" in err and SECRET not in err
+    assert "Login failed" in err and "530 Password **** is not right" in err
+    assert SECRET not in err
 
 
 # --- passwords never appear in a message -------------------------------------------------
