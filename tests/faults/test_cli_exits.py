@@ -131,12 +131,12 @@ def slow(server: SandboxServer, rate: int) -> None:
     handler.dtp_handler = type("Slow", (ThrottledDTPHandler,), {"write_limit": rate})
 
 
-def interrupt_get(url: str, dest: str, *extra: str) -> tuple[int, float, str]:
-    """Start ``get`` with its stderr on a terminal, send SIGINT once the partial file exists
-    and a progress line is drawn; returns the exit code, the seconds from the signal to the
-    exit, and what the terminal showed."""
+def interrupt(dest: str, *argv: str) -> tuple[int, float, str]:
+    """Run the CLI with its stderr on a terminal, send SIGINT once the partial file of
+    big.bin exists in ``dest`` and a progress line is drawn; returns the exit code, the
+    seconds from the signal to the exit, and what the terminal showed."""
     leader, follower = pty.openpty()
-    child = subprocess.Popen(ferryman("get", url, dest, *extra), stdin=subprocess.DEVNULL,
+    child = subprocess.Popen(ferryman(*argv), stdin=subprocess.DEVNULL,
                              stdout=subprocess.DEVNULL, stderr=follower)  # fmt: skip
     os.close(follower)
     shown, sent = b"", None
@@ -187,13 +187,25 @@ def test_ctrl_c_during_a_download__exits_130_at_once_and_keeps_the_partial_file(
     write(root, "big.bin", data)
     slow(plain_server, 4 << 20)
     dest = str(tmp_path)
-    code, took, shown = interrupt_get(plain_server.url("ftp", "big.bin"), dest, "--segments", "1")
+    url = plain_server.url("ftp", "big.bin")
+    code, took, shown = interrupt(dest, "get", url, dest, "--segments", "1")
     assert_interrupted_cleanly(code, took, shown, dest)
     slow(plain_server, 1 << 30)
     resumed = subprocess.run(ferryman("get", plain_server.url("ftp", "big.bin"), dest, "--resume"),
                              capture_output=True, timeout=60, stdin=subprocess.DEVNULL)  # fmt: skip
     assert resumed.returncode == 0, resumed.stderr
     assert (tmp_path / "big.bin").read_bytes() == data
+
+
+def test_ctrl_c_during_a_mirror__exits_130_at_once_and_keeps_the_partial_file(
+    plain_server: SandboxServer, root: str, tmp_path
+) -> None:
+    write(root, "tree/big.bin", os.urandom(BIG))
+    write(root, "tree/small.txt", b"small")
+    slow(plain_server, 4 << 20)
+    dest = str(tmp_path / "copy")
+    code, took, shown = interrupt(dest, "mirror", plain_server.url("ftp", "tree"), dest, "-j", "1")
+    assert_interrupted_cleanly(code, took, shown, dest)
 
 
 # vsftpd does not read its control connection while it sends a file: a QUIT at exit waited
@@ -233,5 +245,7 @@ def test_ctrl_c_during_a_download_from_vsftpd__exits_130_without_waiting_for_qui
         handle.write(os.urandom(BIG))
     url = slow_vsftpd.url(scheme, os.path.join(folder, "big.bin"))
     dest = str(tmp_path)
-    code, took, shown = interrupt_get(url, dest, "--segments", "1", "--ca-file", pki.ca_file)
+    code, took, shown = interrupt(
+        dest, "get", url, dest, "--segments", "1", "--ca-file", pki.ca_file
+    )
     assert_interrupted_cleanly(code, took, shown, dest)
