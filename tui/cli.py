@@ -164,6 +164,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     anything unexpected with 1 (``-v`` adds the traceback).
     """
     args_list = list(sys.argv[1:] if argv is None else argv)
+    if sys.stdout is None:  # started with stdout closed (``>&-``): the output goes nowhere
+        sys.stdout = open(os.devnull, "w")  # noqa: SIM115 - for the rest of the process
     try:
         if args_list and args_list[0] in COMMANDS:
             args = build_parser().parse_args(args_list)

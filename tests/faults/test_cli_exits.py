@@ -59,6 +59,14 @@ def test_cert_into_a_closed_pipe__ends_quietly_with_141(tls_server: SandboxServe
     assert (result.returncode, result.stderr) == (141, b"")
 
 
+@pytest.mark.parametrize("extra", [[], ["--json"]])
+def test_ls_with_stdout_closed__ends_quietly_with_0(plain_server: SandboxServer, extra) -> None:
+    command = " ".join(ferryman("ls", plain_server.url("ftp"), *extra)) + " >&-"
+    result = subprocess.run(["bash", "-c", command], capture_output=True, timeout=60,
+                            stdin=subprocess.DEVNULL)  # fmt: skip
+    assert (result.returncode, result.stderr) == (0, b"")
+
+
 def test_ls_piped_into_head__prints_the_first_line_and_no_traceback(
     plain_server: SandboxServer, root: str
 ) -> None:
