@@ -8,16 +8,22 @@ Exit codes (DESIGN.md): 0 ok, 1 other failure, 2 usage, 3 connection or login fa
 from __future__ import annotations
 
 import argparse
+import errno
 import getpass
 import json
 import os
+import re
 import sys
+import traceback
 from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
 from tui import __version__
 from tui.errors import (
+    EXIT_FAILURE,
+    EXIT_INTERRUPTED,
     EXIT_OK,
+    EXIT_PIPE,
     EXIT_TRANSFER,
     AuthFailed,
     FerrymanError,
@@ -26,7 +32,7 @@ from tui.errors import (
 )
 from tui.remote.base import Entry, EntryType, RemoteFS
 from tui.remote.replies import meaning
-from tui.sites import TLS_MODES, Site, parse_url
+from tui.sites import TLS_MODES, Site, check_credentials, parse_url
 from tui.textsafe import printable
 
 if TYPE_CHECKING:
@@ -36,10 +42,15 @@ COMMANDS = ("ls", "get", "put", "mirror", "sync", "cert", "trust")
 PASSWORD_ENV = "FERRYMAN_PASSWORD"
 
 
+# scheme://user:password@ (to the last "@" of the word: a password may hold "@" or ":")
+_URL_CREDENTIALS = re.compile(r"([A-Za-z][A-Za-z0-9+.-]*://[^\s:/@]*):\S*@")
+
+
 class _Parser(argparse.ArgumentParser):
     def error(self, message: str) -> None:  # type: ignore[override]
         self.print_usage(sys.stderr)
-        raise UsageError(message)
+        # argparse quotes what it did not understand, which may be a URL with a password.
+        raise UsageError(_mask_urls(message))
 
 
 def _common(parser: argparse.ArgumentParser) -> None:
@@ -145,8 +156,16 @@ def build_app_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    """Run the command line; returns the exit code (the console script exits with it)."""
+    """Run the command line; returns the exit code (the console script exits with it).
+
+    Every way out is one line on stderr and a documented exit code, never a traceback:
+    Ferryman's errors exit with their own code, Ctrl+C with 130, a closed output pipe
+    (``ferryman ls URL | head -1``) quietly with 141 as a program killed by SIGPIPE, and
+    anything unexpected with 1 (``-v`` adds the traceback).
+    """
     args_list = list(sys.argv[1:] if argv is None else argv)
+    if sys.stdout is None:  # started with stdout closed (``>&-``): the output goes nowhere
+        sys.stdout = open(os.devnull, "w")  # noqa: SIM115 - for the rest of the process
     try:
         if args_list and args_list[0] in COMMANDS:
             args = build_parser().parse_args(args_list)
@@ -156,8 +175,49 @@ def main(argv: Sequence[str] | None = None) -> int:
         _fail(error)
         return error.exit_code
     except KeyboardInterrupt:
-        print("ferryman: interrupted", file=sys.stderr)
-        return 130
+        _interrupted()
+        return EXIT_INTERRUPTED
+    except BrokenPipeError:
+        return _pipe_closed()
+    except Exception as error:  # noqa: BLE001 - the last line of defence: one line, not a trace
+        if _stdout_closed(error):
+            return _pipe_closed()
+        if "-v" in args_list or "--verbose" in args_list:
+            traceback.print_exc()
+        kind = type(error).__name__
+        _say(f"ferryman: internal error ({kind}): {_mask_urls(str(error))}")
+        return EXIT_FAILURE
+
+
+def _say(line: str) -> None:
+    """One line on stderr, even if stderr itself has gone (then nothing is said)."""
+    try:
+        print(printable(line), file=sys.stderr, flush=True)
+    except (OSError, ValueError):
+        pass
+
+
+def _interrupted() -> None:
+    # The progress line (if any) ends first, so the message stands on a line of its own.
+    if sys.stderr is not None and sys.stderr.isatty():
+        _say("")
+    _say("ferryman: interrupted")
+
+
+def _stdout_closed(error: BaseException) -> bool:
+    return isinstance(error, OSError) and error.errno == errno.EPIPE
+
+
+def _pipe_closed() -> int:
+    """The reader of our output went away (``| head``): stop quietly, as Python's docs
+    advise, pointing stdout at devnull so the flush at exit does not fail again."""
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        os.close(devnull)
+    except (OSError, ValueError, AttributeError):
+        pass  # stdout is not a real file (a test's capture): nothing will be flushed to it
+    return EXIT_PIPE
 
 
 def _run_app(args: argparse.Namespace) -> int:
@@ -179,7 +239,14 @@ def _run_app(args: argparse.Namespace) -> int:
 
 
 def _fail(error: FerrymanError) -> None:
-    print(f"ferryman: {printable(error.title)}: {printable(str(error))}", file=sys.stderr)
+    # Messages never hold a password; URLs in them are redacted all the same, in case one
+    # quotes a URL the user typed.
+    _say(f"ferryman: {error.title}: {_mask_urls(str(error))}")
+
+
+def _mask_urls(text: str) -> str:
+    """Hide the password of every ``scheme://user:password@`` in ``text``."""
+    return _URL_CREDENTIALS.sub(r"\1:***@", text)
 
 
 def _service(args: argparse.Namespace) -> ConnectionService:
@@ -236,13 +303,19 @@ def _run(args: argparse.Namespace) -> int:
 def _prompt_password(site: Site) -> str | None:
     from_env = os.environ.get(PASSWORD_ENV)
     if from_env is not None:
+        check_credentials(None, from_env, f"${PASSWORD_ENV}")
         return from_env
     if not sys.stdin.isatty():
         raise AuthFailed(
             f"No password for {site.user}@{site.key}: put it in ~/.netrc or ${PASSWORD_ENV}, "
             "or run on a terminal to be asked"
         )
-    return getpass.getpass(f"Password for {site.user}@{site.key}: ")
+    try:
+        typed = getpass.getpass(f"Password for {site.user}@{site.key}: ")
+    except EOFError:  # Ctrl+D
+        raise AuthFailed(f"No password given for {site.user}@{site.key}") from None
+    check_credentials(None, typed, "the prompt")
+    return typed
 
 
 def _print_log(direction: str, line: str) -> None:

@@ -15,7 +15,7 @@ import sys
 from collections.abc import Callable
 from typing import TYPE_CHECKING
 
-from tui.cli_transfer import Display
+from tui.cli_transfer import Display, Sessions, run_engine
 from tui.config import SyncProfile, load_config
 from tui.errors import EXIT_OK, EXIT_TRANSFER, ConfigError, UsageError
 from tui.remote.base import RemoteFS
@@ -156,10 +156,8 @@ def _carry_out(
     copies = jobs_for(plan, *sides, options)
     upload = not isinstance(target, LocalFS)
     remote = target if upload else source
-    spare = [remote]  # the session already open serves the first slot, or the deletions
-
-    def session() -> RemoteFS:
-        return spare.pop() if spare else open_session()
+    # The session already open serves the first slot, or the deletions.
+    session = Sessions(remote, open_session)
 
     failed = 0
     if copies:
@@ -168,7 +166,7 @@ def _carry_out(
         queue.add(copies)
         engine = TransferEngine(queue, session, slots=jobs, conflict=Conflict.OVERWRITE,
                                 progress=display.moved, resume_partials=True)  # fmt: skip
-        finished = engine.run()
+        finished = run_engine(engine, session, display)
         display.finish(finished)
         failed = sum(1 for job in finished if job.state is State.FAILED)
     removals = plan.deletions(options.delete)

@@ -8,13 +8,16 @@ terminal, one plain line per finished file otherwise.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import os
 import posixpath
+import socket
 import sys
 import threading
 import time
+from collections.abc import Callable
 
-from tui.errors import EXIT_OK, EXIT_TRANSFER, RemoteError, UsageError
+from tui.errors import EXIT_OK, EXIT_TRANSFER, FerrymanError, RemoteError, UsageError
 from tui.remote.base import RemoteFS, check_name, local_child
 from tui.sites import Site
 from tui.textsafe import printable
@@ -53,17 +56,13 @@ def run(fs: RemoteFS, site: Site, args: argparse.Namespace, open_session) -> int
     conflict = Conflict(args.overwrite)
     if args.resume and conflict is Conflict.OVERWRITE:
         conflict = Conflict.RESUME
-    spare = [fs]  # the session already open serves the first slot
-
-    def session() -> RemoteFS:
-        return spare.pop() if spare else open_session()
-
+    sessions = Sessions(fs, open_session)  # the session already open serves the first slot
     display = Display(args.command)
     queue = TransferQueue(on_change=display.changed)
     queue.add([job])
     engine = TransferEngine(
         queue,
-        session,
+        sessions,
         slots=args.jobs,
         conflict=conflict,
         prompt=_ask if sys.stdin.isatty() and sys.stderr.isatty() else None,
@@ -71,20 +70,92 @@ def run(fs: RemoteFS, site: Site, args: argparse.Namespace, open_session) -> int
         resume_partials=args.resume,
         segments=segments,
     )
-    jobs = engine.run()
+    jobs = run_engine(engine, sessions, display)
     display.finish(jobs)
     failed = [j for j in jobs if j.state is State.FAILED]
     return EXIT_TRANSFER if failed else EXIT_OK
 
 
+class Sessions:
+    """The engine's session factory: the session already open first, then new ones. It
+    remembers each, so that an interrupt can shut them all down at once."""
+
+    def __init__(self, first: RemoteFS | None, open_session: Callable[[], RemoteFS]) -> None:
+        self._spare = [first] if first is not None else []
+        self._open = open_session
+        self._given: list[RemoteFS] = []
+        self._lock = threading.Lock()
+
+    def __call__(self) -> RemoteFS:
+        with self._lock:
+            if self._spare:
+                session = self._spare.pop()
+                self._given.append(session)
+                return session
+        session = self._open()
+        with self._lock:
+            self._given.append(session)
+        return session
+
+    def shut_down(self) -> None:
+        """Shut every session's control socket down: whatever waits on it (a reply, a
+        QUIT at the end) returns at once instead of after the timeout. A server busy with a
+        transfer does not read its control connection (vsftpd): a polite QUIT there waited
+        three seconds for an answer that could not come."""
+        with self._lock:
+            given = list(self._given)
+        for session in given:
+            try:
+                sock = getattr(session, "control", None)  # an FTP session's Control
+                sock = getattr(sock, "sock", None)
+            except FerrymanError:
+                continue  # already disconnected
+            if isinstance(sock, socket.socket):
+                with contextlib.suppress(OSError):
+                    sock.shutdown(socket.SHUT_RDWR)
+
+
+INTERRUPT_GRACE = 0.2
+"""Seconds the transfers get, after Ctrl+C, to stop at a clean point and keep their partial
+files (they check between blocks); a read that is still blocked is not waited for."""
+
+
+def run_engine(engine: TransferEngine, sessions: Sessions, display: Display) -> list[Job]:
+    """Run the engine to the end; on Ctrl+C stop it at once and re-raise.
+
+    The jobs are paused, not cancelled, so partial files stay for ``--resume``; the progress
+    line stops being drawn, so the message that follows stands on a line of its own.
+    """
+    engine.start()
+    try:
+        engine.join()
+    except KeyboardInterrupt:
+        display.silence()
+        engine.queue.pause()
+        sessions.shut_down()
+        deadline = time.monotonic() + INTERRUPT_GRACE
+        for thread in threading.enumerate():
+            if thread.name.startswith(("transfer-", "segment")):
+                thread.join(max(0.0, deadline - time.monotonic()))
+        raise
+    return engine.queue.jobs()
+
+
 def _get_job(fs: RemoteFS, site: Site, args: argparse.Namespace) -> Job:
     source = fs.resolve(site.path)
-    entry = fs.stat(source)
     name = posixpath.basename(source.rstrip("/")) or site.host
     check_name(name)
     target = local_child(args.local, name) if os.path.isdir(args.local) else args.local
+    # A trailing "/" (or no path: the login folder) means a folder, whatever the server
+    # says: some answer SIZE for a folder, which made it look like a file (stat falls back
+    # to SIZE where there is no MLST).
+    if site.path == "" or site.path.endswith("/"):
+        if not args.recursive:
+            raise UsageError(f"{source} is a folder (use -r to copy it)")
+        return Job(Direction.DOWNLOAD, source, target, is_dir=True)
+    entry = fs.stat(source)
     if entry.is_dir and not args.recursive:
-        raise UsageError(f"{source} is a directory (use -r to copy it)")
+        raise UsageError(f"{source} is a folder (use -r to copy it)")
     return Job(Direction.DOWNLOAD, source, target, is_dir=entry.is_dir, size=entry.size,
                mtime=entry.mtime)  # fmt: skip
 
@@ -148,6 +219,12 @@ class Display:
         self.done = 0  # bytes they have moved
         self.lock = threading.Lock()
 
+    silent = False  # after Ctrl+C: nothing more is drawn over the message that follows
+
+    def silence(self) -> None:
+        with self.lock:
+            self.silent = True
+
     def moved(self, job: Job, count: int) -> None:
         with self.lock:
             self.bytes += count
@@ -155,7 +232,7 @@ class Display:
                 self.done += count
             now = time.monotonic()
             speed = self.rate.update(now, self.bytes)
-            if self.tty and now - self.last >= 0.1:
+            if self.tty and now - self.last >= 0.1 and not self.silent:
                 self.last = now
                 sys.stderr.write("\r" + self._progress(job, speed).ljust(self._width()))
                 sys.stderr.flush()
@@ -212,6 +289,8 @@ class Display:
             self.total += job.size
 
     def _line(self, text: str) -> None:
+        if self.silent:
+            return
         if self.tty:
             sys.stderr.write("\r" + " " * self._width() + "\r")
         print(text, file=sys.stderr, flush=True)

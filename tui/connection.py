@@ -1,10 +1,14 @@
 """Provides ConnectionService: turns a URL or a Site into an open, logged-in session.
 
-This is the one door to the servers for the app and the CLI alike. It resolves credentials
-(URL, then ``~/.netrc``, then the system keyring, then a prompt callback; anonymous when
-there is no user), opens the session with the
-right TLS mode, and owns the trust store and the TrustPolicy that judges every certificate
-(asking the TrustPrompt, the app's certificate modal, when one is not trusted).
+This is the one door to the servers for the app and the CLI alike. It opens the session
+with the right TLS mode, and owns the trust store and the TrustPolicy that judges every
+certificate (asking the TrustPrompt, the app's certificate modal, when one is not trusted).
+
+Credentials (URL, then ``~/.netrc``, then the system keyring, then a prompt callback;
+anonymous when there is no user) are resolved lazily, when a session reaches login: the
+host has resolved, the transport's security is settled (a refused downgrade stops here,
+before USER) and the certificate is accepted, so no credential leaves the machine, or is
+asked for, before then (DESIGN.md, safety invariants). ``cert`` never asks at all.
 
 Thread-safe: settings, a thread-safe policy and store; every ``open`` makes a new session,
 which belongs to the calling thread.
@@ -13,13 +17,14 @@ which belongs to the calling thread.
 from __future__ import annotations
 
 import dataclasses
+import threading
 from collections.abc import Callable
 
 from tui import keychain
-from tui.errors import TLSDowngrade
+from tui.errors import AuthFailed, TLSDowngrade
 from tui.remote.ftp import FTPFS
 from tui.remote.ftpcontrol import LogCallback
-from tui.sites import Site, netrc_credentials, parse_url
+from tui.sites import Site, check_credentials, netrc_credentials, parse_url
 from tui.trust.certificate import CertificateReport
 from tui.trust.policy import TrustPolicy, TrustPrompt
 from tui.trust.revocation import RevocationChecker
@@ -83,53 +88,82 @@ class ConnectionService:
         self.netrc_file = netrc_file
         self.tls = tls
         self.passive = passive
+        # Credentials found for (site, user given): parallel sessions and reconnects of one
+        # run ask once. The lock also keeps two sessions from prompting at the same time.
+        self._credentials: dict[tuple[str, str | None], tuple[str, str | None]] = {}
+        self._credentials_lock = threading.Lock()
 
     def site_for(self, target: str | Site) -> Site:
-        """Parse a URL (or copy a Site) and apply this service's settings and credentials.
+        """Parse a URL (or copy a Site) and apply this service's settings. Credentials that
+        the URL does not hold are left unresolved: ``open`` finds them at login.
 
         Raises:
             UsageError: the URL is malformed.
-            ConfigError: ``~/.netrc`` cannot be read.
         """
         site = parse_url(target) if isinstance(target, str) else dataclasses.replace(target)
         if self.tls and site.tls == "none":
             site.tls = self.tls
         site.passive = self.passive
-        return self._with_credentials(site)
+        return site
 
-    def _with_credentials(self, site: Site) -> Site:
+    def with_credentials(self, site: Site) -> Site:
+        """Fill in ``site``'s user and password (in place) and return it.
+
+        Raises:
+            ConfigError: ``~/.netrc`` cannot be read.
+            UsageError: a user or password holds a line break.
+            AuthFailed: the prompt cannot ask (no terminal).
+        """
         if site.password is not None:
+            check_credentials(site.user, site.password, "the site")
             return site
+        given = (site.key, site.user)
+        with self._credentials_lock:
+            if given not in self._credentials:
+                self._credentials[given] = self._find_credentials(site)
+            site.user, site.password = self._credentials[given]
+        return site
+
+    def _find_credentials(self, site: Site) -> tuple[str, str | None]:
         found = netrc_credentials(site.host, site.user, self.netrc_file)
         if found:
-            site.user, site.password = found
-            return site
+            return found
         if site.user is None or site.user in ("anonymous", "ftp"):
-            site.user = site.user or "anonymous"
-            site.password = "anonymous@"
-            return site
-        site.password = keychain.load(site.user, site.key)
-        if site.password is None and self.password_prompt is not None:
-            site.password = self.password_prompt(site)
-        return site
+            return site.user or "anonymous", "anonymous@"
+        password = keychain.load(site.user, site.key)
+        if password is None and self.password_prompt is not None:
+            password = self.password_prompt(site)
+        check_credentials(site.user, password, "the prompt")
+        return site.user, password
+
+    def _before_login(self, site: Site, secure: bool) -> None:
+        """Called by the session once connected and secured, before USER is sent."""
+        if not secure and site.tls == "auto":
+            if not self.allow_downgrade and self.store.used_tls(site.key):
+                raise TLSDowngrade(
+                    f"{site.key} spoke TLS before but now offers only plain FTP: possibly an "
+                    "attacker removing encryption. Refused before sending the user name; use "
+                    "--allow-downgrade if you are sure"
+                )
+        self.with_credentials(site)
 
     def open(self, target: str | Site) -> FTPFS:
         """Connect and log in.
 
         Raises:
-            UsageError, ConfigError, ConnectFailed, TLSNotOffered, TLSError,
+            UsageError, ConfigError, ConnectFailed, TLSNotOffered, TLSError, TLSDowngrade,
             CertificateNotTrusted, AuthFailed, ConnectionLost, ProtocolError.
         """
         site = self.site_for(target)
-        session = self._session(site).connect()
+        given = (site.key, site.user)
+        try:
+            session = self._session(site).connect()
+        except AuthFailed:
+            with self._credentials_lock:  # a wrong password is asked again next time
+                self._credentials.pop(given, None)
+            raise
         if session.tls is not None:
             self.store.mark_tls(site.key)
-        elif site.tls == "auto" and not self.allow_downgrade and self.store.used_tls(site.key):
-            session.close()
-            raise TLSDowngrade(
-                f"{site.key} spoke TLS before but now offers only plain FTP: possibly an "
-                "attacker removing encryption. Refused; use --allow-downgrade if you are sure"
-            )
         return session
 
     def fetch_report(self, target: str | Site) -> CertificateReport:
@@ -147,5 +181,19 @@ class ConnectionService:
             timeout=self.timeout,
             ca_file=self.ca_file,
             decider=self.policy.decide,
-            log=self.log,
+            log=_masking(self.log, site) if self.log else None,
+            before_login=self._before_login,
         )
+
+
+def _masking(log: LogCallback, site: Site) -> LogCallback:
+    """``log`` with the site's password masked in what the server says: a server may echo
+    it (``530 wrong password …``). PASS itself is masked by the control connection. The
+    password is read at each line: it is found only at login."""
+
+    def masked(direction: str, line: str) -> None:
+        if direction == "<" and site.password:
+            line = line.replace(site.password, "****")
+        log(direction, line)
+
+    return masked

@@ -14,6 +14,8 @@ EXIT_USAGE = 2
 EXIT_CONNECTION = 3
 EXIT_CERTIFICATE = 4
 EXIT_TRANSFER = 5
+EXIT_INTERRUPTED = 130  # Ctrl+C, as a shell reports a program killed by SIGINT (128 + 2)
+EXIT_PIPE = 141  # the reader of stdout went away (``| head``): 128 + SIGPIPE, said quietly
 
 
 class FerrymanError(Exception):

@@ -80,37 +80,81 @@ class Site:
 def parse_url(url: str) -> Site:
     """Parse ``scheme://[user[:password]@]host[:port][/path]``.
 
+    No message quotes the URL's user information (where a password would be): a URL in an
+    error is shown by :func:`redact_url`, and the parser's own wording (which may quote a
+    piece of it) is never passed on.
+
     Raises:
-        UsageError: not a URL Ferryman can open.
+        UsageError: not a URL Ferryman can open, or its user or password holds a line break.
     """
     if "://" not in url:
-        raise UsageError(f"Not a URL: {url!r} (expected e.g. ftpes://user@host/path)")
+        raise UsageError(f"Not a URL: {redact_url(url)!r} (expected e.g. ftpes://user@host/path)")
+    shown = redact_url(url)
     try:
         parts = urlsplit(url)
+        host = parts.hostname
         port = parts.port
-    except ValueError as error:
-        raise UsageError(f"Invalid URL {url!r}: {error}") from error
+    except ValueError:
+        # urlsplit's wording quotes the port or the whole authority, password and all.
+        raise UsageError(
+            f"Invalid URL {shown!r}: the host must be a name or an address in brackets, "
+            "the port a number from 1 to 65535"
+        ) from None
     scheme = parts.scheme.lower()
     if scheme == "sftp":
         raise UsageError("sftp:// is not supported yet; use ftp://, ftpes:// or ftps://")
     if scheme not in SCHEMES:
-        raise UsageError(f"Unknown scheme {scheme!r} in {url!r}: use ftp://, ftpes:// or ftps://")
-    if not parts.hostname:
-        raise UsageError(f"No host in URL {url!r}")
+        raise UsageError(f"Unknown scheme in {shown!r}: use ftp://, ftpes:// or ftps://")
+    if not host:
+        raise UsageError(f"No host in URL {shown!r}")
+    if any(ch.isspace() or not ch.isprintable() for ch in host):
+        raise UsageError(f"Invalid host in URL {shown!r}: no spaces or control characters")
+    if port == 0:
+        raise UsageError(f"Invalid URL {shown!r}: the port must be a number from 1 to 65535")
     tls, default_port = SCHEMES[scheme]
     path = unquote(parts.path, errors="surrogateescape")
     # "/dir" is relative to the login directory, "//dir" (or "/%2Fdir") is absolute.
     path = path[1:] if path.startswith("/") else path
     if "\r" in path or "\n" in path or "\x00" in path:
         raise UsageError("A path cannot contain line breaks or NUL")
+    user = unquote(parts.username) if parts.username else None
+    password = unquote(parts.password) if parts.password is not None else None
+    check_credentials(user, password, "the URL")
     return Site(
-        host=parts.hostname,
+        host=host,
         port=port or default_port,
         tls=tls,
-        user=unquote(parts.username) if parts.username else None,
-        password=unquote(parts.password) if parts.password is not None else None,
+        user=user,
+        password=password,
         path=path,
     )
+
+
+def redact_url(text: str) -> str:
+    """``text`` with the user information of a URL hidden, for messages.
+
+    Everything from the start of the authority (after the first ``://``, or the start of
+    the text when that comes later) to the last ``@`` is replaced: a password may itself
+    hold ``@``, ``/`` or ``:``, so no cleverer split can be sure where it ends.
+    """
+    at = text.rfind("@")
+    if at < 0:
+        return text
+    start = text.find("://")
+    start = start + 3 if 0 <= start < at else 0
+    return f"{text[:start]}***@{text[at + 1 :]}"
+
+
+def check_credentials(user: str | None, password: str | None, source: str) -> None:
+    """Refuse a user or password that cannot be sent: a line break would end the USER or PASS
+    command early and send the rest as a command of its own.
+
+    Raises:
+        UsageError: naming ``source`` (where they came from), never quoting them.
+    """
+    for what, value in (("user name", user), ("password", password)):
+        if value is not None and any(ch in value for ch in "\r\n\x00"):
+            raise UsageError(f"The {what} from {source} contains a line break or NUL; refused")
 
 
 def netrc_credentials(
@@ -122,21 +166,32 @@ def netrc_credentials(
     entry must be for that user.
 
     Raises:
-        ConfigError: the file exists but cannot be parsed.
+        ConfigError: the file exists but cannot be read or parsed (the message names the
+            file and the line, never its words: they may be a password).
+        UsageError: the entry's login or password holds a line break.
     """
     path = file or os.path.join(os.path.expanduser("~"), ".netrc")
     if not os.path.exists(path):
         return None
     try:
         entries = netrc.netrc(path)
-    except (netrc.NetrcParseError, OSError) as error:
-        raise ConfigError(f"Cannot read {path}: {error}") from error
+    except netrc.NetrcParseError as error:
+        # Its message quotes the offending word, which may be (part of) a password.
+        raise ConfigError(
+            f"Cannot read {path}: malformed near line {error.lineno} "
+            "(expected: machine HOST login USER password PASSWORD)"
+        ) from None
+    except UnicodeError:
+        raise ConfigError(f"Cannot read {path}: it is not text in UTF-8") from None
+    except OSError as error:
+        raise ConfigError(f"Cannot read {path}: {error.strerror or 'input/output error'}") from None
     found = entries.authenticators(host)
     if not found:
         return None
     login, _account, password = found
     if user is not None and login and login != user:
         return None
+    check_credentials(login, password, path)
     return (login or user or "anonymous", password or "")
 
 

@@ -57,13 +57,17 @@ def test_netrc_then_anonymous(tmp_path):
     os.chmod(netrc, 0o600)
     assert netrc_credentials("files.example.org", None, str(netrc)) == ("bob", "hunter2")
     assert netrc_credentials("files.example.org", "carol", str(netrc)) is None
+    # Credentials are found at login (with_credentials), not when the URL is read.
     service = ConnectionService(netrc_file=str(netrc))
-    site = service.site_for("ftp://files.example.org/")
+    assert service.site_for("ftp://files.example.org/").password is None
+    site = service.with_credentials(service.site_for("ftp://files.example.org/"))
     assert (site.user, site.password) == ("bob", "hunter2")
-    anonymous = service.site_for("ftp://other.example.org/")
+    anonymous = service.with_credentials(service.site_for("ftp://other.example.org/"))
     assert (anonymous.user, anonymous.password) == ("anonymous", "anonymous@")
     asked = ConnectionService(netrc_file=str(netrc), password_prompt=lambda site: "typed")
-    assert asked.site_for("ftp://dave@other.example.org/").password == "typed"
+    assert asked.with_credentials(asked.site_for("ftp://dave@other.example.org/")).password == (
+        "typed"
+    )
     netrc.write_text("machine\n")
     with pytest.raises(ConfigError, match="netrc"):
         netrc_credentials("x", None, str(netrc))

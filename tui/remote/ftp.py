@@ -27,7 +27,7 @@ from tui.errors import (
 from tui.remote.base import Capabilities, Entry, EntryType, RemoteFS
 from tui.remote.ftpcontrol import Control, LogCallback
 from tui.remote.ftpio import FTPReader, FTPWriter, read_lines
-from tui.remote.ftpopen import SessionOpener, read_features, unix_like
+from tui.remote.ftpopen import LoginGate, SessionOpener, read_features, unix_like
 from tui.remote.listing import parse_listing, parse_mdtm, parse_mlsd_line
 from tui.remote.replies import error_for_reply
 from tui.remote.tls import (
@@ -48,6 +48,9 @@ class FTPFS(RemoteFS):
         ca_file: Extra trust anchors (PEM) besides certifi and the system store.
         decider: Asked after every TLS handshake; the default accepts only verified ones.
         log: Receives the protocol conversation, password masked.
+        before_login: Called with the site and whether the control connection is TLS once
+            the session is connected and secured, before USER: it may refuse (raise) or fill
+            in the site's credentials (see ``SessionOpener``).
     """
 
     def __init__(
@@ -58,12 +61,14 @@ class FTPFS(RemoteFS):
         ca_file: str | None = None,
         decider: CertificateDecider = verified_only,
         log: LogCallback | None = None,
+        before_login: LoginGate | None = None,
     ) -> None:
         self.site = site
         self.timeout = timeout
         self._opener = SessionOpener(
-            site, timeout=timeout, ca_file=ca_file, decider=decider, log=log
-        )
+            site, timeout=timeout, ca_file=ca_file, decider=decider, log=log,
+            before_login=before_login,
+        )  # fmt: skip
         self.label = site.url(path="")
         self.tls: TLSCheck | None = None
         self._control: Control | None = None

@@ -6,6 +6,7 @@ from __future__ import annotations
 import ftplib
 import socket
 import ssl
+from collections.abc import Callable
 
 from tui.errors import (
     AuthFailed,
@@ -31,7 +32,10 @@ from tui.remote.tls import (
 )
 from tui.sites import Site
 
-_MLST_FACTS = {"type", "size", "modify", "perm", "unix.mode"}
+LoginGate = Callable[[Site, bool], None]
+"""Called with the site and whether the control connection is TLS, after the connection is
+secured and its certificate accepted, before USER: it may refuse (raise, e.g. a TLS
+downgrade) and fills in the site's credentials, which are only then looked up or asked for."""
 
 
 class _PlainFallback(Exception):
@@ -56,12 +60,14 @@ class SessionOpener:
         ca_file: str | None,
         decider: CertificateDecider,
         log: LogCallback | None,
+        before_login: LoginGate | None = None,
     ) -> None:
         self.site = site
         self.timeout = timeout
         self.ca_file = ca_file
         self.decider = decider
         self.log = log
+        self.before_login = before_login
 
     def secured(self) -> tuple[Control, TLSCheck | None]:
         """The control connection, secured as the site asks, its certificate accepted by
@@ -168,19 +174,34 @@ class SessionOpener:
         return control
 
     def login(self, control: Control) -> None:
+        """Pass the login gate (downgrade check, credentials), then USER and PASS.
+
+        Raises:
+            AuthFailed, ConnectionLost, ProtocolError, and whatever the gate raises.
+        """
+        if self.before_login is not None:
+            self.before_login(self.site, control.is_tls)
         user = self.site.user or "anonymous"
+        password = self.site.password or ""
         try:
-            control.login(user, self.site.password or "")
+            control.login(user, password)
         except ftplib.error_perm as error:
+            reply = _without(str(error), password)
             raise AuthFailed(
-                f"Login as {user!r} on {self.site.key} failed: {str(error)[4:]} "
-                f"({str(error)[:3]} Not logged in)",
-                reply=str(error),
-            ) from error
+                f"Login as {user!r} on {self.site.key} failed: {reply[4:]} "
+                f"({reply[:3]} Not logged in)",
+                reply=reply,
+            ) from None
         except ftplib.Error as error:
-            raise error_for_reply(str(error), f"Login as {user!r} failed") from error
+            reply = _without(str(error), password)
+            raise error_for_reply(reply, f"Login as {user!r} failed") from None
         except (OSError, EOFError) as error:
             raise ConnectionLost(f"{self.site.key} closed the connection during login") from error
+
+
+def _without(reply: str, password: str) -> str:
+    """The reply to USER/PASS with the password masked: a server may echo what it got."""
+    return reply.replace(password, "****") if password else reply
 
 
 def read_features(control: Control, caps: Capabilities) -> None:
