@@ -31,7 +31,7 @@ from tui.remote.tls import (
 )
 from tui.sites import Site
 
-_MLST_FACTS = {"type", "size", "modify", "perm", "unix.mode"}
+_MLST_FACTS = {"type", "size", "modify", "perm", "unix.mode", "unique"}  # unique: loops
 
 
 class _PlainFallback(Exception):
@@ -42,7 +42,7 @@ class _PlainFallback(Exception):
         self.control = control
 
 
-_MLST_FACTS = {"type", "size", "modify", "perm", "unix.mode"}
+_MLST_FACTS = {"type", "size", "modify", "perm", "unix.mode", "unique"}  # unique: loops
 
 
 class SessionOpener:

@@ -45,6 +45,7 @@ from tui.transfer.copy import (
 )
 from tui.transfer.queue import Conflict, Direction, Job, State, TransferQueue
 from tui.transfer.segments import DEFAULT_SEGMENTS, SEGMENT_THRESHOLD, download_segmented
+from tui.transfer.walk import MAX_DEPTH, a_loop, too_deep
 
 # Errors after which a new connection may well succeed.
 RETRYABLE = (ConnectionLost, TLSError, TransferFailed, ProtocolError)
@@ -100,6 +101,8 @@ class TransferEngine:
         segments: Streams for one large download (1: never segmented). Each extra stream
             is a session of its own, opened for that file and closed after it.
         segment_threshold: The size from which a download is segmented.
+        max_depth: Folders this deep below a copied folder fail as an endless tree (a link
+            loop, or a server that invents folders forever) instead of being expanded.
     """
 
     def __init__(
@@ -120,6 +123,7 @@ class TransferEngine:
         idle_close: float = 30.0,
         segments: int = DEFAULT_SEGMENTS,
         segment_threshold: int = SEGMENT_THRESHOLD,
+        max_depth: int = MAX_DEPTH,
     ) -> None:
         if not 1 <= slots <= 10:
             raise ValueError("slots must be 1 to 10")
@@ -138,6 +142,7 @@ class TransferEngine:
         self.idle_close = idle_close
         self.segments = max(1, min(segments, 16))
         self.segment_threshold = segment_threshold
+        self.max_depth = max_depth
         self._prompt_lock = threading.Lock()  # one question at a time
         self._stopping = threading.Event()
         self._threads: list[threading.Thread] = []
@@ -307,7 +312,17 @@ class TransferEngine:
             self.progress(job, count)
 
     def _expand(self, job: Job, session: RemoteFS) -> None:
-        """A directory: make the target folder, queue its entries where it stood."""
+        """A directory: make the target folder, queue its entries where it stood.
+
+        Raises:
+            EndlessTree: the folder is ``max_depth`` deep, or one of the folders it is in.
+            ListingFailed: its listing failed (the job fails: never an empty folder).
+        """
+        if job.unique is not None and job.unique in job.lineage:
+            raise a_loop()
+        if job.depth >= self.max_depth:
+            raise too_deep(self.max_depth)
+        lineage = (*job.lineage, job.unique) if job.unique is not None else job.lineage
         children: list[Job] = []
         if job.direction is Direction.DOWNLOAD:
             fresh = not os.path.exists(job.target)
@@ -325,7 +340,9 @@ class TransferEngine:
                     continue
                 children.append(Job(job.direction, posixpath.join(job.source, entry.name),
                                     os.path.join(job.target, entry.name), is_dir=entry.is_dir,
-                                    size=entry.size, mtime=entry.mtime, fresh=fresh))  # fmt: skip
+                                    size=entry.size, mtime=entry.mtime, fresh=fresh,
+                                    depth=job.depth + 1, unique=entry.unique,
+                                    lineage=lineage))  # fmt: skip
             job.reason = "; ".join(skipped)
         else:
             fresh = ensure_remote_dir(session, job.target)
@@ -335,10 +352,13 @@ class TransferEngine:
                 if item.is_symlink():
                     continue  # a link could loop; cp -r without -L does not follow either
                 folder = item.is_dir()
-                size = None if folder else item.stat().st_size
+                info = item.stat()
+                size = None if folder else info.st_size
+                unique = f"{info.st_dev}:{info.st_ino}" if folder else None
                 target = posixpath.join(job.target, item.name)
                 children.append(
-                    Job(job.direction, item.path, target, is_dir=folder, size=size, fresh=fresh)
+                    Job(job.direction, item.path, target, is_dir=folder, size=size, fresh=fresh,
+                        depth=job.depth + 1, unique=unique, lineage=lineage)
                 )
         self.queue.add(children, first=True)
         self.queue.finish(job, State.DONE, job.reason)
