@@ -146,8 +146,9 @@ class ScriptedServer:
                     conn.sendall(b"550 no such file\r\n")
             elif verb == b"LIST" and (data_listener or self._active_target):
                 listing = script.listing_for(folder) if script.listing_for else script.listing
-                self._send_data(conn, data_listener, listing, script.drop_mid_listing,
-                                reply=script.list_reply)
+                self._send_data(
+                    conn, data_listener, listing, script.drop_mid_listing, reply=script.list_reply
+                )
                 if script.drop_mid_listing:
                     return
                 data_listener = None

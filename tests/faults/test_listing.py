@@ -222,9 +222,7 @@ def test_a_tree_deeper_than_the_limit__walk_records_it_as_not_listed(root, plain
 
 
 @interop
-def test_a_symlink_loop_shown_as_folders_by_proftpd__get_r_stops_as_a_loop(
-    pki, tmp_path, capsys
-):
+def test_a_symlink_loop_shown_as_folders_by_proftpd__get_r_stops_as_a_loop(pki, tmp_path, capsys):
     _need_servers()
     server = _LoopingProFTPD(pki.tls).start()
     try:

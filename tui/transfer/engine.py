@@ -356,10 +356,9 @@ class TransferEngine:
                 size = None if folder else info.st_size
                 unique = f"{info.st_dev}:{info.st_ino}" if folder else None
                 target = posixpath.join(job.target, item.name)
-                children.append(
-                    Job(job.direction, item.path, target, is_dir=folder, size=size, fresh=fresh,
-                        depth=job.depth + 1, unique=unique, lineage=lineage)
-                )
+                children.append(Job(job.direction, item.path, target, is_dir=folder, size=size,
+                                    fresh=fresh, depth=job.depth + 1, unique=unique,
+                                    lineage=lineage))  # fmt: skip
         self.queue.add(children, first=True)
         self.queue.finish(job, State.DONE, job.reason)
 

@@ -263,8 +263,7 @@ def describe(plan: Plan, delete: bool) -> Iterator[str]:
     for line in plan.unlisted:
         yield f"{'not listed':<20} {line}"
     if plan.unlisted and delete:
-        yield "no deletion: a folder could not be listed, so what is only in the " \
-              "destination is not known"
+        yield "no deletion: a folder could not be listed, so what is only there is not known"
     totals = plan.summary(delete)
     if not totals:
         yield "nothing to do: the trees are the same"
