@@ -20,7 +20,10 @@ from tests.interop.servers import USER, ProFTPD, PureFTPd, ServerProcess, Vsftpd
 from tui.cli import main
 from tui.connection import ConnectionService
 from tui.errors import EXIT_TRANSFER, FerrymanError, ListingFailed, TransferFailed
+from tui.remote.local import LocalFS
 from tui.transfer import sync
+from tui.transfer.engine import TransferEngine
+from tui.transfer.queue import Direction, Job, State, TransferQueue
 
 interop = pytest.mark.interop
 
@@ -240,3 +243,33 @@ def test_a_symlink_loop_shown_as_folders_by_proftpd__get_r_stops_as_a_loop(pki, 
     assert "tree/up/tree/up: the same folder as one it is inside (a link loop)" in error
     assert (tmp_path / "got" / "a.txt").read_bytes() == b"a\n"
     assert not (tmp_path / "got" / "up" / "tree" / "up").exists()
+
+
+@interop
+def test_the_apps_sync_plan_with_an_unreadable_folder__deletes_nothing(real, tmp_path):
+    """The app's synchronise runs ``compare`` and ``plan.deletions(delete=True)``."""
+    server = real["vsftpd"]
+    folder = _locked_tree(server)
+    _tree(str(tmp_path), {"locked/secret.txt": b"s", "extra.txt": b"x"})
+    with _open(server, folder) as fs:
+        plan = sync.compare(fs, folder, LocalFS(), str(tmp_path), sync.Options(delete=True))
+    assert plan.unlisted and "locked" in plan.unlisted[0]
+    assert plan.deletions(delete=True) == []
+    extra = {i.path: i for i in plan.items if i.action is sync.Action.EXTRA}
+    assert set(extra) == {"extra.txt", "locked/secret.txt"}
+    assert not any(item.selected for item in extra.values())
+
+
+def test_put_r_of_a_local_tree_deeper_than_the_limit__fails_that_folder(plain_server, root,
+                                                                         tmp_path):  # fmt: skip
+    _tree(str(tmp_path / "up"), {"a/b/c/d/e.txt": b"e", "a/f.txt": b"f"})
+    queue = TransferQueue()
+    queue.add([Job(Direction.UPLOAD, str(tmp_path / "up"), "/up", is_dir=True)])
+    service = ConnectionService(timeout=5)
+    engine = TransferEngine(queue, lambda: service.open(plain_server.url("ftp")), slots=1,
+                            max_depth=3)  # fmt: skip
+    jobs = engine.run()
+    failed = [job for job in jobs if job.state is State.FAILED]
+    assert [job.source for job in failed] == [str(tmp_path / "up" / "a" / "b" / "c")]
+    assert "deeper than 3 folders" in failed[0].reason
+    assert os.path.exists(os.path.join(root, "up", "a", "f.txt"))
