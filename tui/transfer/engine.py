@@ -24,7 +24,6 @@ from tui.errors import (
     Cancelled,
     ConnectionLost,
     FerrymanError,
-    InvalidName,
     NotFound,
     NotSupported,
     ProtocolError,
@@ -32,12 +31,11 @@ from tui.errors import (
     TLSError,
     TransferFailed,
 )
-from tui.remote.base import RemoteFS, check_name
+from tui.remote.base import RemoteFS
 from tui.remote.local import translate
 from tui.transfer.copy import (
     IN_PLACE_LIMIT,
     download_file,
-    ensure_remote_dir,
     part_path,
     state_path,
     upload_file,
@@ -45,7 +43,7 @@ from tui.transfer.copy import (
 )
 from tui.transfer.queue import Conflict, Direction, Job, State, TransferQueue
 from tui.transfer.segments import DEFAULT_SEGMENTS, SEGMENT_THRESHOLD, download_segmented
-from tui.transfer.walk import MAX_DEPTH, a_loop, too_deep
+from tui.transfer.walk import MAX_DEPTH, expand
 
 # Errors after which a new connection may well succeed.
 RETRYABLE = (ConnectionLost, TLSError, TransferFailed, ProtocolError)
@@ -312,54 +310,9 @@ class TransferEngine:
             self.progress(job, count)
 
     def _expand(self, job: Job, session: RemoteFS) -> None:
-        """A directory: make the target folder, queue its entries where it stood.
-
-        Raises:
-            EndlessTree: the folder is ``max_depth`` deep, or one of the folders it is in.
-            ListingFailed: its listing failed (the job fails: never an empty folder).
-        """
-        if job.unique is not None and job.unique in job.lineage:
-            raise a_loop()
-        if job.depth >= self.max_depth:
-            raise too_deep(self.max_depth)
-        lineage = (*job.lineage, job.unique) if job.unique is not None else job.lineage
-        children: list[Job] = []
-        if job.direction is Direction.DOWNLOAD:
-            fresh = not os.path.exists(job.target)
-            with translate(f"Cannot create {job.target}"):
-                os.makedirs(job.target, exist_ok=True)
-            skipped = []
-            for entry in session.listdir(job.source):
-                try:
-                    check_name(entry.name)
-                except InvalidName as error:
-                    skipped.append(f"{entry.name!r}: {error}")
-                    continue
-                if entry.type.value in ("link", "unknown"):
-                    skipped.append(f"{entry.name!r}: {entry.type.value} (not followed)")
-                    continue
-                children.append(Job(job.direction, posixpath.join(job.source, entry.name),
-                                    os.path.join(job.target, entry.name), is_dir=entry.is_dir,
-                                    size=entry.size, mtime=entry.mtime, fresh=fresh,
-                                    depth=job.depth + 1, unique=entry.unique,
-                                    lineage=lineage))  # fmt: skip
-            job.reason = "; ".join(skipped)
-        else:
-            fresh = ensure_remote_dir(session, job.target)
-            with translate(f"Cannot list {job.source}"):
-                items = sorted(os.scandir(job.source), key=lambda item: item.name)
-            for item in items:
-                if item.is_symlink():
-                    continue  # a link could loop; cp -r without -L does not follow either
-                folder = item.is_dir()
-                info = item.stat()
-                size = None if folder else info.st_size
-                unique = f"{info.st_dev}:{info.st_ino}" if folder else None
-                target = posixpath.join(job.target, item.name)
-                children.append(Job(job.direction, item.path, target, is_dir=folder, size=size,
-                                    fresh=fresh, depth=job.depth + 1, unique=unique,
-                                    lineage=lineage))  # fmt: skip
-        self.queue.add(children, first=True)
+        """A directory: make the target folder, queue its entries where it stood (see
+        ``walk.expand``: a folder too deep, in a loop, or whose listing failed fails)."""
+        self.queue.add(expand(job, session, self.max_depth), first=True)
         self.queue.finish(job, State.DONE, job.reason)
 
     def _resolve(self, job: Job, session: RemoteFS) -> Conflict:

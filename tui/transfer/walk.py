@@ -1,4 +1,5 @@
-"""Provides the recursive walk of a tree (either side, local or remote) for compare and mirror.
+"""Provides the recursive walks: of a tree, for compare and mirror (``walk``), and of one
+folder of a copy, for the transfer engine (``expand``).
 
 A walk ends: it lists no folder deeper than ``MAX_DEPTH`` below its root, and none that is
 the same folder as one it is inside (MLSD's ``unique`` fact repeated: a symbolic-link loop
@@ -15,7 +16,9 @@ from typing import TYPE_CHECKING
 
 from tui.errors import ConnectionLost, EndlessTree, InvalidName, RemoteError, TransferFailed
 from tui.remote.base import Entry, EntryType, RemoteFS, check_name
-from tui.remote.local import LocalFS
+from tui.remote.local import LocalFS, translate
+from tui.transfer.copy import ensure_remote_dir
+from tui.transfer.queue import Direction, Job
 
 if TYPE_CHECKING:
     from tui.transfer.sync import Options
@@ -113,3 +116,57 @@ def fs_join(fs: RemoteFS, root: str, relative: str) -> str:
     if isinstance(fs, LocalFS):
         return os.path.join(root, *relative.split("/"))
     return posixpath.join(root, relative)
+
+
+def expand(job: Job, session: RemoteFS, max_depth: int = MAX_DEPTH) -> list[Job]:
+    """A folder of a copy: make its target folder and return a job for each entry (names
+    from the server checked before they become local paths; links and unknown lines left
+    out and named in ``job.reason``).
+
+    Raises:
+        EndlessTree: the folder is ``max_depth`` deep, or one of the folders it is in.
+        ListingFailed: its listing failed (the job fails: never an empty folder).
+        FerrymanError: the target folder cannot be made, or the source cannot be read.
+    """
+    if job.unique is not None and job.unique in job.lineage:
+        raise a_loop()
+    if job.depth >= max_depth:
+        raise too_deep(max_depth)
+    lineage = (*job.lineage, job.unique) if job.unique is not None else job.lineage
+    children: list[Job] = []
+    if job.direction is Direction.DOWNLOAD:
+        fresh = not os.path.exists(job.target)
+        with translate(f"Cannot create {job.target}"):
+            os.makedirs(job.target, exist_ok=True)
+        skipped = []
+        for entry in session.listdir(job.source):
+            try:
+                check_name(entry.name)
+            except InvalidName as error:
+                skipped.append(f"{entry.name!r}: {error}")
+                continue
+            if entry.type.value in ("link", "unknown"):
+                skipped.append(f"{entry.name!r}: {entry.type.value} (not followed)")
+                continue
+            children.append(Job(job.direction, posixpath.join(job.source, entry.name),
+                                os.path.join(job.target, entry.name), is_dir=entry.is_dir,
+                                size=entry.size, mtime=entry.mtime, fresh=fresh,
+                                depth=job.depth + 1, unique=entry.unique,
+                                lineage=lineage))  # fmt: skip
+        job.reason = "; ".join(skipped)
+        return children
+    fresh = ensure_remote_dir(session, job.target)
+    with translate(f"Cannot list {job.source}"):
+        items = sorted(os.scandir(job.source), key=lambda item: item.name)
+        for item in items:
+            if item.is_symlink():
+                continue  # a link could loop; cp -r without -L does not follow either
+            folder = item.is_dir()
+            info = item.stat()
+            size = None if folder else info.st_size
+            unique = f"{info.st_dev}:{info.st_ino}" if folder else None  # a bind-mount loop
+            target = posixpath.join(job.target, item.name)
+            children.append(Job(job.direction, item.path, target, is_dir=folder, size=size,
+                                fresh=fresh, depth=job.depth + 1, unique=unique,
+                                lineage=lineage))  # fmt: skip
+    return children
