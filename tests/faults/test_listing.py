@@ -273,3 +273,33 @@ def test_put_r_of_a_local_tree_deeper_than_the_limit__fails_that_folder(plain_se
     assert [job.source for job in failed] == [str(tmp_path / "up" / "a" / "b" / "c")]
     assert "deeper than 3 folders" in failed[0].reason
     assert os.path.exists(os.path.join(root, "up", "a", "f.txt"))
+
+
+def test_a_symlink_loop_that_pyftpdlib_shows_as_a_folder__get_r_stops_as_a_loop(
+    root, plain_server, tmp_path, capsys
+):
+    # pyftpdlib's MLSD reports a link to a folder as type=dir (it follows it), with the
+    # unique fact of the folder it points to.
+    _tree(root, {"tree/a.txt": b"a"})
+    os.symlink("..", os.path.join(root, "tree", "up"))
+    code = main(["get", "-r", plain_server.url("ftp", "tree"), str(tmp_path / "got"), "-j", "1",
+                 "--timeout", "5"])  # fmt: skip
+    error = capsys.readouterr().err
+    assert code == EXIT_TRANSFER
+    assert "/tree/up/tree/up: the same folder as one it is inside (a link loop)" in error
+    assert (tmp_path / "got" / "up" / "tree" / "a.txt").read_bytes() == b"a"
+    assert not (tmp_path / "got" / "up" / "tree" / "up").exists()
+
+
+def test_a_symlink_loop_that_pyftpdlib_shows_as_a_folder__mirror_stops_and_deletes_nothing(
+    root, plain_server, tmp_path, capsys
+):
+    _tree(root, {"tree/a.txt": b"a"})
+    os.symlink("..", os.path.join(root, "tree", "up"))
+    _tree(str(tmp_path / "copy"), {"extra.txt": b"x"})
+    code = main(["mirror", plain_server.url("ftp", "tree"), str(tmp_path / "copy"), "--delete",
+                 "-j", "1", "--timeout", "5"])  # fmt: skip
+    error = capsys.readouterr().err
+    assert code == EXIT_TRANSFER
+    assert "up/tree/up: the same folder as one it is inside (a link loop)" in error
+    assert (tmp_path / "copy" / "extra.txt").exists()
