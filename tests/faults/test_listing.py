@@ -102,15 +102,23 @@ def test_unreadable_folder_on_a_real_server__is_an_error_not_an_empty_folder(
         elif not fs.capabilities.mlsd:
             pytest.skip(f"{name} has no MLSD")
         assert [e.name for e in fs.listdir(os.path.join(folder, "ok"))] == ["a.txt"]
-        if name == "proftpd" and command == "LIST":
-            # ProFTPD answers LIST on an unreadable folder with an empty listing and a plain
-            # "226 Transfer complete": nothing tells it from an empty folder, except that its
-            # "LIST -a" always shows "." and "..", as it did for the folder above.
-            pass
+        # vsftpd: 226 "(but failed to open directory)"; pure-ftpd: LIST 226 "unable to
+        # read", MLSD 550; ProFTPD: MLSD 550, LIST an empty listing and a plain 226, told
+        # from an empty folder only by the "." and ".." its LIST -a showed for "ok" above.
         with pytest.raises(FerrymanError) as raised:
             fs.listdir(os.path.join(folder, "locked"))
         assert "locked" in str(raised.value)
         assert fs.listdir(os.path.join(folder, "ok"))  # the session is still usable
+
+
+@interop
+def test_ls_of_an_unreadable_vsftpd_folder__is_one_line_and_exit_5(real, capsys):
+    server = real["vsftpd"]
+    folder = _locked_tree(server)
+    assert main(["ls", server.url("ftp", os.path.join(folder, "locked"))]) == EXIT_TRANSFER
+    captured = capsys.readouterr()
+    assert captured.out == "" and captured.err.count("\n") == 1
+    assert "failed to open directory" in captured.err
 
 
 @interop

@@ -20,6 +20,7 @@ from tui.connection import ConnectionService
 from tui.errors import EXIT_TRANSFER, ListingFailed
 from tui.remote import listing
 from tui.remote.base import Entry, EntryType
+from tui.remote.ftplist import failure_in
 from tui.remote.listing import (
     MAX_LINE,
     MAX_SIZE,
@@ -267,3 +268,16 @@ def test_mdtm_times_round_trip(when):
     text = when.strftime("%Y%m%d%H%M%S") if when.year >= 1000 else None
     if text is not None:
         assert parse_mdtm(text) == when.replace(microsecond=0, tzinfo=UTC)
+
+
+@BOUNDED
+@given(st.text(max_size=300))
+def test_any_final_reply__is_judged_without_raising_and_only_2xx_can_pass(reply):
+    assert failure_in(reply) or reply.startswith("2")
+
+
+@pytest.mark.parametrize("reply", ["226 Transfer complete.", "226 Directory send OK.",
+                                   "226-Options: -a -l \n226 3 matches total",
+                                   '226 Successfully transferred "/pub"'])  # fmt: skip
+def test_the_success_replies_of_known_servers__pass(reply):
+    assert not failure_in(reply)
