@@ -37,6 +37,7 @@ class Script:
     listing_for: Callable[[bytes], bytes] | None = None
     list_reply: bytes = b"226 done\r\n"  # the reply after a listing's data
     max_commands: int = 200  # per session: every script ends
+    size_reply: bytes | None = None  # the answer to every SIZE, when given
     tls_control: ssl.SSLContext | None = None
     tls_data: ssl.SSLContext | None = None
 
@@ -138,6 +139,8 @@ class ScriptedServer:
                 self._active_target = (host, int(port))
                 data_listener = None
                 conn.sendall(b"200 EPRT ok\r\n")
+            elif verb == b"SIZE" and script.size_reply is not None:
+                conn.sendall(script.size_reply)
             elif verb == b"SIZE":
                 name = argument.rsplit(b"/", 1)[-1]
                 if name in script.files:

@@ -17,7 +17,7 @@ from hypothesis import strategies as st
 from tests.core.scripted import Script, ScriptedServer
 from tui.cli import main
 from tui.connection import ConnectionService
-from tui.errors import EXIT_TRANSFER, ListingFailed
+from tui.errors import EXIT_TRANSFER, ListingFailed, ProtocolError
 from tui.remote import listing
 from tui.remote.base import Entry, EntryType
 from tui.remote.ftplist import failure_in
@@ -100,6 +100,14 @@ def test_an_mdtm_fraction_that_is_no_ascii_number__is_ignored():
                                    "99999999999999", "", "x" * 10000])  # fmt: skip
 def test_a_malformed_mdtm__is_none(reply):
     assert parse_mdtm(reply) is None
+
+
+@pytest.mark.parametrize("value", [b"\xb2", b"1\xb3", b"9" * 20, b"9" * 5000, b"-1"])
+def test_a_size_reply_that_is_no_ascii_number_in_range__is_a_protocol_error(value, capsys):
+    with ScriptedServer(Script(size_reply=b"213 " + value + b"\r\n")) as server:
+        with ConnectionService(timeout=5).open(server.url()) as fs:
+            with pytest.raises(ProtocolError, match="Malformed SIZE reply"):
+                fs.size("/f.txt")
 
 
 # --- lines among lines -------------------------------------------------------------------

@@ -289,8 +289,9 @@ class FTPFS(RemoteFS):
         target = self.resolve(path)
         reply = self._command(f"SIZE {self._to_wire(target)}", f"Cannot get the size of {target}")
         value = reply[4:].strip()
-        if not value.isdigit():
-            raise ProtocolError(f"Malformed SIZE reply: {reply}")
+        # ASCII digits in range: str.isdigit() takes "²", which int() then refuses.
+        if not (value.isascii() and value.isdigit() and len(value) <= 19) or int(value) > 2**63:
+            raise ProtocolError(f"Malformed SIZE reply: {reply[:120]}")
         return int(value)
 
     def mtime(self, path: str) -> datetime:
