@@ -3,7 +3,8 @@
 One side is a URL, the other a local folder; the destination becomes a copy of the source.
 ``--dry-run`` prints the plan and changes nothing; without it the same plan is carried out
 by the transfer engine (partial files from an interrupted run are resumed), then, with
-``--delete``, what is only in the destination is removed, unless a copy failed.
+``--delete``, what is only in the destination is removed, unless a copy failed or a folder
+could not be listed (exit 5 then, as for a failed copy).
 """
 
 from __future__ import annotations
@@ -118,7 +119,7 @@ def _mirror(service: ConnectionService, profile: SyncProfile, *, dry_run: bool,
         plan = compare(*sides, options)
         if dry_run:
             _print_plan(plan, options.delete, as_json)
-            return EXIT_OK
+            return EXIT_TRANSFER if plan.unlisted else EXIT_OK  # the plan is incomplete
         return _carry_out(plan, sides, options, profile.jobs, lambda: service.open(site))
 
 
@@ -138,7 +139,8 @@ def _print_plan(plan: Plan, delete: bool, as_json: bool) -> None:
                  "size": item.size, "note": item.note}
                 for item in plan.items if item.action is not Action.SAME]  # fmt: skip
         summary = {name: {"count": c, "bytes": b} for name, (c, b) in plan.summary(delete).items()}
-        print(json.dumps({"items": rows, "skipped": plan.skipped, "summary": summary}))
+        print(json.dumps({"items": rows, "skipped": plan.skipped, "unlisted": plan.unlisted,
+                          "summary": summary}))  # fmt: skip
         return
     for line in describe(plan, delete):
         print(printable(line))
@@ -169,6 +171,12 @@ def _carry_out(
         finished = run_engine(engine, session, display)
         display.finish(finished)
         failed = sum(1 for job in finished if job.state is State.FAILED)
+    for line in plan.unlisted:
+        _say(f"ferryman: not listed: {line}")
+    if plan.unlisted and options.delete:
+        _say(f"ferryman: deletions not done because {len(plan.unlisted)} folder(s) could not "
+             "be listed; run again")  # fmt: skip
+    failed += len(plan.unlisted)
     removals = plan.deletions(options.delete)
     if removals and failed:
         print(f"ferryman: {len(removals)} deletion(s) not done because {failed} copy(ies) "

@@ -197,3 +197,26 @@ class SourceChanged(TransferFailed):
     the job fails rather than retrying against a moving file."""
 
     title = "Source changed"
+
+
+# --- listings and walks (issue 19) ---------------------------------------------------------
+
+
+class ListingFailed(RemoteError):
+    """A folder's listing failed, was refused after its data, was cut short or was too big.
+
+    A listing is positive evidence or this error, never an empty folder: vsftpd answers
+    ``226 Transfer done (but failed to open directory)`` with no data for a folder it cannot
+    read, and a mirror that took that for "empty" would delete what the folder holds.
+    """
+
+    title = "Listing failed"
+    exit_code = EXIT_TRANSFER
+
+
+class EndlessTree(FerrymanError):
+    """A recursive walk went deeper than its limit, or came back to a folder it is inside
+    (a symbolic-link loop, or a server that invents folders forever)."""
+
+    title = "Endless tree"
+    exit_code = EXIT_TRANSFER

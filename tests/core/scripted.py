@@ -10,6 +10,7 @@ from __future__ import annotations
 import socket
 import ssl
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 
@@ -31,6 +32,12 @@ class Script:
     # Explicit TLS: AUTH TLS uses tls_control; data connections use tls_data (a server
     # that swaps certificates between the two is what the client must refuse).
     hash_digest: str | None = None  # offer HASH SHA-256 and answer with this digest
+    # A listing per folder: called with the folder of the last CWD (the raw argument);
+    # without it every folder lists ``listing``.
+    listing_for: Callable[[bytes], bytes] | None = None
+    list_reply: bytes = b"226 done\r\n"  # the reply after a listing's data
+    max_commands: int = 200  # per session: every script ends
+    size_reply: bytes | None = None  # the answer to every SIZE, when given
     tls_control: ssl.SSLContext | None = None
     tls_data: ssl.SSLContext | None = None
 
@@ -84,7 +91,8 @@ class ScriptedServer:
             return
         reader = conn.makefile("rb")
         data_listener: socket.socket | None = None
-        for _ in range(200):  # bounded: no script needs more commands
+        folder = b"/"
+        for _ in range(script.max_commands):  # bounded: every script ends
             line = reader.readline()
             if not line:
                 return
@@ -113,6 +121,7 @@ class ScriptedServer:
             elif verb == b"PWD":
                 conn.sendall(b'257 "/" is the current directory\r\n')
             elif verb in (b"TYPE", b"CWD"):
+                folder = argument if verb == b"CWD" else folder
                 conn.sendall(b"250 ok\r\n" if verb == b"CWD" else b"200 ok\r\n")
             elif verb == b"EPSV" and script.epsv:
                 data_listener = socket.create_server(("127.0.0.1", 0))
@@ -130,6 +139,8 @@ class ScriptedServer:
                 self._active_target = (host, int(port))
                 data_listener = None
                 conn.sendall(b"200 EPRT ok\r\n")
+            elif verb == b"SIZE" and script.size_reply is not None:
+                conn.sendall(script.size_reply)
             elif verb == b"SIZE":
                 name = argument.rsplit(b"/", 1)[-1]
                 if name in script.files:
@@ -137,7 +148,10 @@ class ScriptedServer:
                 else:
                     conn.sendall(b"550 no such file\r\n")
             elif verb == b"LIST" and (data_listener or self._active_target):
-                self._send_data(conn, data_listener, script.listing, script.drop_mid_listing)
+                listing = script.listing_for(folder) if script.listing_for else script.listing
+                self._send_data(
+                    conn, data_listener, listing, script.drop_mid_listing, reply=script.list_reply
+                )
                 if script.drop_mid_listing:
                     return
                 data_listener = None
@@ -172,7 +186,13 @@ class ScriptedServer:
         return socket.create_connection(target, 5)
 
     def _send_data(
-        self, conn: socket.socket, listener: socket.socket | None, payload: bytes, drop: bool
+        self,
+        conn: socket.socket,
+        listener: socket.socket | None,
+        payload: bytes,
+        drop: bool,
+        *,
+        reply: bytes = b"226 done\r\n",
     ) -> None:
         conn.sendall(b"150 here it comes\r\n")
         data = self._data_connection(listener)
@@ -188,4 +208,4 @@ class ScriptedServer:
                     conn.sendall(b"426 Connection closed; transfer aborted\r\n")
                 return
             data.sendall(payload)
-        conn.sendall(b"226 done\r\n")
+        conn.sendall(reply)

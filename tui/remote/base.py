@@ -41,6 +41,8 @@ class Entry:
         perms: Permissions as ``ls`` shows them (``"rwxr-xr-x"``), or the MLSD ``perm`` fact.
         target: The link target, for symbolic links that report one.
         raw: The listing line, kept when it could not be parsed (``type`` is ``UNKNOWN``).
+        unique: What identifies the file on the server (MLSD's ``unique`` fact, a local
+            ``device:inode``): a walk that meets a folder it is already inside is in a loop.
     """
 
     name: str
@@ -51,6 +53,7 @@ class Entry:
     perms: str | None = None
     target: str | None = None
     raw: str | None = None
+    unique: str | None = None
 
     @property
     def is_dir(self) -> bool:

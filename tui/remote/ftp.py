@@ -19,6 +19,7 @@ from tui.errors import (
     ConnectionLost,
     FerrymanError,
     InvalidName,
+    ListingFailed,
     NotFound,
     NotSupported,
     ProtocolError,
@@ -26,9 +27,10 @@ from tui.errors import (
 )
 from tui.remote.base import Capabilities, Entry, EntryType, RemoteFS
 from tui.remote.ftpcontrol import Control, LogCallback
-from tui.remote.ftpio import FTPReader, FTPWriter, read_lines
+from tui.remote.ftpio import FTPReader, FTPWriter
+from tui.remote.ftplist import receive_listing
 from tui.remote.ftpopen import LoginGate, SessionOpener, read_features, unix_like
-from tui.remote.listing import parse_listing, parse_mdtm, parse_mlsd_line
+from tui.remote.listing import ListingReader, parse_mdtm, parse_mlsd_line
 from tui.remote.replies import error_for_reply
 from tui.remote.tls import (
     CertificateDecider,
@@ -75,6 +77,7 @@ class FTPFS(RemoteFS):
         self._caps = Capabilities()
         self._home = "/"
         self._list_command = "LIST -a"
+        self._lists_dots = False  # this server's "LIST -a" showed "." and ".." before
 
     # --- connecting ----------------------------------------------------------------------
 
@@ -202,32 +205,44 @@ class FTPFS(RemoteFS):
         return list(self.iterdir(path))
 
     def iterdir(self, path: str) -> Iterator[Entry]:
+        """The entries of a folder, once the server confirmed the whole listing.
+
+        Raises:
+            ListingFailed: the server could not read the folder (even if it said 226), the
+                listing was refused after its data, or it was over the bounds.
+            NotFound, PermissionDenied, ConnectionLost, TransferFailed, ProtocolError.
+        """
         target = self.resolve(path)
         action = f"Cannot list {target}"
         with self._translate(action):
             self.control.sendcmd(f"CWD {self._to_wire(target)}")
         command = "MLSD" if self._caps.mlsd else self._list_command
-        return iter(parse_listing(self._listing(command, action), mlsd=self._caps.mlsd))
+        return iter(self._listing(command, action))
 
-    def _listing(self, command: str, action: str) -> list[str]:
+    def _listing(self, command: str, action: str) -> list[Entry]:
         try:
             with self._translate(action):
                 conn, _ = self.control.open_data(command)
-        except NotSupported:
+        except (NotSupported, NotFound):
             if command != "LIST -a":
                 raise
+            # Some servers read "-a" as a file name and answer 550 (or 501); try plain LIST.
             self._list_command = "LIST"
             return self._listing("LIST", action)
-        except NotFound:
-            if command != "LIST -a":
-                raise
-            # Some servers read "-a" as a file name and answer 550; try plain LIST.
-            self._list_command = "LIST"
-            return self._listing("LIST", action)
+        reader = ListingReader(mlsd=command == "MLSD", encoding=self.site.encoding,
+                               action=action)  # fmt: skip
         with self._translate(action):
-            data = read_lines(conn, self.site.encoding)
-            self.control.voidresp()
-        return data
+            entries = receive_listing(self.control, conn, reader, action)
+        if command == "LIST -a":
+            if reader.dots:
+                self._lists_dots = True
+            elif not reader.lines and self._lists_dots:
+                # ProFTPD lists an unreadable folder as empty with "226 Transfer complete";
+                # its "LIST -a" of any folder it can read shows "." and "..".
+                raise ListingFailed(f"{action}: the server sent nothing, not even the "
+                                    "'.' and '..' it lists in other folders: it could not "
+                                    "read the folder")  # fmt: skip
+        return entries
 
     def stat(self, path: str) -> Entry:
         target = self.resolve(path)
@@ -279,8 +294,9 @@ class FTPFS(RemoteFS):
         target = self.resolve(path)
         reply = self._command(f"SIZE {self._to_wire(target)}", f"Cannot get the size of {target}")
         value = reply[4:].strip()
-        if not value.isdigit():
-            raise ProtocolError(f"Malformed SIZE reply: {reply}")
+        # ASCII digits in range: str.isdigit() takes "²", which int() then refuses.
+        if not (value.isascii() and value.isdigit() and len(value) <= 19) or int(value) > 2**63:
+            raise ProtocolError(f"Malformed SIZE reply: {reply[:120]}")
         return int(value)
 
     def mtime(self, path: str) -> datetime:

@@ -37,6 +37,8 @@ LoginGate = Callable[[Site, bool], None]
 secured and its certificate accepted, before USER: it may refuse (raise, e.g. a TLS
 downgrade) and fills in the site's credentials, which are only then looked up or asked for."""
 
+_MLST_FACTS = {"type", "size", "modify", "perm", "unix.mode", "unique"}  # unique: loops
+
 
 class _PlainFallback(Exception):
     """``--tls=auto`` and the server refused AUTH TLS: carries the plain connection."""
@@ -46,7 +48,7 @@ class _PlainFallback(Exception):
         self.control = control
 
 
-_MLST_FACTS = {"type", "size", "modify", "perm", "unix.mode"}
+_MLST_FACTS = {"type", "size", "modify", "perm", "unix.mode", "unique"}  # unique: loops
 
 
 class SessionOpener:

@@ -15,7 +15,6 @@ through a TransferQueue.
 from __future__ import annotations
 
 import os
-import posixpath
 import threading
 import time
 from collections.abc import Callable
@@ -25,7 +24,6 @@ from tui.errors import (
     Cancelled,
     ConnectionLost,
     FerrymanError,
-    InvalidName,
     NotFound,
     NotSupported,
     ProtocolError,
@@ -33,20 +31,13 @@ from tui.errors import (
     TLSError,
     TransferFailed,
 )
-from tui.remote.base import RemoteFS, local_child
-from tui.remote.local import translate
+from tui.remote.base import RemoteFS
 from tui.transfer.conflicts import free_name, nothing_there, resume_target, target_info
-from tui.transfer.copy import (
-    download_file,
-    ensure_remote_dir,
-    upload_file,
-    verify_checksum,
-)
-from tui.transfer.partial import is_temporary_name, part_path, remove_partial
+from tui.transfer.copy import download_file, upload_file, verify_checksum
+from tui.transfer.partial import part_path, remove_partial
 from tui.transfer.queue import Conflict, Direction, Job, State, TransferQueue
 from tui.transfer.segments import DEFAULT_SEGMENTS, SEGMENT_THRESHOLD, download_segmented
-
-TEMPORARY = "Ferryman's temporary file (not copied)"
+from tui.transfer.walk import MAX_DEPTH, expand
 
 # Errors after which a new connection may well succeed.
 RETRYABLE = (ConnectionLost, TLSError, TransferFailed, ProtocolError)
@@ -102,6 +93,8 @@ class TransferEngine:
         segments: Streams for one large download (1: never segmented). Each extra stream
             is a session of its own, opened for that file and closed after it.
         segment_threshold: The size from which a download is segmented.
+        max_depth: Folders this deep below a copied folder fail as an endless tree (a link
+            loop, or a server that invents folders forever) instead of being expanded.
     """
 
     def __init__(
@@ -122,6 +115,7 @@ class TransferEngine:
         idle_close: float = 30.0,
         segments: int = DEFAULT_SEGMENTS,
         segment_threshold: int = SEGMENT_THRESHOLD,
+        max_depth: int = MAX_DEPTH,
     ) -> None:
         if not 1 <= slots <= 10:
             raise ValueError("slots must be 1 to 10")
@@ -140,6 +134,7 @@ class TransferEngine:
         self.idle_close = idle_close
         self.segments = max(1, min(segments, 16))
         self.segment_threshold = segment_threshold
+        self.max_depth = max_depth
         self._prompt_lock = threading.Lock()  # one question at a time
         self._stopping = threading.Event()
         self._threads: list[threading.Thread] = []
@@ -313,48 +308,9 @@ class TransferEngine:
             self.progress(job, count)
 
     def _expand(self, job: Job, session: RemoteFS) -> None:
-        """A directory: make the target folder, queue its entries where it stood."""
-        children: list[Job] = []
-        if job.direction is Direction.DOWNLOAD:
-            fresh = not os.path.exists(job.target)
-            with translate(f"Cannot create {job.target}"):
-                os.makedirs(job.target, exist_ok=True)
-            skipped = []
-            for entry in session.listdir(job.source):
-                try:
-                    target = local_child(job.target, entry.name)
-                except InvalidName as error:
-                    skipped.append(f"{entry.name!r}: {error}")
-                    continue
-                if is_temporary_name(entry.name):
-                    skipped.append(f"{entry.name!r}: {TEMPORARY}")
-                    continue
-                if entry.type.value in ("link", "unknown"):
-                    skipped.append(f"{entry.name!r}: {entry.type.value} (not followed)")
-                    continue
-                children.append(Job(job.direction, posixpath.join(job.source, entry.name),
-                                    target, is_dir=entry.is_dir,
-                                    size=entry.size, mtime=entry.mtime, fresh=fresh))  # fmt: skip
-            job.reason = "; ".join(skipped)
-        else:
-            fresh = ensure_remote_dir(session, job.target)
-            with translate(f"Cannot list {job.source}"):
-                items = sorted(os.scandir(job.source), key=lambda item: item.name)
-            skipped = []
-            for item in items:
-                if item.is_symlink():
-                    continue  # a link could loop; cp -r without -L does not follow either
-                if is_temporary_name(item.name):
-                    skipped.append(f"{item.name!r}: {TEMPORARY}")
-                    continue
-                folder = item.is_dir()
-                size = None if folder else item.stat().st_size
-                target = posixpath.join(job.target, item.name)
-                children.append(
-                    Job(job.direction, item.path, target, is_dir=folder, size=size, fresh=fresh)
-                )
-            job.reason = "; ".join(skipped)
-        self.queue.add(children, first=True)
+        """A directory: make the target folder, queue its entries where it stood (see
+        ``walk.expand``: a folder too deep, in a loop, or whose listing failed fails)."""
+        self.queue.add(expand(job, session, self.max_depth), first=True)
         self.queue.finish(job, State.DONE, job.reason)
 
     def _resolve(self, job: Job, session: RemoteFS, note: Callable[[str], None]) -> Conflict:

@@ -76,6 +76,11 @@ class Job:
     fresh: bool = False  # its folder was just created: the target cannot exist yet
     replace: bool = False  # a sync plan already decided: overwrite, never ask
     in_place: bool = False  # a small upload to where nothing was: what is there now is its own
+    depth: int = 0  # folders between the copy's root and this job's folder
+    # A folder's identity (MLSD "unique", local "device:inode") and its ancestors': a folder
+    # that is one of the folders it is inside is a link loop, and is not expanded.
+    unique: str | None = None
+    lineage: tuple[str, ...] = ()
     id: int = field(default_factory=lambda: next(_ids))
     stop: threading.Event = field(default_factory=threading.Event, repr=False)
     stop_as: State = State.CANCELLED  # what a stopped job becomes: CANCELLED or PAUSED

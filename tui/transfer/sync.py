@@ -9,7 +9,9 @@ The plan copies what is new, newer, or differs in size or content. A destination
 that is *newer* than its source is kept and reported ("older"): a mirror must not overwrite
 work done on the other side. Entries only in the destination are removed only with
 ``delete``, and only inside the destination root: every name comes from a listing and is
-checked before it becomes part of a path.
+checked before it becomes part of a path. If any folder could not be listed (its listing
+failed, or the walk stopped at the depth limit or a loop), nothing is deleted at all: what
+is under it is unknown, and a failed listing is no evidence that a file is gone.
 """
 
 from __future__ import annotations
@@ -23,13 +25,15 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
-from tui.errors import FerrymanError, InvalidName, NotFound
-from tui.remote.base import Entry, EntryType, RemoteFS, check_name
+from tui.errors import FerrymanError, NotFound
+from tui.remote.base import Entry, RemoteFS
 from tui.remote.local import LocalFS, translate
 from tui.transfer.copy import ensure_remote_dir
 from tui.transfer.queue import Direction, Job
+from tui.transfer.walk import MAX_DEPTH, fs_join, walk
 
-PARTIAL_SUFFIXES = (".ferryman-part", ".ferryman-part.segments")
+__all__ = ["fs_join", "walk"]  # kept importable from here
+
 _SLACK = {"second": 2, "minute": 60, "day": 86400}  # seconds a time may be off by, per precision
 
 
@@ -62,7 +66,7 @@ class Item:
 
     def label(self, delete: bool) -> str:
         """The action in words; what is only in the destination is "delete" with --delete."""
-        if self.action is Action.EXTRA and delete:
+        if self.action is Action.EXTRA and delete and self.selected:
             return "delete"
         return self.action.value
 
@@ -90,6 +94,9 @@ class Options:
     include: list[str] = field(default_factory=list)
     checksum: bool = False
     time_offset: float = 0.0
+    max_depth: int = MAX_DEPTH
+    """Folders this deep below a root are not listed (a loop, or a server that invents
+    folders forever, ends there): reported as not listed."""
 
     def excluded(self, path: str, *, is_dir: bool) -> bool:
         name = posixpath.basename(path)
@@ -105,6 +112,9 @@ class Options:
 class Plan:
     items: list[Item]
     skipped: list[str]  # names that could not be compared, with the reason
+    unlisted: list[str] = field(default_factory=list)
+    """Folders (either side) that were not listed, with the reason: while there is one,
+    the plan deletes nothing."""
 
     def copies(self) -> list[Item]:
         return [i for i in self.items if i.selected and i.action.copies and not i.is_dir]
@@ -122,8 +132,8 @@ class Plan:
 
     def deletions(self, delete: bool) -> list[Item]:
         """What ``delete`` removes, deepest first (a folder after what it holds)."""
-        if not delete:
-            return []
+        if not delete or self.unlisted:
+            return []  # a folder not listed: what is only in the destination is not known
         extra = [i for i in self.items if i.selected and i.action is Action.EXTRA]
         return sorted(extra, key=lambda item: item.path.count("/"), reverse=True)
 
@@ -135,48 +145,10 @@ class Plan:
                 continue
             name = item.action.value
             if item.action is Action.EXTRA:
-                name = "delete" if delete else "only in destination (kept)"
+                name = "delete" if delete and item.selected else "only in destination (kept)"
             count, size = result.get(name, (0, 0))
             result[name] = (count + 1, size + item.size)
         return result
-
-
-def walk(fs: RemoteFS, root: str, options: Options, skipped: list[str]) -> dict[str, Entry]:
-    """Every file and folder under ``root`` by relative path; links, unknown lines, our own
-    partial files, excluded names and names that cannot be a path are left out (the last
-    are reported in ``skipped``)."""
-    found: dict[str, Entry] = {}
-    pending = [""]
-    while pending:
-        relative = pending.pop()
-        folder = fs_join(fs, root, relative)
-        for entry in fs.listdir(folder):
-            try:
-                check_name(entry.name)
-            except InvalidName as error:
-                if entry.type is not EntryType.UNKNOWN:
-                    skipped.append(f"{posixpath.join(relative, entry.name)!r}: {error}")
-                continue
-            if entry.type not in (EntryType.FILE, EntryType.DIR):
-                continue  # a link could point anywhere (cp -r does not follow either)
-            if entry.name.endswith(PARTIAL_SUFFIXES):
-                continue  # a transfer in progress, resumed by the copy, never compared
-            path = posixpath.join(relative, entry.name) if relative else entry.name
-            if options.excluded(path, is_dir=entry.is_dir):
-                continue
-            found[path] = entry
-            if entry.is_dir:
-                pending.append(path)
-    return found
-
-
-def fs_join(fs: RemoteFS, root: str, relative: str) -> str:
-    """``root`` joined with a checked relative path, in the side's own path form."""
-    if not relative:
-        return root
-    if isinstance(fs, LocalFS):
-        return os.path.join(root, *relative.split("/"))
-    return posixpath.join(root, relative)
 
 
 def compare(
@@ -188,9 +160,10 @@ def compare(
 ) -> Plan:
     """Walk both trees and decide, for every path, what a mirror would do."""
     skipped: list[str] = []
-    left = walk(source, source_root, options, skipped)
+    unlisted: list[str] = []
+    left = walk(source, source_root, options, skipped, unlisted)
     try:
-        right = walk(target, target_root, options, skipped)
+        right = walk(target, target_root, options, skipped, unlisted)
     except NotFound:
         right = {}  # the destination does not exist yet: everything is new
     items: list[Item] = []
@@ -209,7 +182,12 @@ def compare(
         else:
             items.append(_compare_files(path, a, b, source, source_root, target, target_root,
                                         options))  # fmt: skip
-    return Plan(items, skipped)
+    if unlisted:
+        for item in items:
+            if item.action is Action.EXTRA:  # not known to be only there: kept
+                item.selected = False
+                item.note = "kept: a folder could not be listed"
+    return Plan(items, skipped, unlisted)
 
 
 def _compare_files(
@@ -282,6 +260,10 @@ def describe(plan: Plan, delete: bool) -> Iterator[str]:
         yield f"{action:<20} {item.path}{suffix}{size}{note}"
     for line in plan.skipped:
         yield f"{'skipped':<20} {line}"
+    for line in plan.unlisted:
+        yield f"{'not listed':<20} {line}"
+    if plan.unlisted and delete:
+        yield "no deletion: a folder could not be listed, so what is only there is not known"
     totals = plan.summary(delete)
     if not totals:
         yield "nothing to do: the trees are the same"
