@@ -28,8 +28,8 @@ from tui.remote.base import Capabilities, Entry, EntryType, RemoteFS
 from tui.remote.ftpcontrol import Control, LogCallback
 from tui.remote.ftpio import FTPReader, FTPWriter, read_lines
 from tui.remote.ftpopen import SessionOpener, read_features, unix_like
-from tui.remote.listing import parse_listing, parse_mdtm, parse_mlsd_line
-from tui.remote.replies import error_for_reply
+from tui.remote.listing import parse_listing, parse_mlsd_line
+from tui.remote.replies import error_for_reply, parse_digest, parse_mdtm, parse_size
 from tui.remote.tls import (
     CertificateDecider,
     TLSCheck,
@@ -273,18 +273,12 @@ class FTPFS(RemoteFS):
     def size(self, path: str) -> int:
         target = self.resolve(path)
         reply = self._command(f"SIZE {self._to_wire(target)}", f"Cannot get the size of {target}")
-        value = reply[4:].strip()
-        if not value.isdigit():
-            raise ProtocolError(f"Malformed SIZE reply: {reply}")
-        return int(value)
+        return parse_size(reply)
 
     def mtime(self, path: str) -> datetime:
         target = self.resolve(path)
         reply = self._command(f"MDTM {self._to_wire(target)}", f"Cannot get the time of {target}")
-        stamp = parse_mdtm(reply[4:])
-        if stamp is None:
-            raise ProtocolError(f"Malformed MDTM reply: {reply}")
-        return stamp
+        return parse_mdtm(reply)
 
     def set_mtime(self, path: str, when: datetime) -> None:
         if not self._caps.set_mtime:
@@ -347,7 +341,9 @@ class FTPFS(RemoteFS):
 
     @property
     def connected(self) -> bool:
-        return self._control is not None
+        # A control connection closes itself when it falls out of step (a reply too slow,
+        # too long or malformed): then it is as gone as after a drop.
+        return self._control is not None and self._control.sock is not None
 
     def reconnect(self) -> None:
         self._drop()
@@ -368,8 +364,4 @@ class FTPFS(RemoteFS):
 
 def _hex_in(reply: str, algorithm: str) -> str:
     """The hex digest in a HASH/XSHA reply (its position differs between servers)."""
-    length = hashlib.new(algorithm).digest_size * 2
-    for word in reply[4:].split():
-        if len(word) == length and all(ch in "0123456789abcdefABCDEF" for ch in word):
-            return word
-    raise ProtocolError(f"No {algorithm} digest in the reply: {reply[:120]}")
+    return parse_digest(reply, hashlib.new(algorithm).digest_size * 2)
