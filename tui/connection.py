@@ -19,6 +19,7 @@ from tui import keychain
 from tui.errors import TLSDowngrade
 from tui.remote.ftp import FTPFS
 from tui.remote.ftpcontrol import LogCallback
+from tui.remote.ftpio import MinimumProgress
 from tui.sites import Site, netrc_credentials, parse_url
 from tui.trust.certificate import CertificateReport
 from tui.trust.policy import TrustPolicy, TrustPrompt
@@ -47,6 +48,9 @@ class ConnectionService:
         netrc_file: Where to look for credentials instead of ``~/.netrc``.
         tls: Overrides the TLS mode of plain ``ftp://`` sites (``"auto"`` tries AUTH TLS).
         passive: Passive (default) or active data connections.
+        min_progress: When a data connection counts as stalled (curl's ``--speed-limit``
+            and ``--speed-time``; build it with ``MinimumProgress.from_speed``). Default:
+            less than 1 KiB in a whole ``timeout``; ``MinimumProgress(0)`` turns it off.
     """
 
     def __init__(
@@ -65,6 +69,7 @@ class ConnectionService:
         netrc_file: str | None = None,
         tls: str | None = None,
         passive: bool = True,
+        min_progress: MinimumProgress | None = None,
     ) -> None:
         self.store = store or TrustStore()
         self.policy = TrustPolicy(
@@ -83,6 +88,7 @@ class ConnectionService:
         self.netrc_file = netrc_file
         self.tls = tls
         self.passive = passive
+        self.min_progress = min_progress
 
     def site_for(self, target: str | Site) -> Site:
         """Parse a URL (or copy a Site) and apply this service's settings and credentials.
@@ -148,4 +154,5 @@ class ConnectionService:
             ca_file=self.ca_file,
             decider=self.policy.decide,
             log=self.log,
+            min_progress=self.min_progress,
         )

@@ -26,7 +26,7 @@ from tui.errors import (
 )
 from tui.remote.base import Capabilities, Entry, EntryType, RemoteFS
 from tui.remote.ftpcontrol import Control, LogCallback
-from tui.remote.ftpio import FTPReader, FTPWriter, read_lines
+from tui.remote.ftpio import FTPReader, FTPWriter, MinimumProgress, read_lines
 from tui.remote.ftpopen import SessionOpener, read_features, unix_like
 from tui.remote.listing import parse_listing, parse_mlsd_line
 from tui.remote.replies import error_for_reply, parse_digest, parse_mdtm, parse_size
@@ -48,6 +48,8 @@ class FTPFS(RemoteFS):
         ca_file: Extra trust anchors (PEM) besides certifi and the system store.
         decider: Asked after every TLS handshake; the default accepts only verified ones.
         log: Receives the protocol conversation, password masked.
+        min_progress: The minimum-progress rule for data connections (default: less
+            than 1 KiB in a whole ``timeout`` is a stall).
     """
 
     def __init__(
@@ -58,9 +60,11 @@ class FTPFS(RemoteFS):
         ca_file: str | None = None,
         decider: CertificateDecider = verified_only,
         log: LogCallback | None = None,
+        min_progress: MinimumProgress | None = None,
     ) -> None:
         self.site = site
         self.timeout = timeout
+        self.min_progress = min_progress or MinimumProgress()
         self._opener = SessionOpener(
             site, timeout=timeout, ca_file=ca_file, decider=decider, log=log
         )
@@ -220,7 +224,7 @@ class FTPFS(RemoteFS):
             self._list_command = "LIST"
             return self._listing("LIST", action)
         with self._translate(action):
-            data = read_lines(conn, self.site.encoding)
+            data = read_lines(conn, self.site.encoding, rule=self.min_progress)
             self.control.voidresp()
         return data
 

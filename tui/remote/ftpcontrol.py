@@ -126,8 +126,11 @@ class Control(ftplib.FTP):
         try:
             self.welcome = self.getresp()
         except ProtocolError as error:
+            if error.reply is None:
+                raise  # too long or too slow: already says so
             raise ProtocolError(
-                f"{host} port {port} does not speak FTP ({error})", reply=error.reply
+                f"{host} port {port} does not speak FTP (greeting: {error.reply!r})",
+                reply=error.reply,
             ) from error
         except EOFError as error:
             raise ConnectFailed(

@@ -125,7 +125,9 @@ class ReplyFramer:
     def _take(self, line: str) -> str | None:
         if not self._lines:
             if not is_reply_start(line):
-                raise ProtocolError(f"{self.where} sent a malformed reply: {line[:80]!r}")
+                raise ProtocolError(
+                    f"{self.where} sent a malformed reply: {line[:80]!r}", reply=line[:80]
+                )
             if line[3:4] != "-":
                 return line
         elif len(self._lines) >= self.max_lines or self._size + len(line) + 1 > self.max_bytes:
