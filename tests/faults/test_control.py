@@ -238,4 +238,3 @@ def test_a_command_argument_with_a_line_break__is_refused_and_nothing_sent(argum
             fs.listdir("/" + argument)
         assert fs.control.sendcmd("SYST").startswith("215")  # the session is still in step
         assert server.received[len(before) :] == [b"SYST"]
-

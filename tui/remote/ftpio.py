@@ -76,8 +76,10 @@ class MinimumProgress:
 
     def describe(self, timeout: float) -> str:
         seconds = self.seconds or timeout
-        amount = f"{self.min_bytes // 1024} KiB" if self.min_bytes % 1024 == 0 else (
-            f"{self.min_bytes} bytes"
+        amount = (
+            f"{self.min_bytes // 1024} KiB"
+            if self.min_bytes % 1024 == 0
+            else (f"{self.min_bytes} bytes")
         )
         return f"less than {amount} in {seconds:g} s"
 
