@@ -96,6 +96,15 @@ def test_endless_multiline_feat__refused_past_the_bound():
             open_fs(server, timeout=5)
 
 
+@pytest.mark.parametrize("verb", [b"STAT", b"HELP"])
+def test_endless_stat_or_help__refused_and_the_session_dropped(verb):
+    endless = b"211-Status:\r\n" + b" line\r\n" * 20_000 + b"211 End\r\n"
+    with ScriptedServer(Script(replies={verb: endless})) as server, open_fs(server) as fs:
+        with pytest.raises(ProtocolError, match="reply longer than"):
+            fs._command(verb.decode(), "Cannot ask")
+        assert not fs.connected  # out of step: never used again
+
+
 def test_endless_reply_line__refused_past_the_line_bound():
     script = Script(greeting=b"220 " + b"z" * 200_000 + b"\r\n")
     with ScriptedServer(script) as server:

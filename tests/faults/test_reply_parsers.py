@@ -12,8 +12,8 @@ from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
 from tui.errors import InvalidName, ProtocolError, UsageError
-from tui.remote.ftpcontrol import Control, check_sendable
-from tui.remote.ftpreply import ReplyFramer, is_reply_start
+from tui.remote.ftpcontrol import Control
+from tui.remote.ftpreply import ReplyFramer, check_sendable, is_reply_start
 from tui.remote.replies import (
     MAX_FILE_SIZE,
     hash_names,

@@ -17,16 +17,8 @@ import ssl
 import time
 from collections.abc import Callable
 
-from tui.errors import (
-    ConnectFailed,
-    ConnectionLost,
-    FerrymanError,
-    InvalidName,
-    ProtocolError,
-    TLSError,
-    UsageError,
-)
-from tui.remote.ftpreply import ReplyFramer, reply_deadline
+from tui.errors import ConnectFailed, ConnectionLost, FerrymanError, ProtocolError, TLSError
+from tui.remote.ftpreply import ReplyFramer, check_sendable, reply_deadline
 from tui.remote.replies import parse_epsv, parse_pasv
 from tui.remote.tlsdata import wrap_data
 
@@ -36,30 +28,7 @@ LogCallback = Callable[[str, str], None]
 # Bytes on the control channel are Latin-1 so every byte round-trips unchanged; names are
 # decoded with the site's charset one level up (see ftp.py).
 WIRE_ENCODING = "latin-1"
-
-_UNSENDABLE = ("\r", "\n", "\x00")
 _READ_SIZE = 65536
-
-
-def check_sendable(line: str) -> None:
-    """Refuse a command line whose argument holds CR, LF or NUL, which would end the
-    command early and could smuggle in a second one. The message never shows a password.
-
-    Raises:
-        UsageError: a user name, password or account holds one (it came from the user).
-        InvalidName: any other argument does (a path, from the user or a server listing).
-    """
-    if not any(character in line for character in _UNSENDABLE):
-        return
-    verb, _, argument = line.partition(" ")
-    what = {"PASS": "password", "USER": "user name", "ACCT": "account"}.get(verb.upper())
-    if what is not None:
-        raise UsageError(f"The {what} contains a line break or NUL, which FTP cannot send")
-    shown = repr(argument[:100]) + ("…" if len(argument) > 100 else "")
-    raise InvalidName(
-        f"Cannot send {verb.upper()} {shown}: it contains a line break or NUL, "
-        "which FTP cannot send"
-    )
 
 
 def _nodelay(sock: socket.socket) -> None:
@@ -228,7 +197,8 @@ class Control(ftplib.FTP):
         framer = self._framer
         if framer is None or self.sock is None:
             raise ConnectionLost(f"The connection to {self._where} is closed")
-        timeout = float(self.timeout or 30.0)
+        # A caller may have shortened the socket's timeout (close() does, for QUIT).
+        timeout = float(self.sock.gettimeout() or self.timeout or 30.0)
         limit = reply_deadline(timeout)
         deadline = time.monotonic() + limit
         try:

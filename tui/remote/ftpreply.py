@@ -17,12 +17,13 @@ reply code. Here:
 - **Every reply code is three ASCII digits** whose first is 1-5, followed by a space, a
   hyphen or the end of the line; a multi-line reply ends at the same code and a space.
 
-``ReplyFramer`` does no I/O, so its rules are tested on arbitrary byte streams.
+``ReplyFramer`` does no I/O, so its rules are tested on arbitrary byte streams. In the other
+direction, ``check_sendable`` keeps CR, LF and NUL out of every command line.
 """
 
 from __future__ import annotations
 
-from tui.errors import ProtocolError
+from tui.errors import InvalidName, ProtocolError, UsageError
 
 MAX_LINE = 8 * 1024
 """The longest reply line accepted, in bytes, without its line end."""
@@ -149,3 +150,27 @@ class ReplyFramer:
             f"{self.where} sent a reply line longer than {_size(self.max_line)}; "
             "refusing to read more"
         )
+
+
+_UNSENDABLE = ("\r", "\n", "\x00")
+
+
+def check_sendable(line: str) -> None:
+    """Refuse a command line whose argument holds CR, LF or NUL, which would end the
+    command early and could smuggle in a second one. The message never shows a password.
+
+    Raises:
+        UsageError: a user name, password or account holds one (it came from the user).
+        InvalidName: any other argument does (a path, from the user or a server listing).
+    """
+    if not any(character in line for character in _UNSENDABLE):
+        return
+    verb, _, argument = line.partition(" ")
+    what = {"PASS": "password", "USER": "user name", "ACCT": "account"}.get(verb.upper())
+    if what is not None:
+        raise UsageError(f"The {what} contains a line break or NUL, which FTP cannot send")
+    shown = repr(argument[:100]) + ("…" if len(argument) > 100 else "")
+    raise InvalidName(
+        f"Cannot send {verb.upper()} {shown}: it contains a line break or NUL, "
+        "which FTP cannot send"
+    )
