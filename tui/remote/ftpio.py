@@ -105,6 +105,10 @@ class _Watch:
         self.moved += moved
         return True
 
+    def restart(self) -> None:
+        """Open a new window: bytes arrived that the reader had not yet taken."""
+        self.started, self.moved = time.monotonic(), 0
+
     def stalled(self, action: str) -> ConnectionLost:
         return ConnectionLost(
             f"{action}: the data connection stalled ({self.rule.describe(self.timeout)}); "
@@ -259,6 +263,8 @@ class FTPReader(_Stream):
                     # Less than a batch came in a whole timeout: fewer bytes than announced,
                     # or a slow link. Take what came; from now on every byte wakes the reader.
                     self._batch = _stop_batches(self._conn)
+                    if self._watch is not None:
+                        self._watch.restart()  # the bytes waited in the kernel: progress
                     continue
                 if count == 0:
                     self._eof = True
