@@ -199,6 +199,8 @@ class Control(ftplib.FTP):
             raise ConnectionLost(f"The connection to {self._where} is closed")
         # A caller may have shortened the socket's timeout (close() does, for QUIT).
         timeout = float(self.sock.gettimeout() or self.timeout or 30.0)
+        if self.sock.gettimeout() is None:
+            self.sock.settimeout(timeout)  # never a read without a timeout
         limit = reply_deadline(timeout)
         deadline = time.monotonic() + limit
         try:
@@ -217,24 +219,31 @@ class Control(ftplib.FTP):
     def _receive(self, framer: ReplyFramer, idle: float, deadline: float, limit: float) -> None:
         assert self.sock is not None
         remaining = deadline - time.monotonic()
-        too_slow = ConnectionLost(
-            f"{self._where} sent a reply that was not complete within {limit:g} s "
-            "(the server is too slow or stalled)"
-        )
         if remaining <= 0:
-            raise too_slow
-        self.sock.settimeout(min(idle, remaining))
+            raise self._too_slow(limit)
+        # The socket keeps the idle timeout; it is shortened only for the last stretch
+        # before the deadline (each change costs system calls, and replies are many).
+        shortened = remaining < idle
+        if shortened:
+            self.sock.settimeout(remaining)
         try:
             data = self.sock.recv(_READ_SIZE)
         except TimeoutError:
-            if remaining >= idle:
+            if not shortened:
                 raise  # a whole timeout without a byte: the caller's "no answer"
-            raise too_slow from None
+            raise self._too_slow(limit) from None
         finally:
-            self.sock.settimeout(idle)
+            if shortened:
+                self.sock.settimeout(idle)
         if not data:
             raise EOFError
         framer.feed(data)
+
+    def _too_slow(self, limit: float) -> ConnectionLost:
+        return ConnectionLost(
+            f"{self._where} sent a reply that was not complete within {limit:g} s "
+            "(the server is too slow or stalled)"
+        )
 
     # --- data connections ----------------------------------------------------------------
 
