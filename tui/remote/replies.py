@@ -111,7 +111,7 @@ def error_for_reply(reply: str, action: str) -> FerrymanError:
         action: What was being done, e.g. ``"Cannot list /pub"``; the message is
             ``"<action>: <server text> (<code> <meaning>)"``.
     """
-    code = int(reply[:3]) if reply[:3].isdigit() else 0
+    code = int(reply[:3]) if reply[:3].isascii() and reply[:3].isdigit() else 0
     text = reply[4:].strip() if len(reply) > 4 else reply
     message = f"{action}: {text} ({code} {meaning(code)})" if code else f"{action}: {reply}"
     lowered = text.lower()
