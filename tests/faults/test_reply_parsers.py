@@ -8,7 +8,7 @@ import socket
 from datetime import UTC, datetime
 
 import pytest
-from hypothesis import example, given, settings
+from hypothesis import event, example, given, settings
 from hypothesis import strategies as st
 
 from tui.errors import InvalidName, ProtocolError, UsageError
@@ -282,3 +282,47 @@ def test_command_line_check__refuses_exactly_cr_lf_nul_and_never_shows_a_passwor
             assert value not in str(error)
     else:
         assert not unsendable
+
+
+# --- a whole session against arbitrary replies ---------------------------------------------
+
+VERBS = [b"USER", b"PASS", b"FEAT", b"PWD", b"TYPE", b"SYST", b"EPSV", b"PASV", b"SIZE", b"MDTM",
+         b"CWD", b"LIST", b"RETR", b"OPTS", b"QUIT"]  # fmt: skip
+plausible = st.sampled_from(
+    [b"200 ok", b"213 12", b"213 \xb2", b"229 (|||0|)", b"227 (1,2,3,4,5)", b"211-x\r\n211 y",
+     b"257 \"/\"", b"530 no", b"421 bye", b"150 go", b"999 what", b"2", b"\x00\xff"]
+)  # fmt: skip
+line_ended = st.one_of(plausible, st.binary(max_size=30)).map(
+    lambda reply: reply.replace(b"\n", b"") + b"\r\n"
+)
+
+
+@pytest.fixture(scope="module")
+def lying_server():  # type: ignore[no-untyped-def]
+    from tests.core.scripted import Script, ScriptedServer
+
+    listing = b"-rw-r--r--   1 owner group 4 Jan 02  2024 a.bin\r\n"
+    with ScriptedServer(Script(files={b"a.bin": b"data"}, listing=listing)) as server:
+        yield server
+
+
+@settings(max_examples=80, deadline=None)
+@given(st.dictionaries(st.sampled_from(VERBS), line_ended, max_size=3))
+@example(replies={b"SYST": b"211-x\r211 y\r\n"})  # never ends: a timeout, once a traceback
+def test_a_session_against_arbitrary_replies__works_or_one_ferryman_error(lying_server, replies):
+    from tui.connection import ConnectionService
+    from tui.errors import FerrymanError
+
+    lying_server.script.replies = replies
+    try:
+        service = ConnectionService(timeout=0.3, check_revocation=False)
+        with service.open(lying_server.url()) as fs:
+            fs.size("/a.bin")
+            fs.listdir("/")
+            with fs.open_read("/a.bin") as reader:
+                reader.read()
+            fs.mtime("/a.bin")
+    except FerrymanError as error:
+        event(type(error).__name__)
+    else:
+        event("worked")

@@ -112,8 +112,8 @@ class FTPFS(RemoteFS):
                 control.protect_data(control.tls_socket.context)
             control.voidcmd("TYPE I")
             self._home = self._pwd(control)
-        # "LIST -a" shows dot files on Unix servers; others take "-a" for a file name.
-        self._list_command = "LIST -a" if unix_like(control) else "LIST"
+            # "LIST -a" shows dot files on Unix servers; others take "-a" for a file name.
+            self._list_command = "LIST -a" if unix_like(control) else "LIST"
 
     def _pwd(self, control: Control) -> str:
         reply = control.sendcmd("PWD")
