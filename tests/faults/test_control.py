@@ -76,6 +76,12 @@ def test_a_slow_reply__is_a_dropped_connection_the_engine_retries():
     assert isinstance(caught.value, ConnectionLost)
 
 
+def test_a_multiline_syst_reply_that_never_ends__is_one_error_line(capsys):
+    with ScriptedServer(Script(replies={b"SYST": b"215-UNIX\r\n"})) as server:
+        assert main(["ls", server.url(), "--timeout", "0.5"]) == 3
+    assert "did not answer within 0.5 s" in one_error_line(capsys)
+
+
 # --- memory bounds -------------------------------------------------------------------------
 
 
