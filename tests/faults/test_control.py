@@ -82,6 +82,15 @@ def test_a_multiline_syst_reply_that_never_ends__is_one_error_line(capsys):
     assert "did not answer within 0.5 s" in one_error_line(capsys)
 
 
+def test_plaintext_after_auth_tls__is_refused_as_an_injection():
+    script = Script(replies={b"AUTH": b"234 go ahead\r\n230 injected in the clear\r\n"})
+    with ScriptedServer(script) as server:
+        service = ConnectionService(timeout=TIMEOUT, check_revocation=False)
+        with pytest.raises(ProtocolError, match="unencrypted data after AUTH TLS"):
+            service.open(server.url(scheme="ftpes"))
+    assert not any(line.startswith((b"USER", b"PASS")) for line in server.received)
+
+
 # --- memory bounds -------------------------------------------------------------------------
 
 
