@@ -24,6 +24,7 @@ from tui import keychain
 from tui.errors import AuthFailed, TLSDowngrade
 from tui.remote.ftp import FTPFS
 from tui.remote.ftpcontrol import LogCallback
+from tui.remote.ftpio import MinimumProgress
 from tui.sites import Site, check_credentials, netrc_credentials, parse_url
 from tui.trust.certificate import CertificateReport
 from tui.trust.policy import TrustPolicy, TrustPrompt
@@ -52,6 +53,9 @@ class ConnectionService:
         netrc_file: Where to look for credentials instead of ``~/.netrc``.
         tls: Overrides the TLS mode of plain ``ftp://`` sites (``"auto"`` tries AUTH TLS).
         passive: Passive (default) or active data connections.
+        min_progress: When a data connection counts as stalled (curl's ``--speed-limit``
+            and ``--speed-time``; build it with ``MinimumProgress.from_speed``). Default:
+            less than 1 KiB in a whole ``timeout``; ``MinimumProgress(0)`` turns it off.
     """
 
     def __init__(
@@ -70,6 +74,7 @@ class ConnectionService:
         netrc_file: str | None = None,
         tls: str | None = None,
         passive: bool = True,
+        min_progress: MinimumProgress | None = None,
     ) -> None:
         self.store = store or TrustStore()
         self.policy = TrustPolicy(
@@ -92,6 +97,7 @@ class ConnectionService:
         # run ask once. The lock also keeps two sessions from prompting at the same time.
         self._credentials: dict[tuple[str, str | None], tuple[str, str | None]] = {}
         self._credentials_lock = threading.Lock()
+        self.min_progress = min_progress
 
     def site_for(self, target: str | Site) -> Site:
         """Parse a URL (or copy a Site) and apply this service's settings. Credentials that
@@ -183,6 +189,7 @@ class ConnectionService:
             decider=self.policy.decide,
             log=_masking(self.log, site) if self.log else None,
             before_login=self._before_login,
+            min_progress=self.min_progress,
         )
 
 

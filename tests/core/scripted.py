@@ -40,6 +40,14 @@ class Script:
     size_reply: bytes | None = None  # the answer to every SIZE, when given
     tls_control: ssl.SSLContext | None = None
     tls_data: ssl.SSLContext | None = None
+    # Lies about time and size (issue 19). `replies` replaces the answer to a verb with raw
+    # bytes; `pace` sends the greeting and those replies one byte every `pace` seconds;
+    # `endless` follows the greeting with that chunk over and over until the client leaves;
+    # `pace_data` sends file and listing bytes one every `pace_data` seconds.
+    replies: dict[bytes, bytes] = field(default_factory=dict)
+    pace: float = 0.0
+    endless: bytes = b""
+    pace_data: float = 0.0
 
 
 class ScriptedServer:
@@ -86,7 +94,9 @@ class ScriptedServer:
         if script.silent:
             self._stop.wait(10)
             return
-        conn.sendall(script.greeting)
+        self._send(conn, script.greeting, script.pace)
+        while script.endless and not self._stop.is_set():
+            self._send(conn, script.endless, script.pace)
         if not script.greeting.startswith(b"220"):
             return
         reader = conn.makefile("rb")
@@ -99,7 +109,9 @@ class ScriptedServer:
             self.received.append(line.rstrip(b"\r\n"))
             verb, _, argument = line.rstrip(b"\r\n").partition(b" ")
             verb = verb.upper()
-            if verb == b"AUTH" and script.tls_control is not None:
+            if verb in script.replies:
+                self._send(conn, script.replies[verb], script.pace)
+            elif verb == b"AUTH" and script.tls_control is not None:
                 conn.sendall(b"234 AUTH TLS ok\r\n")
                 conn = script.tls_control.wrap_socket(conn, server_side=True)
                 reader = conn.makefile("rb")
@@ -207,5 +219,15 @@ class ScriptedServer:
                 else:
                     conn.sendall(b"426 Connection closed; transfer aborted\r\n")
                 return
-            data.sendall(payload)
+            self._send(data, payload, self.script.pace_data)
         conn.sendall(reply)
+
+    def _send(self, conn: socket.socket, data: bytes, pace: float) -> None:
+        """Send ``data``, one byte every ``pace`` seconds when pacing (until stopped)."""
+        if not pace:
+            conn.sendall(data)
+            return
+        for index in range(len(data)):
+            if self._stop.wait(pace):
+                return
+            conn.sendall(data[index : index + 1])

@@ -27,11 +27,11 @@ from tui.errors import (
 )
 from tui.remote.base import Capabilities, Entry, EntryType, RemoteFS
 from tui.remote.ftpcontrol import Control, LogCallback
-from tui.remote.ftpio import FTPReader, FTPWriter
+from tui.remote.ftpio import FTPReader, FTPWriter, MinimumProgress
 from tui.remote.ftplist import receive_listing
 from tui.remote.ftpopen import LoginGate, SessionOpener, read_features, unix_like
-from tui.remote.listing import ListingReader, parse_mdtm, parse_mlsd_line
-from tui.remote.replies import error_for_reply
+from tui.remote.listing import ListingReader, parse_mlsd_line
+from tui.remote.replies import error_for_reply, parse_digest, parse_mdtm, parse_size
 from tui.remote.tls import (
     CertificateDecider,
     TLSCheck,
@@ -53,6 +53,8 @@ class FTPFS(RemoteFS):
         before_login: Called with the site and whether the control connection is TLS once
             the session is connected and secured, before USER: it may refuse (raise) or fill
             in the site's credentials (see ``SessionOpener``).
+        min_progress: The minimum-progress rule for data connections (default: less
+            than 1 KiB in a whole ``timeout`` is a stall).
     """
 
     def __init__(
@@ -64,9 +66,11 @@ class FTPFS(RemoteFS):
         decider: CertificateDecider = verified_only,
         log: LogCallback | None = None,
         before_login: LoginGate | None = None,
+        min_progress: MinimumProgress | None = None,
     ) -> None:
         self.site = site
         self.timeout = timeout
+        self.min_progress = min_progress or MinimumProgress()
         self._opener = SessionOpener(
             site, timeout=timeout, ca_file=ca_file, decider=decider, log=log,
             before_login=before_login,
@@ -116,8 +120,8 @@ class FTPFS(RemoteFS):
                 control.protect_data(control.tls_socket.context)
             control.voidcmd("TYPE I")
             self._home = self._pwd(control)
-        # "LIST -a" shows dot files on Unix servers; others take "-a" for a file name.
-        self._list_command = "LIST -a" if unix_like(control) else "LIST"
+            # "LIST -a" shows dot files on Unix servers; others take "-a" for a file name.
+            self._list_command = "LIST -a" if unix_like(control) else "LIST"
 
     def _pwd(self, control: Control) -> str:
         reply = control.sendcmd("PWD")
@@ -232,7 +236,8 @@ class FTPFS(RemoteFS):
         reader = ListingReader(mlsd=command == "MLSD", encoding=self.site.encoding,
                                action=action)  # fmt: skip
         with self._translate(action):
-            entries = receive_listing(self.control, conn, reader, action)
+            entries = receive_listing(self.control, conn, reader, action,
+                                      rule=self.min_progress)
         if command == "LIST -a":
             if reader.dots:
                 self._lists_dots = True
@@ -293,19 +298,12 @@ class FTPFS(RemoteFS):
     def size(self, path: str) -> int:
         target = self.resolve(path)
         reply = self._command(f"SIZE {self._to_wire(target)}", f"Cannot get the size of {target}")
-        value = reply[4:].strip()
-        # ASCII digits in range: str.isdigit() takes "²", which int() then refuses.
-        if not (value.isascii() and value.isdigit() and len(value) <= 19) or int(value) > 2**63:
-            raise ProtocolError(f"Malformed SIZE reply: {reply[:120]}")
-        return int(value)
+        return parse_size(reply)
 
     def mtime(self, path: str) -> datetime:
         target = self.resolve(path)
         reply = self._command(f"MDTM {self._to_wire(target)}", f"Cannot get the time of {target}")
-        stamp = parse_mdtm(reply[4:])
-        if stamp is None:
-            raise ProtocolError(f"Malformed MDTM reply: {reply}")
-        return stamp
+        return parse_mdtm(reply)
 
     def set_mtime(self, path: str, when: datetime) -> None:
         if not self._caps.set_mtime:
@@ -368,7 +366,9 @@ class FTPFS(RemoteFS):
 
     @property
     def connected(self) -> bool:
-        return self._control is not None
+        # A control connection closes itself when it falls out of step (a reply too slow,
+        # too long or malformed): then it is as gone as after a drop.
+        return self._control is not None and self._control.sock is not None
 
     def reconnect(self) -> None:
         self._drop()
@@ -389,8 +389,4 @@ class FTPFS(RemoteFS):
 
 def _hex_in(reply: str, algorithm: str) -> str:
     """The hex digest in a HASH/XSHA reply (its position differs between servers)."""
-    length = hashlib.new(algorithm).digest_size * 2
-    for word in reply[4:].split():
-        if len(word) == length and all(ch in "0123456789abcdefABCDEF" for ch in word):
-            return word
-    raise ProtocolError(f"No {algorithm} digest in the reply: {reply[:120]}")
+    return parse_digest(reply, hashlib.new(algorithm).digest_size * 2)

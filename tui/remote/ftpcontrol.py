@@ -4,7 +4,9 @@ Built on :class:`ftplib.FTP` for reply parsing, with the parts ftplib gets wrong
 servers replaced: TLS data connections reuse the control session (vsftpd and ProFTPD demand
 it), the PASV address is ignored in favour of the control connection's peer, active mode
 accepts only the control peer, every socket has a timeout and ``TCP_NODELAY``, and no
-transfer calls ``unwrap()`` without a deadline. Not thread-safe.
+transfer calls ``unwrap()`` without a deadline. Replies are read by ``ReplyFramer``: each has
+a deadline and a size limit and a checked reply code (see ftpreply.py); no command line
+carries CR, LF or NUL, so no argument can smuggle in a second command. Not thread-safe.
 """
 
 from __future__ import annotations
@@ -15,7 +17,9 @@ import ssl
 import time
 from collections.abc import Callable
 
-from tui.errors import ProtocolError, TLSError
+from tui.errors import ConnectFailed, ConnectionLost, FerrymanError, ProtocolError, TLSError
+from tui.remote.ftpreply import ReplyFramer, check_sendable, reply_deadline
+from tui.remote.replies import parse_epsv, parse_pasv
 from tui.remote.tlsdata import wrap_data
 
 LogCallback = Callable[[str, str], None]
@@ -24,6 +28,7 @@ LogCallback = Callable[[str, str], None]
 # Bytes on the control channel are Latin-1 so every byte round-trips unchanged; names are
 # decoded with the site's charset one level up (see ftp.py).
 WIRE_ENCODING = "latin-1"
+_READ_SIZE = 65536
 
 
 def _nodelay(sock: socket.socket) -> None:
@@ -54,6 +59,7 @@ class Control(ftplib.FTP):
         # such as vsftpd require the reuse). Fetching it costs as much as a round trip, so
         # it is kept while data connections keep resuming it.
         self._data_session: ssl.SSLSession | None = None
+        self._framer: ReplyFramer | None = None
 
     # --- connection ----------------------------------------------------------------------
 
@@ -86,7 +92,19 @@ class Control(ftplib.FTP):
                 raise
             self._note(f"TLS {sock.version()} established (implicit)")
         self._attach(sock)
-        self.welcome = self.getresp()
+        try:
+            self.welcome = self.getresp()
+        except ProtocolError as error:
+            if error.reply is None:
+                raise  # too long or too slow: already says so
+            raise ProtocolError(
+                f"{host} port {port} does not speak FTP (greeting: {error.reply!r})",
+                reply=error.reply,
+            ) from error
+        except EOFError as error:
+            raise ConnectFailed(
+                f"{host} port {port} closed the connection before greeting"
+            ) from error
         return self.welcome
 
     def start_tls(self, context: ssl.SSLContext) -> None:
@@ -97,7 +115,12 @@ class Control(ftplib.FTP):
             ssl.SSLError: the handshake failed (``SSLCertVerificationError`` when untrusted).
         """
         self.voidcmd("AUTH TLS")
-        assert self.sock is not None
+        assert self.sock is not None and self._framer is not None
+        if self._framer.pending:
+            # Bytes sent in the clear after 234 would be read as if they came over TLS
+            # (the STARTTLS command injection of CVE-2011-0411 and its kind).
+            self.abandon()
+            raise ProtocolError(f"{self._where} sent unencrypted data after AUTH TLS")
         self._attach(context.wrap_socket(self.sock, server_hostname=self.server_hostname))
         self._note(f"TLS {self.tls_socket.version()} established")
 
@@ -120,7 +143,12 @@ class Control(ftplib.FTP):
 
     def _attach(self, sock: socket.socket) -> None:
         self.sock = sock
-        self.file = sock.makefile("r", encoding=self.encoding)
+        self.file = None  # ftplib's reader is not used: see getmultiline
+        self._framer = ReplyFramer(self._where)
+
+    @property
+    def _where(self) -> str:
+        return f"{self.host} port {self.port}"
 
     def abandon(self) -> None:
         """Close the sockets at once, without QUIT (after a failure or on cancel)."""
@@ -135,17 +163,87 @@ class Control(ftplib.FTP):
         if self.log:
             self.log("*", text)
 
+    def login(self, user: str = "", passwd: str = "", acct: str = "") -> str:
+        # Checked before USER goes out, so a bad password costs no half-done login.
+        for verb, value in (("USER", user), ("PASS", passwd), ("ACCT", acct)):
+            check_sendable(f"{verb} {value}")
+        return super().login(user, passwd, acct)
+
     def putline(self, line: str) -> None:
+        check_sendable(line)
+        if self.sock is None:
+            raise ConnectionLost(f"The connection to {self._where} is closed")
         if self.log:
             shown = "PASS ****" if line[:5].upper() == "PASS " else line
             self.log(">", shown)
         super().putline(line)
 
     def getline(self) -> str:
-        line = super().getline()
+        raise NotImplementedError("replies are read whole: use getmultiline")
+
+    def getmultiline(self) -> str:
+        """Read one whole reply within its deadline and size limit (see ftpreply.py).
+
+        Raises:
+            ConnectionLost: the reply was not complete by its deadline.
+            ProtocolError: the reply is too long or has no valid reply code.
+            TimeoutError: nothing arrived for a whole timeout.
+            EOFError: the server closed the connection.
+            OSError: the connection failed.
+
+        The connection is closed after a ConnectionLost or ProtocolError: it is out of
+        step and cannot be used again.
+        """
+        framer = self._framer
+        if framer is None or self.sock is None:
+            raise ConnectionLost(f"The connection to {self._where} is closed")
+        # A caller may have shortened the socket's timeout (close() does, for QUIT).
+        timeout = float(self.sock.gettimeout() or self.timeout or 30.0)
+        if self.sock.gettimeout() is None:
+            self.sock.settimeout(timeout)  # never a read without a timeout
+        limit = reply_deadline(timeout)
+        deadline = time.monotonic() + limit
+        try:
+            reply = framer.next_reply()
+            while reply is None:
+                self._receive(framer, timeout, deadline, limit)
+                reply = framer.next_reply()
+        except FerrymanError:
+            self.abandon()
+            raise
         if self.log:
-            self.log("<", line)
-        return line
+            for line in reply.split("\n"):
+                self.log("<", line)
+        return reply
+
+    def _receive(self, framer: ReplyFramer, idle: float, deadline: float, limit: float) -> None:
+        assert self.sock is not None
+        remaining = deadline - time.monotonic()
+        if remaining <= 0:
+            raise self._too_slow(limit)
+        # The socket keeps the idle timeout; it is shortened only for the last stretch
+        # before the deadline (each change costs system calls, and replies are many).
+        shortened = remaining < idle
+        if shortened:
+            self.sock.settimeout(remaining)
+        try:
+            data = self.sock.recv(_READ_SIZE)
+        except TimeoutError:
+            if not shortened:
+                raise  # a whole timeout without a byte: the caller's "no answer"
+            raise self._too_slow(limit) from None
+        finally:
+            if shortened:
+                self.sock.settimeout(idle)
+        if not data:
+            raise EOFError
+        framer.feed(data)
+
+    def _too_slow(self, limit: float) -> ConnectionLost:
+        return ConnectionLost(
+            f"{self._where} sent a reply that was not complete within {limit:g} s "
+            "(the server is too slow or stalled)"
+        )
 
     # --- data connections ----------------------------------------------------------------
 
@@ -208,21 +306,14 @@ class Control(ftplib.FTP):
         peer_host = self.sock.getpeername()[0]
         if self.use_epsv:
             try:
-                _, port = ftplib.parse229(self.sendcmd("EPSV"), self.sock.getpeername())
-                return peer_host, port
+                return peer_host, parse_epsv(self.sendcmd("EPSV"))
             except ftplib.error_perm:
                 if self.af == socket.AF_INET6:
                     raise
                 self.use_epsv = False  # older servers: fall back to PASV for this session
-            except ftplib.error_proto as error:
-                raise ProtocolError(f"Malformed EPSV reply: {error}") from error
-        try:
-            _, port = ftplib.parse227(self.sendcmd("PASV"))
-        except ftplib.error_proto as error:
-            raise ProtocolError(f"Malformed PASV reply: {error}") from error
         # The address in a PASV reply is never used: a hostile or misconfigured server
         # could point the data connection anywhere (FTP bounce). Its port is enough.
-        return peer_host, port
+        return peer_host, parse_pasv(self.sendcmd("PASV"))
 
     def _open_passive(self, command: str, rest: int | None) -> tuple[socket.socket, str]:
         host, port = self._passive_address()

@@ -18,6 +18,12 @@ The batch ends before the last bytes: a server may send its last record and then
 the client's TLS close_notify before it closes (vsftpd does), and those bytes would never
 make a batch. If fewer arrive than announced (the file shrank), the wait times out with
 bytes waiting; they are taken and the reader goes on without batches.
+
+Every read and write has the session's timeout, and every stream obeys a minimum-progress
+rule (``MinimumProgress``, like curl's ``--speed-limit``/``--speed-time``): a server that
+sends one byte a second never lets a read time out, but moves less than 1 KiB in a whole
+timeout, which no working link does. Such a stall drops the session (``ConnectionLost``):
+the engine reconnects and resumes, as after any dropped connection.
 """
 
 from __future__ import annotations
@@ -26,7 +32,9 @@ import ftplib
 import socket
 import ssl
 import sys
+import time
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Self
 
 from tui.errors import ConnectionLost, FerrymanError, TransferFailed
@@ -37,34 +45,85 @@ from tui.remote.tlsdata import receiver
 if TYPE_CHECKING:
     from tui.remote.ftp import FTPFS
 
-# A listing longer than this is refused rather than read into memory without end.
-MAX_LISTING_BYTES = 512 * 1024 * 1024
-
 BATCH = 48 * 1024
 """The most a download waits to have before the kernel wakes it (see the module's notes)."""
 _BATCH_WORTH = 1024 * 1024  # a shorter download is not worth the two system calls
 _TAIL = 32 * 1024  # a partial TLS record that OpenSSL may already hold, with room to spare
 
 
-def read_lines(conn: socket.socket, encoding: str) -> list[str]:
-    """Read a listing to its end and split it into lines (CRLF or LF), decoded per line."""
-    chunks: list[bytes] = []
-    total = 0
-    try:
-        while True:
-            chunk = conn.recv(65536)
-            if not chunk:
-                break
-            total += len(chunk)
-            if total > MAX_LISTING_BYTES:
-                raise TransferFailed("The listing is larger than 512 MiB; refusing to read more")
-            chunks.append(chunk)
-    finally:
-        close_data(conn, sending=False)
-    lines = b"".join(chunks).split(b"\n")
-    return [
-        line.rstrip(b"\r").decode(encoding, "surrogateescape") for line in lines if line.strip()
-    ]
+@dataclass(frozen=True)
+class MinimumProgress:
+    """The minimum-progress rule for data connections: fewer than ``min_bytes`` moved in
+    ``seconds`` is a stall, which ends the transfer.
+
+    Attributes:
+        min_bytes: 0 turns the rule off (each read and write still has its timeout).
+        seconds: The window; None means the session's timeout. The default, 1 KiB in a
+            whole timeout (30 s unless set), is far below any real link.
+    """
+
+    min_bytes: int = 1024
+    seconds: float | None = None
+
+    @classmethod
+    def from_speed(cls, speed_limit: float, speed_time: float) -> MinimumProgress:
+        """The rule as curl states it: below ``speed_limit`` bytes a second for
+        ``speed_time`` seconds is a stall (``speed_limit`` 0 turns it off)."""
+        return cls(min_bytes=max(0, round(speed_limit * speed_time)), seconds=speed_time)
+
+    def describe(self, timeout: float) -> str:
+        seconds = self.seconds or timeout
+        amount = (
+            f"{self.min_bytes // 1024} KiB"
+            if self.min_bytes % 1024 == 0
+            else (f"{self.min_bytes} bytes")
+        )
+        return f"less than {amount} in {seconds:g} s"
+
+
+class _Watch:
+    """Applies a MinimumProgress rule to one stream. Not thread-safe."""
+
+    def __init__(self, rule: MinimumProgress, timeout: float) -> None:
+        self.rule = rule
+        self.timeout = timeout
+        self.window = rule.seconds or timeout
+        self.started = time.monotonic()
+        self.moved = 0
+
+    def count(self, moved: int) -> bool:
+        """Count bytes moved; False once a whole window passed with too few (judged on
+        what came before these bytes, which open the next window)."""
+        now = time.monotonic()
+        if now - self.started >= self.window:
+            if self.moved < self.rule.min_bytes:
+                return False
+            self.started, self.moved = now, 0
+        self.moved += moved
+        return True
+
+    def restart(self) -> None:
+        """Open a new window: bytes arrived that the reader had not yet taken."""
+        self.started, self.moved = time.monotonic(), 0
+
+    def stalled(self, action: str) -> ConnectionLost:
+        return ConnectionLost(
+            f"{action}: the data connection stalled ({self.rule.describe(self.timeout)}); "
+            "the connection was dropped"
+        )
+
+
+def _watch(fs: FTPFS | None, conn: socket.socket) -> _Watch | None:
+    rule = getattr(fs, "min_progress", None) or MinimumProgress()
+    timeout = conn.gettimeout() or getattr(fs, "timeout", None) or 30.0
+    return _Watch(rule, timeout) if rule.min_bytes > 0 else None
+
+
+def stall_watch(rule: MinimumProgress | None, conn: socket.socket) -> _Watch | None:
+    """The minimum-progress watch for one data connection read outside a stream (a
+    listing), or None when the rule is off; ``rule`` None means the default rule."""
+    rule = rule or MinimumProgress()
+    return _Watch(rule, conn.gettimeout() or 30.0) if rule.min_bytes > 0 else None
 
 
 class _Stream:
@@ -88,6 +147,11 @@ class _Stream:
                 else:
                     conn.close()  # abrupt: the server must not take a partial upload as whole
             reply = control.getresp()
+        except FerrymanError:
+            self._fs._drop()  # a reply too slow or malformed: the control is out of step
+            if complete:
+                raise
+            return
         except ftplib.Error as error:
             if complete:
                 mapped = error_for_reply(str(error), self._action)
@@ -143,6 +207,7 @@ class FTPReader(_Stream):
     ) -> None:
         super().__init__(fs, conn, action)
         self._left = expect  # bytes still announced, when the caller knows
+        self._watch = _watch(fs, conn)
 
     def readinto(self, buffer: memoryview | bytearray) -> int:
         """Fill as much of ``buffer`` as arrives: a TLS socket gives one record (16 KiB) per
@@ -169,11 +234,15 @@ class FTPReader(_Stream):
                     # Less than a batch came in a whole timeout: fewer bytes than announced,
                     # or a slow link. Take what came; from now on every byte wakes the reader.
                     self._batch = _stop_batches(self._conn)
+                    if self._watch is not None:
+                        self._watch.restart()  # the bytes waited in the kernel: progress
                     continue
                 if count == 0:
                     self._eof = True
                     break
                 filled += count
+                if self._watch is not None and not self._watch.count(count):
+                    raise self._stalled()
         except (OSError, ssl.SSLError) as error:
             if filled:
                 self._pending_error = error  # hand over what arrived; fail on the next call
@@ -183,6 +252,15 @@ class FTPReader(_Stream):
             if self._left is not None:
                 self._left -= filled
         return filled
+
+    def _stalled(self) -> ConnectionLost:
+        assert self._watch is not None
+        conn, self._conn = self._conn, None
+        if conn is not None:
+            conn.close()
+        self._closed = True
+        self._fs._drop()  # a stalled server may never answer on the control either
+        return self._watch.stalled(self._action)
 
     def read(self, size: int = -1) -> bytes:
         if size < 0:
@@ -208,6 +286,10 @@ class FTPWriter(_Stream):
     full, 451 local error …). ``abort()`` closes abruptly and ignores the answer.
     """
 
+    def __init__(self, fs: FTPFS, conn: socket.socket, action: str) -> None:
+        super().__init__(fs, conn, action)
+        self._watch = _watch(fs, conn)
+
     def write(self, data: bytes | memoryview) -> int:
         if self._conn is None:
             raise TransferFailed(f"{self._action}: the upload is already closed")
@@ -215,6 +297,12 @@ class FTPWriter(_Stream):
             self._conn.sendall(data)
         except (OSError, ssl.SSLError) as error:
             raise self._failed(error) from error
+        if self._watch is not None and not self._watch.count(len(data)):
+            conn, self._conn = self._conn, None
+            conn.close()  # abrupt: the server must not take a partial upload as whole
+            self._closed = True
+            self._fs._drop()
+            raise self._watch.stalled(self._action)
         return len(data)
 
     def close(self) -> None:

@@ -23,6 +23,7 @@ import socket
 from tui.errors import ListingFailed
 from tui.remote.base import Entry
 from tui.remote.ftpcontrol import Control, close_data
+from tui.remote.ftpio import MinimumProgress, stall_watch
 from tui.remote.listing import ListingReader
 from tui.remote.tlsdata import receiver
 
@@ -39,8 +40,14 @@ def failure_in(reply: str) -> bool:
     return reply[:1] != "2" or _FAILURE.search(reply) is not None
 
 
-def receive_listing(control: Control, conn: socket.socket, reader: ListingReader,
-                    action: str) -> list[Entry]:  # fmt: skip
+def receive_listing(
+    control: Control,
+    conn: socket.socket,
+    reader: ListingReader,
+    action: str,
+    *,
+    rule: MinimumProgress | None = None,
+) -> list[Entry]:
     """Read a listing's data connection into ``reader``, then the server's verdict.
 
     Returns:
@@ -49,13 +56,17 @@ def receive_listing(control: Control, conn: socket.socket, reader: ListingReader
     Raises:
         ListingFailed: the server said the listing failed (even with a 226), or the listing
             was over the reader's bounds (the transfer is then abandoned).
+        ConnectionLost: the listing stalled (``rule``, by default 1 KiB per timeout).
         OSError, ssl.SSLError, ftplib.Error: from the connections, for the caller to map.
     """
     receive = receiver(conn)
+    watch = stall_watch(rule, conn)
     buffer = bytearray(_CHUNK)
     view = memoryview(buffer)
     try:
         while count := receive(view):
+            if watch is not None and not watch.count(count):
+                raise watch.stalled(action)
             reader.feed(buffer[:count])
     except ListingFailed:
         conn.close()  # abrupt: the server stops sending and answers 426

@@ -22,7 +22,7 @@ from tui.errors import (
 )
 from tui.remote.base import Capabilities
 from tui.remote.ftpcontrol import Control, LogCallback
-from tui.remote.replies import error_for_reply
+from tui.remote.replies import error_for_reply, hash_names, parse_features
 from tui.remote.tls import (
     CertificateDecider,
     PeerCertificate,
@@ -212,11 +212,7 @@ def read_features(control: Control, caps: Capabilities) -> None:
         reply = control.sendcmd("FEAT")
     except ftplib.error_perm:
         return  # FEAT is optional (RFC 2389); the server simply has no extensions
-    features: dict[str, str] = {}
-    for line in reply.splitlines()[1:-1]:
-        name, _, argument = line.strip().partition(" ")
-        if name:
-            features[name.upper()] = argument.strip()
+    features = parse_features(reply)
     caps.features = features
     caps.mlsd = "MLST" in features
     caps.resume_download = "REST" in features
@@ -224,7 +220,7 @@ def read_features(control: Control, caps: Capabilities) -> None:
     caps.set_mtime = "MFMT" in features
     caps.utf8 = "UTF8" in features
     if "HASH" in features:
-        caps.hashes = [name.rstrip("*").upper() for name in features["HASH"].split(";") if name]
+        caps.hashes = hash_names(features["HASH"])
     caps.hashes += [algo for algo in ("XSHA256", "XSHA1", "XMD5") if algo in features]
     if caps.mlsd and "unix.mode" in features["MLST"].lower():
         # Facts without "*" are off until asked for; unix.mode gives rwx permissions.
