@@ -109,7 +109,7 @@ class FerrymanApp(App[None]):
             self._service = ConnectionService(
                 prompt=self.ask_trust,
                 password_prompt=self.ask_password,
-                log=self._log,
+                log=self._protocol_log,
                 **self._service_options,  # type: ignore[arg-type]
             )
         return self._service
@@ -193,7 +193,7 @@ class FerrymanApp(App[None]):
         prompt = f"Password for {printable(site.user or '')}@{printable(site.key)}:"
         return self._ask(InputScreen(prompt, password=True), None)
 
-    def _log(self, direction: str, line: str) -> None:
+    def _protocol_log(self, direction: str, line: str) -> None:
         self.post_message(LogLine(direction, line))
 
     def on_log_line(self, message: LogLine) -> None:
@@ -279,7 +279,7 @@ class FerrymanApp(App[None]):
         folder = tempfile.mkdtemp(prefix="ferryman-edit-")
         try:
             local = local_child(folder, posixpath.basename(path))  # the server's name
-            with pane.lock:
+            with pane.session_lock:
                 assert pane.fs is not None
                 from tui.transfer.copy import download_file
 
@@ -311,7 +311,7 @@ class FerrymanApp(App[None]):
     @work(thread=True, exit_on_error=False, group="edit")
     def _upload_edit(self, pane: FilePane, path: str, local: str) -> None:
         try:
-            with pane.lock:
+            with pane.session_lock:
                 assert pane.fs is not None
                 from tui.transfer.copy import upload_file
 

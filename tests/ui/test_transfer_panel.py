@@ -193,7 +193,7 @@ async def test_t_goes_to_a_queue_that_is_showing_and_hides_it_from_there(make_ap
         await pilot.press("t")
         assert panel.display and panel in app.focused.ancestors
         await pilot.press("t")
-        assert not panel.display and app.focused is main.active().tree
+        assert not panel.display and app.focused is main.active().file_tree
 
 
 async def test_the_queue_list_keeps_its_cursor_on_its_job_as_jobs_join(make_app, local_dir):

@@ -110,7 +110,7 @@ class MainScreen(QuietScreen, CompareSync, TransferQueueActions, Screen[None]):
     def on_mount(self) -> None:
         self.local.attach(LocalFS(self.local_path), self.local_path)
         self.remote.attach(None)
-        self.local.tree.focus()
+        self.local.file_tree.focus()
         if self.initial_url:
             try:
                 self.connect(self.ferryman.service.site_for(self.initial_url))
@@ -180,7 +180,7 @@ class MainScreen(QuietScreen, CompareSync, TransferQueueActions, Screen[None]):
         self.status.security = tls.peer.tls_version if tls else "insecure"
         self.status.activity = "connected"
         self._remote_active = True
-        self.remote.tree.focus()
+        self.remote.file_tree.focus()
 
     def _connect_failed(self, site: Site, error: FerrymanError) -> None:
         self.status.activity = "not connected"
@@ -214,7 +214,7 @@ class MainScreen(QuietScreen, CompareSync, TransferQueueActions, Screen[None]):
     def action_switch_pane(self) -> None:
         target = self.other(self.active())
         self._remote_active = target is self.remote
-        self.set_focus(target.tree)  # now, not later: keys already queued must follow
+        self.set_focus(target.file_tree)  # now, not later: keys already queued must follow
 
     def action_filter(self) -> None:
         self.active().open_filter()
@@ -267,7 +267,7 @@ class MainScreen(QuietScreen, CompareSync, TransferQueueActions, Screen[None]):
     @work(thread=True, exit_on_error=False, group="operation")
     def _work(self, pane: FilePane, label: str, job, after) -> None:  # type: ignore[no-untyped-def]
         try:
-            with pane.lock:
+            with pane.session_lock:
                 result = job(pane.fs)
         except FerrymanError as error:
             self.app.call_from_thread(self._op_failed, error)
@@ -441,7 +441,7 @@ class MainScreen(QuietScreen, CompareSync, TransferQueueActions, Screen[None]):
 
     @on(Input.Submitted)
     def _input_done(self) -> None:
-        self.active().tree.focus()
+        self.active().file_tree.focus()
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         if action == "certificate" and self.site is None:

@@ -60,7 +60,7 @@ class TransferQueueActions:
         panel = self.transfer_panel()
         if panel.display and self.focused is not None and panel in self.focused.ancestors:
             panel.display = False
-            self.set_focus(self.active().tree)
+            self.set_focus(self.active().file_tree)
             return
         panel.display = True
         panel.wake()

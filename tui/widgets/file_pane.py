@@ -129,7 +129,7 @@ class FilePane(Vertical):
         self.failed: dict[str, str] = {}  # folder → why it could not be listed
         self.marked: set[str] = set()
         self.compared: dict[str, str] = {}  # path → compare mark, while a comparison shows
-        self.lock = threading.Lock()  # one operation at a time on the pane's session
+        self.session_lock = threading.Lock()  # one operation at a time on the pane's session
 
     def compose(self) -> ComposeResult:
         yield Static(self.title, classes="path-bar")
@@ -137,7 +137,7 @@ class FilePane(Vertical):
         yield Input(placeholder="filter (glob or text), Esc to clear", classes="filter")
 
     @property
-    def tree(self) -> FileTree:
+    def file_tree(self) -> FileTree:
         return self.query_one(FileTree)
 
     # --- contents ----------------------------------------------------------------------
@@ -157,7 +157,7 @@ class FilePane(Vertical):
         self.query_one(".path-bar", Static).update(self._path_label())
         if self.fs is None:
             note = Text("not connected: press c to connect", style="dim italic")
-            self.tree.set_lines([Line(0, "", note=note)])
+            self.file_tree.set_lines([Line(0, "", note=note)])
             return
         if self.path not in self.listings:
             self._load(self.path)
@@ -183,7 +183,7 @@ class FilePane(Vertical):
         return label
 
     def go_up(self) -> None:
-        tree = self.tree
+        tree = self.file_tree
         parent = tree.parent_of(tree.cursor_line) if tree.lines else None
         if parent is not None:
             self.toggle(parent)  # close the folder the cursor is in, and stand on it
@@ -206,7 +206,7 @@ class FilePane(Vertical):
 
     def toggle(self, index: int) -> None:
         """Open or close the folder on row ``index``."""
-        line = self.tree.lines[index]
+        line = self.file_tree.lines[index]
         if not line.is_dir:
             return
         path = line.path
@@ -224,13 +224,13 @@ class FilePane(Vertical):
         At once, the frame that opens the folder already shows its files: no "loading"
         frame is drawn and sent first (the app's first screen shows the files too).
         """
-        if isinstance(self.fs, LocalFS) and self.lock.acquire(blocking=False):
+        if isinstance(self.fs, LocalFS) and self.session_lock.acquire(blocking=False):
             try:
                 entries = self.fs.listdir_if_small(path, QUICK_LOCAL)
             except FerrymanError:
                 entries = None  # the worker reads it again and reports it as usual
             finally:
-                self.lock.release()
+                self.session_lock.release()
             if entries is not None:
                 self.listings[path] = entries
                 return
@@ -242,7 +242,7 @@ class FilePane(Vertical):
         if fs is None:
             return
         try:
-            with self.lock:
+            with self.session_lock:
                 entries = fs.listdir(path)
         except FerrymanError as error:
             self.app.call_from_thread(self._failed_load, fs, path, error)
@@ -264,7 +264,7 @@ class FilePane(Vertical):
 
     # --- rendering from the cache ------------------------------------------------------
 
-    def visible(self, entries: list[Entry]) -> list[Entry]:
+    def shown_entries(self, entries: list[Entry]) -> list[Entry]:
         """The entries to show, folders first, sorted; written for 100,000 entries (no
         per-entry property calls, one sort per kind)."""
         shown = entries if self.show_hidden else [e for e in entries if e.name[:1] != "."]
@@ -288,7 +288,7 @@ class FilePane(Vertical):
     def _rebuild(self, cursor_path: str | None = "") -> None:
         """Lay out every row again from the listings: sorted, filtered, open folders
         expanded. The cursor stays on the row it was on (or goes to ``cursor_path``)."""
-        tree = self.tree
+        tree = self.file_tree
         if self.fs is None:
             return
         if cursor_path == "":
@@ -313,7 +313,7 @@ class FilePane(Vertical):
         if entries is None:
             lines.append(Line(depth, folder, note=Text("loading…", style="dim italic")))
             return
-        shown = self.visible(entries)
+        shown = self.shown_entries(entries)
         if not shown:
             lines.append(Line(depth, folder, note=Text("(empty)", style="dim italic")))
         if not self.expanded:  # the common case, and the one a huge folder needs fast
@@ -360,17 +360,17 @@ class FilePane(Vertical):
         if row is None or row.entry is None:
             return
         self.marked ^= {row.path}
-        self.tree.relabel()
+        self.file_tree.relabel()
 
     @property
     def cursor_row(self) -> Row | None:
-        line = self.tree.cursor
+        line = self.file_tree.cursor
         return line.row if line is not None else None
 
     def selection(self) -> list[Row]:
         """The marked rows, else the row under the cursor."""
         if self.marked:
-            rows = [line.row for line in self.tree.lines
+            rows = [line.row for line in self.file_tree.lines
                     if line.entry is not None and line.path in self.marked]  # fmt: skip
             found = [row for row in rows if row is not None]
             if found:
@@ -381,7 +381,7 @@ class FilePane(Vertical):
     def current_dir(self) -> str:
         """Where a new item goes: the folder the cursor is in, or the open folder the
         cursor is on (a closed folder under the cursor is not a target: that surprises)."""
-        line = self.tree.cursor
+        line = self.file_tree.cursor
         if line is None or line.entry is None:
             return line.folder if line is not None and line.folder else self.path
         if line.expanded:
@@ -401,10 +401,10 @@ class FilePane(Vertical):
 
     @on(Input.Submitted, ".filter")
     def _filter_done(self) -> None:
-        self.tree.focus()
+        self.file_tree.focus()
 
     def clear_filter(self) -> None:
         field = self.query_one(".filter", Input)
         field.value = ""
         field.display = False
-        self.tree.focus()
+        self.file_tree.focus()

@@ -76,7 +76,7 @@ class TransferPanel(Vertical, can_focus=False):
         self.queue = queue
         self.clock: Callable[[], float] = time.monotonic  # tests and screenshots stop it
         self.rates: dict[int, Rate] = {}  # per running job
-        self.batch = Rate()  # all of them: bytes moved by any job, finished ones too
+        self.batch_rate = Rate()  # all of them: bytes moved by any job, finished ones too
         self.moved = 0  # those bytes at the last redraw
         self._timer: Timer | None = None
         self._focus_on_mount = False
@@ -182,12 +182,12 @@ class TransferPanel(Vertical, can_focus=False):
         for job_id in self.rates.keys() - tally.speeds.keys():
             del self.rates[job_id]  # stopped: a resumed job measures afresh
         if tally.moved < self.moved:
-            self.batch = Rate()  # finished jobs were cleared away: measure afresh
+            self.batch_rate = Rate()  # finished jobs were cleared away: measure afresh
         self.moved = tally.moved
         if not running:
-            self.batch = Rate()  # idle or all paused: the next run measures afresh
+            self.batch_rate = Rate()  # idle or all paused: the next run measures afresh
         else:
-            tally.speed = self.batch.update(now, tally.moved)
+            tally.speed = self.batch_rate.update(now, tally.moved)
         return tally
 
     def _total(self, tally: Tally) -> None:
