@@ -188,3 +188,12 @@ class Cancelled(FerrymanError):
 
     title = "Cancelled"
     exit_code = EXIT_TRANSFER
+
+
+class UnexpectedError(FerrymanError):
+    """A fault in Ferryman itself (an exception that is not one of these classes), caught
+    where the app runs its work so that it reaches the user as one line, never a
+    traceback or silence."""
+
+    title = "Unexpected error"
+    exit_code = EXIT_FAILURE

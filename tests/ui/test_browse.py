@@ -69,18 +69,18 @@ async def test_trust_always_then_reconnect_without_a_prompt(make_app, tls_server
         assert again.screen.remote.fs is not None
 
 
-async def test_reject_leaves_the_pane_disconnected_with_an_error(make_app, tls_server):
+async def test_rejecting_a_certificate__leaves_the_pane_disconnected_without_a_second_dialog(
+    make_app, tls_server
+):
     app = make_app(tls_server.url("ftpes"))
     async with app.run_test(size=(100, 30)) as pilot:
         await settle(pilot, app)
         await pilot.press("escape")
         await settle(pilot, app)
-        from tui.screens.error import ErrorScreen
-
-        assert isinstance(app.screen, ErrorScreen)
-        assert "not trusted" in str(app.screen.error)
-        await pilot.press("escape")
+        # The user said no in the viewer: no error dialog saying it again (issue 20, #12).
+        assert isinstance(app.screen, MainScreen)
         assert app.screen.remote.fs is None
+        assert app.screen.status.activity == "not connected: certificate rejected"
 
 
 async def test_hostile_names_render_literally(make_app, plain_server, root):

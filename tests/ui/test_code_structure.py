@@ -21,7 +21,8 @@ HOOKS = {
     # What Textual asks subclasses to define or set: overriding these is the point.
     "__init__", "BINDINGS", "CSS", "CSS_PATH", "DEFAULT_CSS", "TITLE", "COMPONENT_CLASSES",
     "AUTO_FOCUS", "compose", "render", "render_line", "on_mount", "check_action",
-    "get_default_screen", "get_system_commands", "action_command_palette", "action_page_down",
+    "get_default_screen", "get_system_commands", "action_command_palette", "action_quit",
+    "action_page_down",
     "action_page_up", "action_scroll_end", "action_scroll_home", "watch_scroll_y",
     # Public attributes Textual documents as settable.
     "virtual_size", "tooltip", "display",

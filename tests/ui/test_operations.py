@@ -35,8 +35,8 @@ async def test_copy_a_file_both_ways_by_keyboard(make_app, plain_server, root, l
         await pilot.press("j")
         assert screen.remote.cursor_row.path == "/from-server.txt"
         await pilot.press("f5")
-        assert isinstance(app.screen, ConfirmScreen)
-        await pilot.press("y")
+        assert isinstance(app.screen, InputScreen)  # the target line, editable
+        await pilot.press("enter")
         await settle(pilot, app)
         with open(os.path.join(local_dir, "from-server.txt"), "rb") as handle:
             assert handle.read() == b"remote bytes\n"
@@ -50,8 +50,8 @@ async def test_copy_a_file_both_ways_by_keyboard(make_app, plain_server, root, l
         screen.action_switch_pane()
         screen.action_copy()
         await pilot.pause()
-        assert "local-file.txt" in str(app.screen.question)
-        await pilot.press("y")
+        assert "local-file.txt" in str(app.screen.prompt)
+        await pilot.press("enter")
         await settle(pilot, app)
         with open(os.path.join(root, "local-file.txt"), "rb") as handle:
             assert handle.read() == b"from the local side\n"

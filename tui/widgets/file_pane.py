@@ -118,10 +118,17 @@ class FilePane(Vertical):
             self.pane = pane
             self.error = error
 
-    def __init__(self, title: str, *, id: str | None = None, light: bool = False) -> None:
+    def __init__(self, title: str, *, id: str | None = None, light: bool = False,
+                 show_hidden: bool = False, sort_by: str = "name") -> None:  # fmt: skip
         super().__init__(id=id)
         self.title = title
         self.light = light
+        # The config's [panes] defaults, set before the first listing is laid out.
+        self.set_reactive(FilePane.show_hidden, show_hidden)
+        self.set_reactive(FilePane.sort_by, sort_by if sort_by in SORTS else "name")
+        # Where the cursor should be once a reloaded folder arrives: the entry it was on
+        # (or another the user went to: a rename's new name), else the row it was on.
+        self._wanted: tuple[str, int] | None = None
         self.fs: RemoteFS | None = None
         self.path = ""
         self.listings: dict[str, list[Entry]] = {}
@@ -133,7 +140,7 @@ class FilePane(Vertical):
 
     def compose(self) -> ComposeResult:
         yield Static(self.title, classes="path-bar")
-        yield FileTree(light=self.light)
+        yield FileTree(light=self.light, labeller=self.label_for, marked=self.marked)
         yield Input(placeholder="filter (glob or text), Esc to clear", classes="filter")
 
     @property
@@ -194,8 +201,16 @@ class FilePane(Vertical):
         self.path = posixpath.dirname(self.path.rstrip("/")) or "/"
         self._reset_root()
 
+    def follow(self, path: str) -> None:
+        """Put the cursor on ``path`` once it shows (after the reload that brings it)."""
+        self._wanted = (path, self.file_tree.cursor_line)
+
     def reload(self, path: str | None = None) -> None:
-        """Re-read one directory (or all shown) after a change."""
+        """Re-read one directory (or all shown) after a change. The cursor stays on its
+        entry, or on its row when the entry went away."""
+        line = self.file_tree.cursor
+        if self._wanted is None and line is not None and line.entry is not None:
+            self._wanted = (line.path, self.file_tree.cursor_line)
         targets = [path] if path is not None else list(self.listings)
         for target in targets:
             self.listings.pop(target, None)
@@ -291,17 +306,23 @@ class FilePane(Vertical):
         tree = self.file_tree
         if self.fs is None:
             return
-        if cursor_path == "":
+        wanted_row = tree.cursor_line
+        if cursor_path == "" and self._wanted is not None:
+            cursor_path, wanted_row = self._wanted
+        elif cursor_path == "":
             current = tree.cursor
             cursor_path = current.path if current is not None and current.entry else None
         lines: list[Line] = []
         self._lay_out(self.path, 0, lines)
-        cursor = tree.cursor_line if cursor_path is None else 0
-        if cursor_path is not None:
-            for index, line in enumerate(lines):
-                if line.entry is not None and line.path == cursor_path:
-                    cursor = index
-                    break
+        cursor = wanted_row
+        for index, line in enumerate(lines):
+            if cursor_path is not None and line.entry is not None and line.path == cursor_path:
+                cursor = index
+                self._wanted = None  # found: from now on the cursor is the user's again
+                break
+        else:
+            if self._wanted is not None and not any(line.note for line in lines):
+                self._wanted = None  # everything arrived and it is gone: its neighbour
         tree.set_lines(lines, cursor)
 
     def _lay_out(self, folder: str, depth: int, lines: list[Line]) -> None:
@@ -355,12 +376,34 @@ class FilePane(Vertical):
 
     # --- selection ---------------------------------------------------------------------
 
-    def toggle_mark(self) -> None:
-        row = self.cursor_row
-        if row is None or row.entry is None:
-            return
-        self.marked ^= {row.path}
-        self.file_tree.relabel()
+    @on(FileTree.FolderChosen)
+    def _folder_chosen(self, event: FileTree.FolderChosen) -> None:
+        event.stop()
+        if 0 <= event.index < len(self.file_tree.lines):
+            self.toggle(event.index)
+
+    @on(FileTree.ParentChosen)
+    def _parent_chosen(self, event: FileTree.ParentChosen) -> None:
+        event.stop()
+        self.go_up()
+
+    def entry_at(self, path: str) -> Entry | None:
+        """The listed entry at ``path``, if its folder has been read (any thread may ask:
+        it only reads the kept listings)."""
+        folder, name = posixpath.split(path)
+        for entry in list(self.listings.get(folder or "/", ())):
+            if entry.name == name:
+                return entry
+        return None
+
+    def is_folder(self, path: str) -> bool:
+        """Whether ``path`` is a folder this pane knows of (listed, or shown)."""
+        if path in self.listings or path == self.path:
+            return True
+        if isinstance(self.fs, LocalFS):
+            return os.path.isdir(path)
+        entry = self.entry_at(path)
+        return entry is not None and entry.is_dir
 
     @property
     def cursor_row(self) -> Row | None:

@@ -18,7 +18,7 @@ from textual.strip import Strip
 from textual.widgets import Static
 
 from tui.textsafe import printable
-from tui.transfer.queue import Job, State
+from tui.transfer.queue import Direction, Job, State
 from tui.transfer.rate import eta
 from tui.widgets.cursor_view import CursorView
 from tui.widgets.file_pane import human_size
@@ -49,6 +49,20 @@ def bar(done: int, total: int | None, width: int = BAR_WIDTH) -> Text:
 
 def name_width(width: int) -> int:
     return max(8, width - FIXED)
+
+
+ARROWS = {Direction.DOWNLOAD: "\u2193", Direction.UPLOAD: "\u2191"}
+"""A download points down to the local disk, an upload up to the server (no colour needed)."""
+
+
+def job_name(job: Job, room: int) -> str:
+    """The arrow and the job's path on the server (where the same name from two folders
+    differs); too long, its start gives way: the name at the end is what one looks for."""
+    remote = job.source if job.direction is Direction.DOWNLOAD else job.target
+    shown = f"{ARROWS[job.direction]} {printable(remote)}"
+    if len(shown) > room:
+        shown = shown[:2] + "\u2026" + shown[len(shown) - room + 3 :]
+    return shown
 
 
 def columns(width: int, state: Text, name: Text, progress: Text, moved: str, speed: str,
@@ -152,9 +166,10 @@ class JobList(CursorView):
         width = self.scrollable_content_region.width if width is None else width
         job = self.jobs[index]
         label, style = STATE_STYLE[job.state]
-        name = Text(printable(job.name))
+        name = Text(job_name(job, name_width(width)))
         if job.reason and job.state in WITH_REASON:
-            name = Text(printable(f"{job.name}: {job.reason}"), style=style)
+            name = Text(f"{ARROWS[job.direction]} {printable(f'{job.name}: {job.reason}')}",
+                        style=style)  # fmt: skip
         speed = self.speeds.get(job.id, 0.0)
         remaining = (job.size - job.done) / speed if speed and job.size else 0.0
         shown_speed = f"{human_size(int(speed))}/s" if speed else ""
@@ -164,6 +179,14 @@ class JobList(CursorView):
     @property
     def row_count(self) -> int:
         return len(self.jobs)
+
+    def follow(self, job: Job) -> None:
+        """Move the cursor to ``job`` (scrolled into view), if it is listed."""
+        for index, listed in enumerate(self.jobs):
+            if listed is job:
+                self.cursor_line = index
+                self._show_cursor()
+                return
 
     def cursor_moved(self) -> None:
         self.post_message(self.CursorMoved())
