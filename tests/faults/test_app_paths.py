@@ -18,7 +18,7 @@ from hypothesis import strategies as st
 from tests.ui.conftest import local_dir, make_app, settle, shown  # noqa: F401 (fixtures)
 from tui.cli import main
 from tui.demo import SandboxServer
-from tui.screens.confirm import ConfirmScreen, InputScreen
+from tui.screens.confirm import InputScreen
 from tui.screens.error import ErrorScreen
 from tui.screens.main import MainScreen
 from tui.screens.sync_plan import SyncPlanScreen
