@@ -201,7 +201,8 @@ async def test_a_pane_row_with_a_bidi_override__is_drawn_escaped(make_app, tmp_p
     (served / SPOOF).write_bytes(b"x")
     with SandboxServer(str(served)) as server:
         app = make_app(server.url("ftp"))
-        async with app.run_test(size=(80, 24)) as pilot:
+        # 100 columns: at 80 the name column (beside size and time) cuts the escaped name.
+        async with app.run_test(size=(100, 24)) as pilot:
             screen = await connected(app, pilot)
             (row,) = shown(screen.remote)
             strip = screen.remote.file_tree.render_line(0)

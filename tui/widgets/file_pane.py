@@ -76,10 +76,12 @@ def row_text(
     (a sign and a colour, so it reads without colour too) before the name."""
     if entry.type is EntryType.UNKNOWN:
         return Text(printable(entry.raw or entry.name)[: max(width, 10)], style="italic dim")
+    # As mc at 80 columns: a name of 14 or more, the size and the time (each pane is about
+    # 35 cells there); at 60 columns (about 25) the size still shows.
     columns = []
-    if width >= 34:
+    if width >= 20:
         columns.append(human_size(entry.size).rjust(7) if not entry.is_dir else "  <DIR>")
-    if width >= 48:
+    if width >= 30:
         columns.append(short_time(entry.mtime).rjust(12))
     if width >= 60:
         columns.append((entry.perms or "")[-9:].ljust(9))
