@@ -166,7 +166,7 @@ class MainScreen(CompareSync, TransferQueueActions, EditFile):
         for node in event.widget.ancestors_with_self:
             if isinstance(node, FilePane):
                 self._remote_active = node.id == "remote"
-                if self._queue_said and self.status.activity == self._queue_said:
+                if self.status.activity in (QUEUE_HINT, self._queue_said or QUEUE_HINT):
                     self.status.activity = ""  # the queue's words, said of the queue only
                 return
 

@@ -45,6 +45,7 @@ def hex_view(data: bytes, width: int = 16) -> Text:
         text.append(f"{offset:08x}  ", style="dim")
         text.append(hexes)
         text.append(f"  |{shown}|\n", style="cyan")
+    text.rstrip()  # no empty row after the last one
     return text
 
 

@@ -186,6 +186,7 @@ class JobList(CursorView):
             if listed is job:
                 self.cursor_line = index
                 self._show_cursor()
+                self.call_after_refresh(self._show_cursor)  # a panel just shown: its size
                 return
 
     def cursor_moved(self) -> None:
