@@ -173,8 +173,9 @@ async def test_f10_with_nothing_in_flight__quits_at_once(make_app):
 
 
 @pytest.mark.parametrize("size", [(80, 24), (60, 20)])
-async def test_conflict_dialog__shows_all_five_choices_and_both_sides(make_app, plain_server,
-                                                                      root, local_dir, size):  # fmt: skip
+async def test_conflict_dialog__shows_all_five_choices_and_both_sides(
+    make_app, plain_server, root, local_dir, size
+):
     write(root, "same.txt", b"the server's version, longer")
     write(local_dir, "same.txt", b"local")
     app = make_app(plain_server.url("ftp"))
@@ -253,8 +254,9 @@ async def test_a_failed_second_login__keeps_saying_which_session_browses(make_ap
 # --- 8. the transfer panel's direction and path ------------------------------------------
 
 
-async def test_a_download_and_an_upload_of_one_name__are_two_different_rows(make_app,
-                                                                             local_dir):  # fmt: skip
+async def test_a_download_and_an_upload_of_one_name__are_two_different_rows(
+    make_app, local_dir
+):
     app = make_app(None)
     async with app.run_test(size=(80, 24)) as pilot:
         await settle(pilot, app)
