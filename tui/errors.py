@@ -197,3 +197,10 @@ class UnexpectedError(FerrymanError):
 
     title = "Unexpected error"
     exit_code = EXIT_FAILURE
+
+
+def as_ferryman_error(error: BaseException | None) -> FerrymanError:
+    """Any failure as one of Ferryman's errors: a bug shows as one line, not silence."""
+    if isinstance(error, FerrymanError):
+        return error
+    return UnexpectedError(f"{type(error).__name__}: {error}")

@@ -22,7 +22,7 @@ from textual.message import Message
 from textual.widgets import Input, Static
 from textual.worker import Worker, WorkerState
 
-from tui.errors import CertificateNotTrusted, ConnectionLost, FerrymanError, UnexpectedError
+from tui.errors import CertificateNotTrusted, ConnectionLost, FerrymanError, as_ferryman_error
 from tui.remote.base import RemoteFS, check_name, local_child
 from tui.remote.local import LocalFS
 from tui.screens.compare_sync import LEGEND, CompareSync
@@ -44,13 +44,6 @@ from tui.widgets.transfer_panel import TransferPanel
 
 if TYPE_CHECKING:
     from tui.app import FerrymanApp
-
-
-def as_ferryman_error(error: BaseException | None) -> FerrymanError:
-    """Any failure as one of Ferryman's errors: a bug shows as one line, not silence."""
-    if isinstance(error, FerrymanError):
-        return error
-    return UnexpectedError(f"{type(error).__name__}: {error}")
 
 
 class MainScreen(CompareSync, TransferQueueActions, EditFile):

@@ -23,8 +23,9 @@ from textual.containers import Vertical
 from textual.message import Message
 from textual.reactive import reactive
 from textual.widgets import Input, Static
+from textual.worker import Worker, WorkerState
 
-from tui.errors import FerrymanError
+from tui.errors import FerrymanError, as_ferryman_error
 from tui.remote.base import Entry, EntryType, RemoteFS
 from tui.remote.local import LocalFS
 from tui.textsafe import printable
@@ -131,6 +132,7 @@ class FilePane(Vertical):
         # Where the cursor should be once a reloaded folder arrives: the entry it was on
         # (or another the user went to: a rename's new name), else the row it was on.
         self._wanted: tuple[str, int] | None = None
+        self._loads: dict[Worker[list[Entry]], tuple[RemoteFS, str]] = {}  # running reads
         self.fs: RemoteFS | None = None
         self.path = ""
         self.listings: dict[str, list[Entry]] = {}
@@ -253,18 +255,28 @@ class FilePane(Vertical):
                 return
         self._list(path)
 
-    @work(thread=True, exit_on_error=False, group="pane-load", description="list directory")
     def _list(self, path: str) -> None:
-        fs = self.fs
+        if self.fs is not None:
+            self._loads[self._read(self.fs, path)] = (self.fs, path)
+
+    @work(thread=True, exit_on_error=False, group="pane-load", description="list directory")
+    def _read(self, fs: RemoteFS, path: str) -> list[Entry]:
+        with self.session_lock:
+            return fs.listdir(path)
+
+    @on(Worker.StateChanged)
+    def _read_ended(self, event: Worker.StateChanged) -> None:
+        """A listing arrived, or failed for any reason (a bug too: then the folder says so
+        and the screen shows the error, instead of "loading…" for ever)."""
+        if event.state not in (WorkerState.SUCCESS, WorkerState.ERROR, WorkerState.CANCELLED):
+            return
+        fs, path = self._loads.pop(event.worker, (None, ""))
         if fs is None:
             return
-        try:
-            with self.session_lock:
-                entries = fs.listdir(path)
-        except FerrymanError as error:
-            self.app.call_from_thread(self._failed_load, fs, path, error)
-            return
-        self.app.call_from_thread(self._arrived, fs, path, entries)
+        if event.state is WorkerState.SUCCESS:
+            self._arrived(fs, path, event.worker.result or [])
+        elif event.state is WorkerState.ERROR:
+            self._failed_load(fs, path, as_ferryman_error(event.worker.error))
 
     def _arrived(self, fs: RemoteFS, path: str, entries: list[Entry]) -> None:
         if fs is not self.fs:
