@@ -193,6 +193,11 @@ async def test_conflict_dialog__shows_all_five_choices_and_both_sides(
             assert screen_region.contains_region(button.region), label
         text = prompt_of(dialog)
         assert "28 bytes" in text and "5 bytes" in text  # both sides' sizes
+        box = dialog.query_one("#all")
+        assert "X" not in str(box.render())[:3]  # unticked reads unticked without colour
+        box.value = True
+        await pilot.pause()
+        assert "X" in str(box.render())[:3]
         await pilot.press("s")
         await settle(pilot, app)
 
@@ -423,3 +428,17 @@ async def test_status_line__drops_words_about_what_has_ended(make_app, plain_ser
         await pilot.press("t")  # back to the panes: the queue's key hint goes
         await pilot.pause()
         assert "pause, cancel, retry" not in screen.status.activity
+
+
+def test_a_marked_long_name__is_cut_so_the_columns_stay_in_place():
+    from datetime import UTC, datetime
+
+    from tui.remote.base import Entry, EntryType
+    from tui.widgets.file_pane import row_text
+
+    entry = Entry("upload-me-later.iso", EntryType.FILE, size=1_500_000,
+                  mtime=datetime(2025, 6, 1, tzinfo=UTC))  # fmt: skip
+    plain = row_text(entry, 35).plain
+    for mark in ({"marked": True}, {"compared": "only"}):
+        assert row_text(entry, 35, **mark).plain[-20:] == plain[-20:]
+        assert len(row_text(entry, 35, **mark).plain) == len(plain)

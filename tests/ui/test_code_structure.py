@@ -25,7 +25,7 @@ HOOKS = {
     "action_page_down",
     "action_page_up", "action_scroll_end", "action_scroll_home", "watch_scroll_y",
     # Public attributes Textual documents as settable.
-    "virtual_size", "tooltip", "display",
+    "virtual_size", "tooltip", "display", "BUTTON_INNER", "watch_value",
 }  # fmt: skip
 
 

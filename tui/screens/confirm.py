@@ -11,11 +11,12 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
 from textual.screen import ModalScreen
-from textual.widgets import Button, Checkbox, Input, Label
+from textual.widgets import Button, Input, Label
 
 from tui.screens.quiet import QuietScreen
 from tui.textsafe import printable
 from tui.transfer.queue import Conflict, Job
+from tui.widgets.tick_box import TickBox
 
 
 class ConfirmScreen(QuietScreen, ModalScreen[bool]):
@@ -112,7 +113,7 @@ class ConflictScreen(QuietScreen, ModalScreen[tuple[Conflict, bool]]):
             yield Label(_side("New:", job.size, job.mtime.astimezone(UTC) if job.mtime else None))
             when = datetime.fromtimestamp(stamp, UTC) if stamp is not None else None
             yield Label(_side("Existing:", size, when))
-            yield Checkbox("Do the same for every file in this batch", id="all", compact=True)
+            yield TickBox("Do the same for every file in this batch", id="all", compact=True)
             for row in ([("always", "Overwrite (o)"), ("newer", "If newer (n)"),
                          ("resume", "Resume (r)")], [("rename", "Rename (m)"),
                                                      ("skip", "Skip (s)")]):  # fmt: skip
@@ -125,4 +126,4 @@ class ConflictScreen(QuietScreen, ModalScreen[tuple[Conflict, bool]]):
         self.action_choose(event.button.id or "skip")
 
     def action_choose(self, choice: str) -> None:
-        self.dismiss((Conflict(choice), self.query_one("#all", Checkbox).value))
+        self.dismiss((Conflict(choice), self.query_one("#all", TickBox).value))

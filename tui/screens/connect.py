@@ -21,6 +21,7 @@ from tui.errors import FerrymanError
 from tui.screens.quiet import QuietScreen
 from tui.sites import Site, load_sites, parse_url, save_sites
 from tui.textsafe import printable
+from tui.widgets.tick_box import TickBox
 
 PROTOCOLS = [("FTP (insecure)", "none"), ("Explicit FTPS", "explicit"),
              ("Implicit FTPS", "implicit"), ("FTP, TLS if offered", "auto")]  # fmt: skip
@@ -80,10 +81,10 @@ class ConnectScreen(QuietScreen, ModalScreen[Site | None]):
                     )
                     yield self._row("Charset", Input("utf-8", id="charset", compact=True))
                     yield self._row("Start dir", Input(id="start", compact=True))
-                    yield Checkbox("Passive mode", True, id="passive", compact=True)
+                    yield TickBox("Passive mode", True, id="passive", compact=True)
                     # Shown once a keyring is found: finding one takes keyring ~0.1 s,
                     # which the dialog does not wait for (see _find_keyring).
-                    remember = Checkbox("Remember the password in the system keyring", False,
+                    remember = TickBox("Remember the password in the system keyring", False,
                                         id="remember", compact=True)  # fmt: skip
                     remember.display = False
                     yield remember

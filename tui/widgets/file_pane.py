@@ -91,10 +91,10 @@ def row_text(
     if entry.type is EntryType.LINK:
         name += " -> " + printable(entry.target or "?")
     room = max(width - len(tail), 8)
-    if len(name) > room:
-        name = name[: room - 1] + "…"
     sign, colour = COMPARE_MARKS.get(compared or "", ("", ""))
     prefix = ("*" if marked else sign) + " " if (marked or sign) else ""
+    if len(prefix) + len(name) > room:  # the mark takes from the name, not from the columns
+        name = name[: room - len(prefix) - 1] + "…"
     text = Text(prefix + name.ljust(room - len(prefix)))
     if entry.is_dir:
         text.stylize("bold")
