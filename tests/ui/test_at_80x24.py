@@ -442,3 +442,24 @@ def test_a_marked_long_name__is_cut_so_the_columns_stay_in_place():
     for mark in ({"marked": True}, {"compared": "only"}):
         assert row_text(entry, 35, **mark).plain[-20:] == plain[-20:]
         assert len(row_text(entry, 35, **mark).plain) == len(plain)
+
+
+async def test_a_resize_to_60_columns__lays_the_rows_out_again(make_app, plain_server, root):
+    """Labels are cut to the width: after a live resize they were drawn at the old width,
+    the time column cut to "De"."""
+    write(root, "data.csv", b"x" * 2048)
+    app = make_app(plain_server.url("ftp"))
+    async with app.run_test(size=(80, 24)) as pilot:
+        await settle(pilot, app)
+        remote = tree(app.screen.remote)
+        await pilot.resize_terminal(60, 20)
+        await pilot.pause()
+        await pilot.pause()
+        drawn = "".join(segment.text for segment in remote.render_line(0)).rstrip()
+        assert drawn.endswith("2.0K")
+
+
+def test_the_queue_at_60_columns__keeps_room_for_the_name():
+    from tui.widgets.job_list import name_width
+
+    assert name_width(59) >= 15 and name_width(79) >= 25

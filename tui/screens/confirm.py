@@ -68,6 +68,7 @@ class InputScreen(QuietScreen, ModalScreen[str | None]):
         with Vertical(classes="dialog"):
             yield Label(Text(self.prompt))
             yield Input(value=self.value, password=self.password, id="answer")
+            yield Label(Text("Enter: OK \u00b7 Esc: cancel", style="dim"), classes="dialog-hint")
 
     @on(Input.Submitted)
     def _submitted(self, event: Input.Submitted) -> None:

@@ -127,6 +127,8 @@ class FileTree(CursorView):
     def render_line(self, y: int) -> Strip:
         index = self.scroll_offset.y + y
         width = self.scrollable_content_region.width
+        if width != self._drawn_width:
+            self.generation += 1  # labels are cut to the width: a resize makes them again
         self._drawn_width = width
         if index >= len(self.lines) or width <= 0:
             return Strip.blank(width, self.rich_style)

@@ -36,6 +36,11 @@ WITH_REASON = (State.FAILED, State.SKIPPED, State.PAUSED)
 # Column widths around the name, which takes the rest: state, progress, bytes, speed, ETA.
 STATE_WIDTH, BAR_WIDTH, BYTES_WIDTH, SPEED_WIDTH, ETA_WIDTH = 7, 12, 9, 10, 7
 FIXED = 1 + STATE_WIDTH + 1 + 1 + BAR_WIDTH + 1 + BYTES_WIDTH + 1 + SPEED_WIDTH + 1 + ETA_WIDTH
+NARROW_BAR = 5  # under 76 cells the bar shrinks, so that the name keeps room (60 columns)
+
+
+def bar_width(width: int) -> int:
+    return BAR_WIDTH if width >= 76 else NARROW_BAR
 
 
 def bar(done: int, total: int | None, width: int = BAR_WIDTH) -> Text:
@@ -48,7 +53,7 @@ def bar(done: int, total: int | None, width: int = BAR_WIDTH) -> Text:
 
 
 def name_width(width: int) -> int:
-    return max(8, width - FIXED)
+    return max(8, width - FIXED + BAR_WIDTH - bar_width(width))
 
 
 ARROWS = {Direction.DOWNLOAD: "\u2193", Direction.UPLOAD: "\u2191"}
@@ -85,8 +90,9 @@ class JobHeader(Static):
     """The column titles, laid out as the rows below them are."""
 
     def render(self) -> Text:
-        title = Text("progress")
-        title.truncate(BAR_WIDTH, pad=True)
+        width = self.content_size.width
+        title = Text("progress" if bar_width(width) == BAR_WIDTH else "done")
+        title.truncate(bar_width(width), pad=True)
         return columns(self.content_size.width, Text("state"), Text("name"), title, "bytes",
                        "speed", "ETA")  # fmt: skip
 
@@ -173,7 +179,8 @@ class JobList(CursorView):
         speed = self.speeds.get(job.id, 0.0)
         remaining = (job.size - job.done) / speed if speed and job.size else 0.0
         shown_speed = f"{human_size(int(speed))}/s" if speed else ""
-        return columns(width, Text(label, style=style), name, bar(job.done, job.size),
+        return columns(width, Text(label, style=style), name,
+                       bar(job.done, job.size, bar_width(width)),
                        human_size(job.done), shown_speed, eta(remaining))  # fmt: skip
 
     @property
