@@ -463,3 +463,32 @@ def test_the_queue_at_60_columns__keeps_room_for_the_name():
     from tui.widgets.job_list import name_width
 
     assert name_width(59) >= 15 and name_width(79) >= 25
+
+
+def _dialogs():  # type: ignore[no-untyped-def]
+    from tui.errors import AuthFailed
+    from tui.screens.connect import ConnectScreen
+
+    return {
+        "connect": lambda: ConnectScreen(),
+        "confirm": lambda: ConfirmScreen("Delete notes.txt?", yes="Delete", danger=True),
+        "error": lambda: ErrorScreen(AuthFailed("Login failed for deploy"), retry="Reconnect"),
+        "conflict": lambda: ConflictScreen(Job(Direction.DOWNLOAD, "/a", "/tmp/a", size=3)),
+    }
+
+
+@pytest.mark.parametrize("size", [(80, 24), (60, 20)])
+@pytest.mark.parametrize("dialog", ["connect", "confirm", "error", "conflict"])
+async def test_every_dialogs_buttons__are_whole_on_screen(make_app, dialog, size):
+    app = make_app(None)
+    async with app.run_test(size=size) as pilot:
+        await settle(pilot, app)
+        await pilot.press("escape")
+        await app.push_screen(_dialogs()[dialog]())
+        await pilot.pause()
+        for button in app.screen.query(Button):
+            if not button.display:
+                continue
+            label = str(button.label)
+            assert button.region.width >= len(label), label
+            assert app.screen.region.contains_region(button.region), label

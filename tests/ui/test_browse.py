@@ -80,7 +80,7 @@ async def test_rejecting_a_certificate__leaves_the_pane_disconnected_without_a_s
         # The user said no in the viewer: no error dialog saying it again (issue 20, #12).
         assert isinstance(app.screen, MainScreen)
         assert app.screen.remote.fs is None
-        assert app.screen.status.activity == "not connected: certificate rejected"
+        assert app.screen.status.activity == "certificate rejected"
 
 
 async def test_hostile_names_render_literally(make_app, plain_server, root):

@@ -45,7 +45,7 @@ async def test_a_changed_certificate_gets_the_warning_with_both_fingerprints(mak
             await pilot.press("enter")
             await settle(pilot, app)
             # Rejected in the viewer, which said why: no second dialog repeating it.
-            assert app.screen.status.activity == "not connected: certificate rejected"
+            assert app.screen.status.activity == "certificate rejected"
             assert app.screen.remote.fs is None  # not connected
 
 

@@ -213,7 +213,8 @@ class MainScreen(CompareSync, TransferQueueActions, EditFile):
             self.status.activity = "not connected"
         if isinstance(error, CertificateNotTrusted) and self.ferryman.rejected(error):
             # The user just said no in the viewer: a second dialog would only repeat it.
-            self.status.activity += ": certificate rejected"
+            self.status.activity = ("certificate rejected" if self.remote.fs is None else
+                                    f"{self.status.activity}: certificate rejected")  # fmt: skip
             return
         self.show_error(error)
 
