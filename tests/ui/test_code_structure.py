@@ -151,3 +151,19 @@ async def test_panes_settings__show_hidden_and_sort_apply_at_start(local_dir):
         await settle(pilot, app)
         names = [row.split()[0] for row in shown(app.screen_stack[0].local)]
         assert names[0] == "big.bin" and ".hidden" in names
+
+
+def test_every_class_that_starts_workers__has_one_worker_state_handler():
+    """Worker failures have one road: a class with ``@work`` methods handles
+    ``Worker.StateChanged`` once (a failure is never left to vanish)."""
+    missing = []
+    for cls in _classes():
+        node = ast.parse(textwrap.dedent(inspect.getsource(cls))).body[0]
+        assert isinstance(node, ast.ClassDef)
+        decorators = [ast.unparse(d) for item in node.body
+                      if isinstance(item, ast.FunctionDef) for d in item.decorator_list]  # fmt: skip
+        workers = sum(d.startswith("work") for d in decorators)
+        handlers = sum(d == "on(Worker.StateChanged)" for d in decorators)
+        if workers and handlers != 1:
+            missing.append(f"{cls.__name__}: {workers} worker(s), {handlers} handler(s)")
+    assert missing == []

@@ -15,9 +15,10 @@ from textual.containers import Horizontal, Vertical
 from textual.screen import ModalScreen
 from textual.widgets import Button, Checkbox, Input, Label, OptionList, Select
 from textual.widgets.option_list import Option
+from textual.worker import Worker, WorkerState
 
 from tui import keychain
-from tui.errors import FerrymanError
+from tui.errors import FerrymanError, as_ferryman_error
 from tui.screens.quiet import QuietScreen
 from tui.sites import Site, load_sites, parse_url, save_sites
 from tui.textsafe import printable
@@ -106,12 +107,19 @@ class ConnectScreen(QuietScreen, ModalScreen[Site | None]):
         self.call_after_refresh(self._find_keyring)
 
     @work(thread=True, exit_on_error=False, group="keyring")
-    def _find_keyring(self) -> None:
-        if keychain.available():
-            self.app.call_from_thread(self._show_remember)
+    def _find_keyring(self) -> bool:
+        return keychain.available()
 
-    def _show_remember(self) -> None:
-        self.query_one("#remember", Checkbox).display = True
+    @on(Worker.StateChanged)
+    def _worker_changed(self, event: Worker.StateChanged) -> None:
+        """The screen's one road out of its workers: the keyring found (or not), or any
+        failure said in words (the password is then simply not remembered)."""
+        if event.state is WorkerState.SUCCESS and event.worker.result:
+            self.query_one("#remember", Checkbox).display = True
+        elif event.state is WorkerState.ERROR:
+            error = as_ferryman_error(event.worker.error)
+            self.notify(f"The system keyring cannot be used: {printable(str(error))}",
+                        severity="warning", markup=False)  # fmt: skip
 
     # --- saved sites -------------------------------------------------------------------
 

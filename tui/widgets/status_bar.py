@@ -32,6 +32,7 @@ class StatusBar(Static):
                 )
             else:  # no session (lost, or not yet made): no badge vouches for anything
                 text.append(" no connection ", style="reverse")
-        text.append("  │  ", style="dim")
-        text.append(printable(self.activity))
+        if self.activity:
+            text.append("  │  ", style="dim")
+            text.append(printable(self.activity))
         return text
