@@ -160,8 +160,8 @@ def test_every_class_that_starts_workers__has_one_worker_state_handler():
     for cls in _classes():
         node = ast.parse(textwrap.dedent(inspect.getsource(cls))).body[0]
         assert isinstance(node, ast.ClassDef)
-        decorators = [ast.unparse(d) for item in node.body
-                      if isinstance(item, ast.FunctionDef) for d in item.decorator_list]  # fmt: skip
+        methods = [item for item in node.body if isinstance(item, ast.FunctionDef)]
+        decorators = [ast.unparse(d) for item in methods for d in item.decorator_list]
         workers = sum(d.startswith("work") for d in decorators)
         handlers = sum(d == "on(Worker.StateChanged)" for d in decorators)
         if workers and handlers != 1:
