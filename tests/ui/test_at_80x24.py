@@ -10,7 +10,7 @@ import tempfile
 
 import pytest
 from textual.containers import VerticalScroll
-from textual.widgets import Button, Label
+from textual.widgets import Button, Label, Static
 
 from tests.conftest import write
 from tests.ui.conftest import settle, shown
@@ -492,3 +492,21 @@ async def test_every_dialogs_buttons__are_whole_on_screen(make_app, dialog, size
             label = str(button.label)
             assert button.region.width >= len(label), label
             assert app.screen.region.contains_region(button.region), label
+
+
+@pytest.mark.parametrize("size", [(120, 40), (80, 24)])
+async def test_certificate_viewer__wraps_no_fingerprint(make_app, size):
+    """At 120 columns one fingerprint character wrapped alone onto its own line."""
+    from tests.ui.states import report
+
+    app = make_app(None)
+    async with app.run_test(size=size) as pilot:
+        await settle(pilot, app)
+        await pilot.press("escape")
+        shown_report = report("untrusted")
+        await app.push_screen(CertificateScreen(shown_report))
+        await pilot.pause()
+        for selector in ("#cert-link", "#cert-details"):
+            static = app.screen.query_one(selector, Static)
+            lines = str(static.render()).count("\n") + 1
+            assert static.size.height == lines, selector  # drawn as written: nothing wrapped
