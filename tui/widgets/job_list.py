@@ -21,7 +21,7 @@ from tui.textsafe import printable
 from tui.transfer.queue import Direction, Job, State
 from tui.transfer.rate import eta
 from tui.widgets.cursor_view import CursorView
-from tui.widgets.file_pane import human_size
+from tui.widgets.rows import human_size
 
 STATE_STYLE = {
     State.QUEUED: ("queued", "dim"),

@@ -23,8 +23,8 @@ from textual.widgets import Static
 
 from tui.transfer.queue import FINISHED, Job, State, TransferQueue
 from tui.transfer.rate import Rate, eta
-from tui.widgets.file_pane import human_size
 from tui.widgets.job_list import JobHeader, JobList, bar
+from tui.widgets.rows import human_size
 
 FILTERS = ("all", "active", "failed", "done")
 
