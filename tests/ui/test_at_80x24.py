@@ -147,6 +147,14 @@ async def test_f10_with_a_transfer_unfinished__asks_and_the_next_start_offers_it
         await pilot.press("y")
         await pilot.pause()
     assert not os.path.exists(target)
+    # What an interrupted run leaves: our partial file with the first 100,000 bytes.
+    from tui.transfer.copy import part_path
+    from tui.widgets.log_panel import LogPanel
+
+    with open(os.path.join(root, "big.bin"), "rb") as source:
+        head = source.read(100_000)
+    with open(part_path(target), "wb") as partial:
+        partial.write(head)
     again = make_app(plain_server.url("ftp"))
     async with again.run_test(size=(80, 24)) as pilot:
         await settle(pilot, again)
@@ -156,6 +164,8 @@ async def test_f10_with_a_transfer_unfinished__asks_and_the_next_start_offers_it
         await settle(pilot, again)
         await settle(pilot, again)
         assert [job.state for job in again.transfers.jobs()] == [State.DONE]
+        log = again.screen_stack[0].query_one(LogPanel).lines_seen
+        assert any("REST 100000" in line for line in log)  # resumed, not from zero
     with open(os.path.join(root, "big.bin"), "rb") as a, open(target, "rb") as b:
         assert a.read() == b.read()
 
