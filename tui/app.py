@@ -3,23 +3,20 @@
 The core never calls the UI; the app gives the ConnectionService two callbacks that the core
 calls from worker threads (the trust prompt and the password prompt). Each shows a modal and
 blocks that worker until the user answers.
+
+Quitting with transfers in flight asks first; what is unfinished is kept in the data dir
+(``tui.transfer.persist``) and offered again when the app next connects to that site.
 """
 
 from __future__ import annotations
 
-import hashlib
 import os
-import posixpath
-import shlex
-import subprocess
-import tempfile
 import threading
 from collections.abc import Iterable
 from concurrent.futures import Future
 from concurrent.futures import TimeoutError as FutureTimeout
 from typing import TYPE_CHECKING, TypeVar
 
-from textual import work
 from textual.app import App, SystemCommand
 from textual.binding import Binding
 from textual.command import CommandPalette
@@ -27,18 +24,15 @@ from textual.message import Message
 from textual.screen import Screen
 
 from tui.config import Config, load_config
-from tui.errors import FerrymanError
-from tui.remote.base import local_child
-from tui.remote.local import LocalFS
-from tui.screens.confirm import ConflictScreen, InputScreen
-from tui.screens.error import ErrorScreen
+from tui.errors import CertificateNotTrusted
+from tui.screens.confirm import ConfirmScreen, ConflictScreen, InputScreen
 from tui.screens.help import HelpScreen
 from tui.screens.main import MainScreen
 from tui.screens.quiet import QuietCommandPalette
 from tui.sites import Site
 from tui.textsafe import printable
-from tui.transfer.queue import FINISHED, Conflict, Job, TransferQueue
-from tui.widgets.file_pane import FilePane
+from tui.transfer import persist
+from tui.transfer.queue import FINISHED, Conflict, Direction, Job, TransferQueue
 from tui.widgets.log_panel import LogPanel
 from tui.widgets.transfer_panel import TransferPanel
 
@@ -95,9 +89,12 @@ class FerrymanApp(App[None]):
         self._finished_since = False  # a job finished since the last one was handled
         self.transfers = TransferQueue(on_change=self._transfer_changed)
         self._engine: tuple[str, TransferEngine] | None = None
-        self._service_options = {"store": store, "ca_file": ca_file,
+        self._service_options = {"store": store, "ca_file": ca_file or self.settings.ca_file,
                                  "check_revocation": check_revocation}  # fmt: skip
         self._service: ConnectionService | None = None
+        self._rejected: set[str] = set()  # fingerprints the user rejected in the viewer
+        self.unfinished_path = persist.default_path()
+        self._site: Site | None = None  # the site the queue's jobs are for
 
     @property
     def service(self) -> ConnectionService:
@@ -109,7 +106,7 @@ class FerrymanApp(App[None]):
             self._service = ConnectionService(
                 prompt=self.ask_trust,
                 password_prompt=self.ask_password,
-                log=self._log,
+                log=self._protocol_log,
                 **self._service_options,  # type: ignore[arg-type]
             )
         return self._service
@@ -148,10 +145,68 @@ class FerrymanApp(App[None]):
                 segments=self.settings.segments,
             )
             self._engine = (site.key, engine.start())
+        self._site = site
         self.transfers.add(jobs)
 
+    def unfinished(self) -> list[Job]:
+        return [job for job in self.transfers.jobs() if job.state not in FINISHED]
+
+    async def action_quit(self) -> None:
+        """F10: at once when nothing is in flight; else ask, and keep what is unfinished
+        for the next start."""
+        left = [job for job in self.unfinished() if not job.is_dir]
+        if not left or self._site is None:
+            self.exit()
+            return
+        site = self._site
+
+        def answered(yes: bool | None) -> None:
+            if yes:
+                persist.save(self.unfinished_path, site.key, site.url(), self.unfinished())
+                self.exit()
+
+        question = (f"{len(left)} transfer(s) not finished. Quit anyway? They are offered "
+                    "again, to resume, when you next connect to this site.")  # fmt: skip
+        self.push_screen(ConfirmScreen(question, yes="Quit"), answered)
+
+    def offer_unfinished(self, site: Site) -> None:
+        """Connected to ``site``: offer the transfers a quit left unfinished there."""
+        record = persist.load(self.unfinished_path)
+        if record is None or record.site != site.key:
+            return
+        files = sum(not job.is_dir for job in record.jobs) or len(record.jobs)
+
+        def answered(yes: bool | None) -> None:
+            persist.clear(self.unfinished_path)  # asked once: a no forgets them
+            if yes:
+                self.enqueue(site, record.jobs)
+                for screen in self.screen_stack:
+                    if isinstance(screen, MainScreen):
+                        screen.show_transfers()
+
+        question = (f"{files} transfer(s) to or from {printable(site.key)} were not finished "
+                    "when Ferryman last quit. Resume them now?")  # fmt: skip
+        self.push_screen(ConfirmScreen(question, yes="Resume"), answered)
+
     def ask_conflict(self, job: Job) -> tuple[Conflict, bool]:
-        return self._ask(ConflictScreen(job.target), (Conflict.SKIP, False))
+        return self._ask(ConflictScreen(job, self._target_entry(job)), (Conflict.SKIP, False))
+
+    def _target_entry(self, job: Job) -> tuple[int | None, float | None]:
+        """The existing target's size and time (epoch seconds), for the conflict dialog:
+        from the disk for a download, from the remote pane's listing for an upload (called
+        from an engine thread: only plain data is read)."""
+        if job.direction is Direction.DOWNLOAD:
+            try:
+                stat = os.stat(job.target)
+            except OSError:
+                return None, None
+            return stat.st_size, stat.st_mtime
+        for screen in self.screen_stack:
+            if isinstance(screen, MainScreen):
+                entry = screen.remote.entry_at(job.target)
+                if entry is not None:
+                    return entry.size, entry.mtime.timestamp() if entry.mtime else None
+        return None, None
 
     def _transfer_changed(self, job: Job) -> None:
         """Called for every change of every job, from any thread: it only notes the change,
@@ -187,13 +242,25 @@ class FerrymanApp(App[None]):
         from tui.screens.certificate import CertificateScreen
         from tui.trust.policy import TrustDecision
 
-        return self._ask(CertificateScreen(report), TrustDecision.REJECT)
+        decision = self._ask(CertificateScreen(report), TrustDecision.REJECT)
+        if decision is TrustDecision.REJECT:
+            self._rejected.add(report.sha256)
+        return decision
+
+    def rejected(self, error: CertificateNotTrusted) -> bool:
+        """Whether the user rejected this certificate in the viewer just now (then the
+        refusal needs no second dialog)."""
+        fingerprint = getattr(error.certificate, "sha256", None)
+        if fingerprint in self._rejected:
+            self._rejected.discard(fingerprint)
+            return True
+        return False
 
     def ask_password(self, site: Site) -> str | None:
         prompt = f"Password for {printable(site.user or '')}@{printable(site.key)}:"
         return self._ask(InputScreen(prompt, password=True), None)
 
-    def _log(self, direction: str, line: str) -> None:
+    def _protocol_log(self, direction: str, line: str) -> None:
         self.post_message(LogLine(direction, line))
 
     def on_log_line(self, message: LogLine) -> None:
@@ -208,7 +275,7 @@ class FerrymanApp(App[None]):
     def action_command_palette(self) -> None:
         """Textual's command palette, with its cursor steady (QuietScreen) like every
         other screen here."""
-        if self.use_command_palette and not CommandPalette.is_open(self):
+        if self.use_command_palette and not CommandPalette.is_open(self):  # type: ignore[arg-type]
             self.push_screen(QuietCommandPalette(id="--command-palette"))
 
     def action_help(self) -> None:
@@ -264,65 +331,3 @@ class FerrymanApp(App[None]):
                 ),
             ]:
                 yield SystemCommand(title, help_text, action)
-
-    # --- F4: edit in $EDITOR -------------------------------------------------------------
-
-    def edit(self, pane: FilePane, path: str) -> None:
-        if isinstance(pane.fs, LocalFS):
-            self._run_editor(path)
-            pane.reload(os.path.dirname(path))
-            return
-        self._fetch_for_edit(pane, path)
-
-    @work(thread=True, exit_on_error=False, group="edit")
-    def _fetch_for_edit(self, pane: FilePane, path: str) -> None:
-        folder = tempfile.mkdtemp(prefix="ferryman-edit-")
-        try:
-            local = local_child(folder, posixpath.basename(path))  # the server's name
-            with pane.lock:
-                assert pane.fs is not None
-                from tui.transfer.copy import download_file
-
-                download_file(pane.fs, path, local)
-        except FerrymanError as error:
-            self.call_from_thread(self.push_screen, ErrorScreen(error))
-            return
-        self.call_from_thread(self._edit_then_upload, pane, path, local)
-
-    def _edit_then_upload(self, pane: FilePane, path: str, local: str) -> None:
-        if self._run_editor(local):
-            self._upload_edit(pane, path, local)
-        else:
-            self.notify("Not changed: nothing uploaded.", timeout=3)
-
-    def _run_editor(self, path: str) -> bool:
-        """Open $EDITOR with the app suspended; True if the file changed."""
-        before = _digest(path)
-        command = shlex.split(os.environ.get("VISUAL") or os.environ.get("EDITOR") or "vi")
-        try:
-            with self.suspend():
-                subprocess.run([*command, path], check=False)
-        except (OSError, Exception) as error:  # SuspendNotSupported when not on a terminal
-            self.notify(f"Cannot run the editor: {printable(str(error))}", severity="error",
-                        markup=False)  # fmt: skip
-            return False
-        return _digest(path) != before
-
-    @work(thread=True, exit_on_error=False, group="edit")
-    def _upload_edit(self, pane: FilePane, path: str, local: str) -> None:
-        try:
-            with pane.lock:
-                assert pane.fs is not None
-                from tui.transfer.copy import upload_file
-
-                upload_file(pane.fs, local, path)
-        except FerrymanError as error:
-            self.call_from_thread(self.push_screen, ErrorScreen(error))
-            return
-        self.call_from_thread(self.notify, f"Uploaded {printable(path)}.", timeout=3, markup=False)
-        self.call_from_thread(pane.reload, os.path.dirname(path))
-
-
-def _digest(path: str) -> bytes:
-    with open(path, "rb") as handle:
-        return hashlib.file_digest(handle, "sha256").digest()

@@ -152,6 +152,7 @@ def build_app_parser() -> argparse.ArgumentParser:
         action="store_true",
         help="serve a sandbox over FTPS on 127.0.0.1 to try Ferryman on",
     )
+    parser.add_argument("--ca-file", metavar="PEM", help="also trust the CA certificates in PEM")
     return parser
 
 
@@ -225,6 +226,9 @@ def _run_app(args: argparse.Namespace) -> int:
 
     config = load_config()
     config.light = config.light or args.light
+    config.ca_file = args.ca_file or config.ca_file
+    if config.ca_file and not os.path.isfile(config.ca_file):
+        raise UsageError(f"--ca-file: no such file {config.ca_file}")
     if args.demo:
         from tui.demo import run_demo_app
 

@@ -112,11 +112,12 @@ def _mirror(service: ConnectionService, profile: SyncProfile, *, dry_run: bool,
     with service.open(site) as fs:
         remote_root = fs.resolve(site.path)
         local = LocalFS()
+        sides: tuple[RemoteFS, str, RemoteFS, str]
         if upload:
             sides = (local, local_root, fs, remote_root)
         else:
             sides = (fs, remote_root, local, local_root)
-        plan = compare(*sides, options)
+        plan = compare(sides[0], sides[1], sides[2], sides[3], options)
         if dry_run:
             _print_plan(plan, options.delete, as_json)
             return EXIT_TRANSFER if plan.unlisted else EXIT_OK  # the plan is incomplete

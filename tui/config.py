@@ -11,6 +11,9 @@ sort = "name"     # name, size or time
 [display]
 light = false     # slow links: a marker cursor instead of a highlighted row (or --light)
 
+[trust]
+ca_file = "/etc/ssl/private-ca.pem"  # also trust this CA bundle (or --ca-file)
+
 [transfers]
 sessions = 2      # parallel sessions per site, 1 to 10
 segments = 4      # streams for one large download, 1 to 16 (1: one stream)
@@ -50,6 +53,8 @@ class Config:
         sync: Saved sync profiles by name (``ferryman sync NAME``).
         light: A marker cursor instead of a highlighted row: moving it rewrites one cell,
             which is what a slow SSH link wants.
+        ca_file: A PEM bundle of CA certificates trusted besides certifi's and the
+            system's (a private CA), as ``--ca-file`` gives it for one run.
     """
 
     keys: dict[str, str] = field(default_factory=dict)
@@ -59,6 +64,7 @@ class Config:
     segments: int = 4
     sync: dict[str, SyncProfile] = field(default_factory=dict)
     light: bool = False
+    ca_file: str | None = None
 
 
 @dataclass(slots=True)
@@ -106,6 +112,9 @@ def load_config(path: str | None = None) -> Config:
         raise ConfigError(f"{path}: [transfers] sessions must be 1 to 10, not {sessions!r}")
     if not isinstance(segments, int) or not 1 <= segments <= 16:
         raise ConfigError(f"{path}: [transfers] segments must be 1 to 16, not {segments!r}")
+    ca_file = data.get("trust", {}).get("ca_file")
+    if ca_file is not None and not isinstance(ca_file, str):
+        raise ConfigError(f"{path}: [trust] ca_file must be the path of a PEM file")
     return Config(
         keys=dict(keys),
         show_hidden=bool(panes.get("show_hidden", False)),
@@ -114,6 +123,7 @@ def load_config(path: str | None = None) -> Config:
         segments=segments,
         sync={name: _profile(path, name, table) for name, table in data.get("sync", {}).items()},
         light=bool(data.get("display", {}).get("light", False)),
+        ca_file=os.path.expanduser(ca_file) if ca_file else None,
     )
 
 

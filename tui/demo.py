@@ -153,10 +153,10 @@ class SandboxServer:
         handler = type("SandboxHandler", (base,), attributes)
         # Its own IOLoop: pyftpdlib's default is one per process, shared by every server,
         # so two sandboxes at once (tests) would race and stopping one would close both.
-        self._server = FTPServer((self.host, self.port), handler, ioloop=IOLoop())
-        self.port = self._server.address[1]
+        server = self._server = FTPServer((self.host, self.port), handler, ioloop=IOLoop())
+        self.port = server.address[1]
         self._thread = threading.Thread(
-            target=self._server.serve_forever,
+            target=server.serve_forever,
             kwargs={"timeout": 0.2, "blocking": True, "handle_exit": False},
             name=f"sandbox-ftp-{self.port}",
             daemon=True,

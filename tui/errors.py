@@ -220,3 +220,19 @@ class EndlessTree(FerrymanError):
 
     title = "Endless tree"
     exit_code = EXIT_TRANSFER
+
+
+class UnexpectedError(FerrymanError):
+    """A fault in Ferryman itself (an exception that is not one of these classes), caught
+    where the app runs its work so that it reaches the user as one line, never a
+    traceback or silence."""
+
+    title = "Unexpected error"
+    exit_code = EXIT_FAILURE
+
+
+def as_ferryman_error(error: BaseException | None) -> FerrymanError:
+    """Any failure as one of Ferryman's errors: a bug shows as one line, not silence."""
+    if isinstance(error, FerrymanError):
+        return error
+    return UnexpectedError(f"{type(error).__name__}: {error}")

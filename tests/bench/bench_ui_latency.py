@@ -39,7 +39,7 @@ async def presses(pilot, count: int, job: Job | None = None) -> list[float]:  # 
     idle) and return, for each, the milliseconds until its action ran; with ``job``, only
     while that job is still running."""
     handled: list[float] = []
-    tree = pilot.app.screen.remote.tree
+    tree = pilot.app.screen.remote.file_tree
     original = type(tree).action_cursor_down
 
     def timed(self) -> None:  # type: ignore[no-untyped-def]

@@ -18,7 +18,7 @@ from hypothesis import strategies as st
 from tests.ui.conftest import local_dir, make_app, settle, shown  # noqa: F401 (fixtures)
 from tui.cli import main
 from tui.demo import SandboxServer
-from tui.screens.confirm import ConfirmScreen
+from tui.screens.confirm import InputScreen
 from tui.screens.error import ErrorScreen
 from tui.screens.main import MainScreen
 from tui.screens.sync_plan import SyncPlanScreen
@@ -98,9 +98,9 @@ def world(tmp_path, local_dir):  # noqa: F811
 
 
 def select(pane, name: str) -> None:  # type: ignore[no-untyped-def]
-    (index,) = [n for n, line in enumerate(pane.tree.lines)
+    (index,) = [n for n, line in enumerate(pane.file_tree.lines)
                 if line.entry is not None and line.entry.name == name]  # fmt: skip
-    pane.tree.cursor_line = index
+    pane.file_tree.cursor_line = index
 
 
 async def connected(app, pilot):  # type: ignore[no-untyped-def]
@@ -122,8 +122,8 @@ async def test_f5_on_a_hostile_name__refuses_and_writes_nothing_outside(make_app
         screen = await connected(app, pilot)
         select(screen.remote, name)
         await pilot.press("f5")
-        if isinstance(app.screen, ConfirmScreen):
-            await pilot.press("y")
+        if isinstance(app.screen, InputScreen):  # the copy dialog's target line
+            await pilot.press("enter")
         await settle(pilot, app)
         assert isinstance(app.screen, ErrorScreen) and "Unsafe name" in str(app.screen.error)
         assert app.transfers.jobs() == []
@@ -135,7 +135,7 @@ async def test_f5_on_a_folder_with_hostile_entries__copies_only_the_safe_ones(ma
     async with app.run_test(size=(80, 24)) as pilot:
         screen = await connected(app, pilot)
         select(screen.remote, "dir")
-        await pilot.press("f5", "y")
+        await pilot.press("f5", "enter")
         await settle(pilot, app)
         (job,) = [j for j in app.transfers.jobs() if j.source == "/dir"]
         assert "Unsafe name" in job.reason  # the skipped names are said
@@ -201,10 +201,11 @@ async def test_a_pane_row_with_a_bidi_override__is_drawn_escaped(make_app, tmp_p
     (served / SPOOF).write_bytes(b"x")
     with SandboxServer(str(served)) as server:
         app = make_app(server.url("ftp"))
-        async with app.run_test(size=(80, 24)) as pilot:
+        # 100 columns: at 80 the name column (beside size and time) cuts the escaped name.
+        async with app.run_test(size=(100, 24)) as pilot:
             screen = await connected(app, pilot)
             (row,) = shown(screen.remote)
-            strip = screen.remote.tree.render_line(0)
+            strip = screen.remote.file_tree.render_line(0)
     assert row.startswith("invoice\\u202etxt.exe")
     drawn = "".join(segment.text for segment in strip)
     assert "\u202e" not in drawn and "invoice\\u202e" in drawn

@@ -59,6 +59,6 @@ def store() -> TrustStore:
 def shown(pane, *, depth: int | None = 0) -> list[str]:
     """The pane's rows as drawn, top to bottom, without the tree's indentation and icon
     column (notes such as "(empty)" included); only rows at ``depth`` unless None."""
-    tree = pane.tree
+    tree = pane.file_tree
     rows = [n for n, line in enumerate(tree.lines) if depth is None or line.depth == depth]
     return [str(tree.row_text(n)).strip().lstrip("\u25b6\u25bc ").strip() for n in rows]

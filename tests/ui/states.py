@@ -28,6 +28,7 @@ from tui.trust.verify import build_report, trust_anchors
 
 DATA = pathlib.Path(__file__).parent / "data"
 SIZE = (80, 24)
+SMALL = (60, 20)  # the narrow terminal every key bar, dialog and panel must also fit
 CLOCK = datetime(2026, 3, 1, 12, 0, tzinfo=UTC)
 OLD = datetime(2025, 6, 1, 9, 30, tzinfo=UTC).timestamp()
 
@@ -226,4 +227,25 @@ async def connect_run_before(pilot) -> None:  # type: ignore[no-untyped-def]
 async def help_run_before(pilot) -> None:  # type: ignore[no-untyped-def]
     await dismiss_connect(pilot)
     await pilot.press("f1")
+    await pilot.pause()
+
+
+async def conflict_run_before(pilot) -> None:  # type: ignore[no-untyped-def]
+    """The conflict dialog for a download onto an older local file of another size."""
+    from tui.screens.confirm import ConflictScreen
+
+    await dismiss_connect(pilot)
+    job = Job(Direction.DOWNLOAD, "/var/www/index.html", "/home/ann/www/index.html", size=18_432,
+              mtime=datetime(2026, 2, 27, 16, 5, tzinfo=UTC))  # fmt: skip
+    await pilot.app.push_screen(ConflictScreen(job, (12_288, OLD)))
+    await pilot.pause()
+
+
+async def hex_viewer_run_before(pilot) -> None:  # type: ignore[no-untyped-def]
+    """The viewer on a binary file: a hex dump of 16 bytes a row, the hint under it."""
+    from tui.screens.viewer import ViewerScreen
+
+    await dismiss_connect(pilot)
+    data = bytes(range(256)) * 4
+    await pilot.app.push_screen(ViewerScreen("firmware.bin", data, 1_048_576))
     await pilot.pause()

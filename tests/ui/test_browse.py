@@ -45,10 +45,10 @@ async def test_connect_accept_once_and_browse(make_app, tls_server, root):
         assert [name.split()[0] for name in names(remote)] == ["docs/", "readme.txt"]
         status = screen.query_one(StatusBar)
         assert status.security.startswith("TLSv1.") and status.site.startswith("127.0.0.1:")
-        assert remote.tree.has_focus
+        assert remote.file_tree.has_focus
         await pilot.press("enter")  # expand docs/ in place
         await settle(pilot, app)
-        docs = remote.tree.lines[0]
+        docs = remote.file_tree.lines[0]
         assert docs.expanded and docs.entry.name == "docs"
         assert [text.split()[0] for text in shown(remote, depth=1)] == ["guide.md"]
     assert all(not record.certificates for record in store().sites().values())
@@ -69,18 +69,18 @@ async def test_trust_always_then_reconnect_without_a_prompt(make_app, tls_server
         assert again.screen.remote.fs is not None
 
 
-async def test_reject_leaves_the_pane_disconnected_with_an_error(make_app, tls_server):
+async def test_rejecting_a_certificate__leaves_the_pane_disconnected_without_a_second_dialog(
+    make_app, tls_server
+):
     app = make_app(tls_server.url("ftpes"))
     async with app.run_test(size=(100, 30)) as pilot:
         await settle(pilot, app)
         await pilot.press("escape")
         await settle(pilot, app)
-        from tui.screens.error import ErrorScreen
-
-        assert isinstance(app.screen, ErrorScreen)
-        assert "not trusted" in str(app.screen.error)
-        await pilot.press("escape")
+        # The user said no in the viewer: no error dialog saying it again (issue 20, #12).
+        assert isinstance(app.screen, MainScreen)
         assert app.screen.remote.fs is None
+        assert app.screen.status.activity == "certificate rejected"
 
 
 async def test_hostile_names_render_literally(make_app, plain_server, root):
@@ -145,7 +145,7 @@ async def test_a_huge_folder_is_laid_out_but_only_the_screen_is_drawn(make_app, 
         await pilot.press("escape")  # the connect screen
         await settle(pilot, app)
         local = app.screen.local
-        tree = local.tree
+        tree = local.file_tree
         assert len(tree.lines) == 20_000
         drawn = [line for line in tree.lines if line.label is not None]
         assert 0 < len(drawn) <= 30  # the rows on screen, not 20,000 texts
@@ -171,7 +171,7 @@ async def test_light_mode_draws_a_marker_cursor(local_dir):
     async with app.run_test(size=(80, 24)) as pilot:
         await settle(pilot, app)
         await pilot.press("escape")
-        tree = app.screen.local.tree
+        tree = app.screen.local.file_tree
         assert tree.light
         first, second = tree.render_line(0).text, tree.render_line(1).text
         assert first.startswith("\u203a") and second.startswith(" ")
@@ -192,7 +192,7 @@ async def test_a_small_local_folder_is_in_the_first_frame_without_a_worker(make_
     app = make_app(None)
     async with app.run_test(size=(80, 24)):
         pane = app.screen.query_one("#local", FilePane)
-        names = [line.entry.name for line in pane.tree.lines if line.entry is not None]
+        names = [line.entry.name for line in pane.file_tree.lines if line.entry is not None]
         assert names == ["local-file.txt"]  # already there: no "loading" frame first
         assert not [worker for worker in app.workers if worker.group == "pane-load"]
 
@@ -225,7 +225,7 @@ async def test_the_file_list_size_depends_on_its_entries_not_on_the_window(make_
     app = make_app(None)
     async with app.run_test(size=(80, 24)) as pilot:
         await settle(pilot, app)
-        tree = app.screen_stack[0].query_one("#local", FilePane).tree
+        tree = app.screen_stack[0].query_one("#local", FilePane).file_tree
         before = tree.virtual_size
         await pilot.resize_terminal(100, 30)
         await pilot.pause()

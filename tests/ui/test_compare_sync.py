@@ -15,7 +15,7 @@ from tui.transfer.queue import State
 
 def labels(pane) -> dict[str, str]:
     """Name → the row's text, for the pane's top level."""
-    lines = [line for line in pane.tree.lines if line.depth == 0 and line.entry is not None]
+    lines = [line for line in pane.file_tree.lines if line.depth == 0 and line.entry is not None]
     return {line.entry.name: text for line, text in zip(lines, shown(pane), strict=True)}
 
 

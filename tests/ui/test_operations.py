@@ -35,23 +35,23 @@ async def test_copy_a_file_both_ways_by_keyboard(make_app, plain_server, root, l
         await pilot.press("j")
         assert screen.remote.cursor_row.path == "/from-server.txt"
         await pilot.press("f5")
-        assert isinstance(app.screen, ConfirmScreen)
-        await pilot.press("y")
+        assert isinstance(app.screen, InputScreen)  # the target line, editable
+        await pilot.press("enter")
         await settle(pilot, app)
         with open(os.path.join(local_dir, "from-server.txt"), "rb") as handle:
             assert handle.read() == b"remote bytes\n"
         # local -> remote: Tab to the local pane, pick local-file.txt, F5, yes
         # The remote cursor on a closed folder: a copy lands beside it, not inside it.
-        screen.remote.tree.move_cursor_to_line(0)
+        screen.remote.file_tree.move_cursor_to_line(0)
         labels = row_names(screen.local)
-        screen.local.tree.move_cursor_to_line(labels.index("local-file.txt"))
+        screen.local.file_tree.move_cursor_to_line(labels.index("local-file.txt"))
         # Tab then F5 at once, as a fast typist or a slow link delivers them: F5 must act
         # on the pane Tab switched to, even before the focus has moved.
         screen.action_switch_pane()
         screen.action_copy()
         await pilot.pause()
-        assert "local-file.txt" in str(app.screen.question)
-        await pilot.press("y")
+        assert "local-file.txt" in str(app.screen.prompt)
+        await pilot.press("enter")
         await settle(pilot, app)
         with open(os.path.join(root, "local-file.txt"), "rb") as handle:
             assert handle.read() == b"from the local side\n"
@@ -71,7 +71,7 @@ async def test_mkdir_rename_delete_on_the_server(make_app, plain_server, root):
         assert os.path.isdir(os.path.join(root, "new-folder"))
         assert "new-folder/" in row_names(screen.remote)
 
-        screen.remote.tree.move_cursor_to_line(row_names(screen.remote).index("old-name.txt"))
+        screen.remote.file_tree.move_cursor_to_line(row_names(screen.remote).index("old-name.txt"))
         await pilot.press("f6")
         field = app.screen.query_one("#answer")
         field.value = "renamed.txt"
@@ -85,7 +85,7 @@ async def test_mkdir_rename_delete_on_the_server(make_app, plain_server, root):
         write(root, "new-folder/inner/deep.txt", b"d")
         screen.remote.reload()
         await settle(pilot, app)
-        screen.remote.tree.move_cursor_to_line(row_names(screen.remote).index("new-folder/"))
+        screen.remote.file_tree.move_cursor_to_line(row_names(screen.remote).index("new-folder/"))
         await pilot.press("f8")
         assert isinstance(app.screen, ConfirmScreen)
         assert "everything in them" in str(app.screen.question)
@@ -104,14 +104,14 @@ async def test_view_reads_only_what_it_shows(make_app, plain_server, root):
     async with app.run_test(size=(100, 30)) as pilot:
         await settle(pilot, app)
         screen = app.screen
-        screen.remote.tree.move_cursor_to_line(row_names(screen.remote).index("big.bin"))
+        screen.remote.file_tree.move_cursor_to_line(row_names(screen.remote).index("big.bin"))
         await pilot.press("f3")
         await settle(pilot, app)
         viewer = app.screen
         assert isinstance(viewer, ViewerScreen)
         assert len(viewer.data) == 256 * 1024 and viewer.total == 2 * 1024 * 1024
         await pilot.press("escape")
-        screen.remote.tree.move_cursor_to_line(row_names(screen.remote).index("code.py"))
+        screen.remote.file_tree.move_cursor_to_line(row_names(screen.remote).index("code.py"))
         await pilot.press("f3")
         await settle(pilot, app)
         assert app.screen.data.startswith(b"def hello")

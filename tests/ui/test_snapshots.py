@@ -1,5 +1,7 @@
-"""Snapshot tests (pytest-textual-snapshot) at 80x24 with fixed data; the same states as
-the README's screenshots. Update with: pytest tests/ui/test_snapshots.py --snapshot-update"""
+"""Snapshot tests (pytest-textual-snapshot) with fixed data: every screen the README shows,
+at 80x24 (the same states as its screenshots), and the key states again at 60x20. Each
+docstring says what the picture must show. Update with:
+pytest tests/ui/test_snapshots.py --snapshot-update"""
 
 from __future__ import annotations
 
@@ -15,23 +17,66 @@ def workdir(tmp_path, monkeypatch):
     return str(tmp_path)
 
 
-def test_main_screen(snap_compare, workdir):
-    """Both panes at 80x24, connected over TLS, docs/ expanded in the remote pane."""
+SIZES = pytest.mark.parametrize("size", [states.SIZE, states.SMALL], ids=["80x24", "60x20"])
+
+
+@SIZES
+def test_main_screen(snap_compare, workdir, size):
+    """Both panes, connected over TLS (a green TLS badge), docs/ expanded in the remote pane;
+    each row's size and, at 80 columns, its time; the key bar from 1Help to 10Quit."""
     state = states.ConnectedMain(workdir)
     try:
-        assert snap_compare(state.app, terminal_size=states.SIZE, run_before=state.run_before)
+        assert snap_compare(state.app, terminal_size=size, run_before=state.run_before)
     finally:
         state.stop()
 
 
-def test_transfer_panel(snap_compare, workdir):
-    """The queue under the panes at 80x24: done, two running with speeds and times left, one
-    failed with the server's reason, and the total line."""
+@SIZES
+def test_transfer_panel(snap_compare, workdir, size):
+    """The queue under the panes: done, two running with speeds and times left, one
+    failed with the server's reason, and the total line; each row with its direction
+    (an arrow) and its path on the server."""
     state = states.TransfersMain(workdir)
+    try:
+        assert snap_compare(state.app, terminal_size=size, run_before=state.run_before)
+    finally:
+        state.stop()
+
+
+def test_compare(snap_compare, workdir):
+    """After =: marks in both panes (+ only here, > newer, < older, a different-sign),
+    readable without colour, and the legend line under the panes."""
+    state = states.ComparedMain(workdir)
     try:
         assert snap_compare(state.app, terminal_size=states.SIZE, run_before=state.run_before)
     finally:
         state.stop()
+
+
+@SIZES
+def test_sync_plan(snap_compare, workdir, size):
+    """The sync plan: totals per action, each entry with a box that is X (ticked: copied)
+    or blank (the extra, not deleted unless ticked), and the Start and Cancel buttons."""
+    state = states.SyncPlan(workdir)
+    try:
+        assert snap_compare(state.app, terminal_size=size, run_before=state.run_before)
+    finally:
+        state.stop()
+
+
+@SIZES
+def test_conflict_dialog(snap_compare, workdir, size):
+    """The target exists: both sides' sizes and times, and all five choices, in two rows,
+    none blank or cut."""
+    app = states.app_for(states.prepare(workdir))
+    assert snap_compare(app, terminal_size=size, run_before=states.conflict_run_before)
+
+
+def test_hex_viewer(snap_compare, workdir):
+    """A binary file as 16 bytes a row, no row wrapped at 80 columns, and the hint line
+    saying how to close and move."""
+    app = states.app_for(states.prepare(workdir))
+    assert snap_compare(app, terminal_size=states.SIZE, run_before=states.hex_viewer_run_before)
 
 
 @pytest.mark.parametrize("verdict", ["untrusted", "changed", "expired"])
@@ -54,3 +99,11 @@ def test_help_screen(snap_compare, workdir):
     """Every key, with what it does."""
     app = states.app_for(states.prepare(workdir))
     assert snap_compare(app, terminal_size=states.SIZE, run_before=states.help_run_before)
+
+
+def test_certificate_viewer_at_60x20(snap_compare, workdir):
+    """The untrusted certificate in a narrow terminal: the verdict, Owner marked Invalid,
+    and the three buttons (Accept once, Always trust, Reject) all on screen."""
+    app = states.app_for(states.prepare(workdir))
+    assert snap_compare(app, terminal_size=states.SMALL,
+                        run_before=states.certificate_run_before("untrusted"))  # fmt: skip

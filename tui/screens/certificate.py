@@ -53,6 +53,15 @@ def problem_text(problem: str) -> Text:
     return Text("! " + printable(problem), style="red")
 
 
+def halves(fingerprint_text: str, indent: int) -> str:
+    """A SHA-256 fingerprint as two lines of 16 pairs (the second indented): fits 80
+    columns, reads aloud, and never leaves a pair, or one character, wrapped alone."""
+    pairs = fingerprint_text.split(":")
+    if len(pairs) <= 16:
+        return fingerprint_text
+    return ":".join(pairs[:16]) + ":\n" + " " * indent + ":".join(pairs[16:])
+
+
 def details_text(report: CertificateReport) -> Text:
     text = Text()
     for problem in report.problems:  # faults no section explains: no section label
@@ -67,8 +76,7 @@ def details_text(report: CertificateReport) -> Text:
     if report.revocation_detail:
         text.append(f"  ({printable(report.revocation_detail)})", style="dim")
     text.append("\nSHA-256     ", style="bold")
-    pairs = report.sha256.split(":")  # two halves of 16 pairs: fits 80 columns, reads aloud
-    text.append(":".join(pairs[:16]) + ":\n            " + ":".join(pairs[16:]) + "\n")
+    text.append(halves(report.sha256, 12) + "\n")
     text.append("SHA-1       ", style="bold")
     text.append(report.sha1 + "\n")
     text.append("Serial      ", style="bold")
@@ -96,7 +104,7 @@ def link_text(der: bytes) -> Text:
     text.append(f"{'Valid':<13}", style="dim")
     text.append(f"{cert.not_valid_before_utc:%Y-%m-%d} to {cert.not_valid_after_utc:%Y-%m-%d}\n")
     text.append(f"{'SHA-256':<13}", style="dim")
-    text.append(fingerprint(der))
+    text.append(halves(fingerprint(der), 13))
     return text
 
 
@@ -108,6 +116,13 @@ class CertificateScreen(QuietScreen, ModalScreen[TrustDecision]):
 
     BINDINGS = [
         Binding("escape", "decide('reject')", "Reject / close", id="cert.reject"),
+        # The body scrolls from the first moment, whatever has the focus (Reject has it).
+        Binding("down,j", "scroll('down')", "Scroll", show=False, id="cert.down"),
+        Binding("up,k", "scroll('up')", "Scroll", show=False, id="cert.up"),
+        Binding("pagedown", "scroll('page_down')", "Page", show=False, id="cert.page"),
+        Binding("pageup", "scroll('page_up')", "Page", show=False, id="cert.page-up"),
+        Binding("home", "scroll('home')", "Top", show=False, id="cert.top"),
+        Binding("end", "scroll('end')", "End", show=False, id="cert.end"),
         Binding("o", "decide('once')", "Accept once", id="cert.once"),
         Binding("a", "decide('always')", "Always trust", id="cert.always"),
     ]
@@ -181,6 +196,15 @@ class CertificateScreen(QuietScreen, ModalScreen[TrustDecision]):
     def _show_link(self, event: OptionList.OptionHighlighted) -> None:
         index = int(event.option.id or 0)
         self.query_one("#cert-link", Static).update(link_text(self.report.chain[index].der))
+
+    def action_scroll(self, where: str) -> None:
+        body = self.query_one("#cert-body", VerticalScroll)
+        {"down": lambda: body.scroll_down(animate=False),
+         "up": lambda: body.scroll_up(animate=False),
+         "page_down": lambda: body.scroll_page_down(animate=False),
+         "page_up": lambda: body.scroll_page_up(animate=False),
+         "home": lambda: body.scroll_home(animate=False),
+         "end": lambda: body.scroll_end(animate=False)}[where]()  # fmt: skip
 
     @on(Button.Pressed)
     def _pressed(self, event: Button.Pressed) -> None:

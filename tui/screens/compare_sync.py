@@ -1,8 +1,9 @@
 """Provides CompareSync: the main screen's compare (``=``) and synchronise (``y``) actions.
 
-A mixin of MainScreen: it uses the screen's panes, its worker runner (``_run``) and its
-status line. The comparing and the plan are the core's (``tui.transfer.sync``), the same
-the ``ferryman mirror`` command uses; the copies go through the transfer panel.
+A part of MainScreen: it uses only what ``MainParts`` states (the panes, the worker runner
+``run_in_pane``, the status line, the transfer panel). The comparing and the plan are the
+core's (``tui.transfer.sync``), the same the ``ferryman mirror`` command uses; the copies
+go through the transfer panel.
 """
 
 from __future__ import annotations
@@ -14,11 +15,15 @@ from rich.text import Text
 from textual.widgets import Static
 
 from tui.remote.base import RemoteFS
+from tui.screens.main_parts import MainParts
 from tui.transfer.queue import Job
 from tui.widgets.file_pane import FilePane
 
 if TYPE_CHECKING:
     from tui.transfer.sync import Options, Plan
+
+Sides = tuple[RemoteFS, str, RemoteFS, str]
+"""A sync's source file system and folder, then its destination's."""
 
 LEGEND = Text.assemble(
     ("compare: ", "bold"), ("+ only here  ", "bold green"), ("> newer  ", "bold cyan"),
@@ -26,7 +31,7 @@ LEGEND = Text.assemble(
 )  # fmt: skip
 
 
-class CompareSync:
+class CompareSync(MainParts):
     """``=`` marks what differs in both panes; ``y`` previews a sync, then queues it."""
 
     def action_compare(self, checksum: bool = False) -> None:
@@ -46,7 +51,7 @@ class CompareSync:
         def run(fs: RemoteFS) -> Plan:
             return compare(local_fs, local_root, fs, remote_root, options)
 
-        self._run(self.remote, "comparing", run, self._show_compare)
+        self.run_in_pane(self.remote, "comparing", run, self._show_compare)
 
     def _show_compare(self, plan: Plan | None) -> None:
         from tui.transfer.sync import marks
@@ -67,7 +72,7 @@ class CompareSync:
         if source.fs is None or target.fs is None or self.site is None:
             self.notify("Connect first: sync needs both panes.", severity="warning")
             return
-        sides = (source.fs, source.path, target.fs, target.path)
+        sides: Sides = (source.fs, source.path, target.fs, target.path)
         title = (f"Synchronize {source.title.lower()} {source.shown_path()} \u2192 "
                  f"{target.title.lower()} {target.shown_path()}")  # fmt: skip
 
@@ -78,7 +83,7 @@ class CompareSync:
         def run(_: RemoteFS) -> Plan:
             return compare(*sides, options)
 
-        self._run(self.remote, "planning the sync", run,
+        self.run_in_pane(self.remote, "planning the sync", run,
                   lambda plan: self._preview(title, plan, sides, target))  # fmt: skip
 
     def _options(self, *, checksum: bool = False) -> Options:
@@ -87,7 +92,7 @@ class CompareSync:
         offset = self.site.time_offset if self.site is not None else 0.0
         return Options(checksum=checksum, time_offset=offset)
 
-    def _preview(self, title: str, plan: Plan, sides, target: FilePane) -> None:  # type: ignore[no-untyped-def]
+    def _preview(self, title: str, plan: Plan, sides: Sides, target: FilePane) -> None:
         from tui.screens.sync_plan import SyncPlanScreen
         from tui.transfer.sync import delete_extra, jobs_for, make_folders
 
@@ -106,19 +111,17 @@ class CompareSync:
                 make_folders(plan, sides[2], sides[3])
                 if removals:
                     delete_extra(sides[2], sides[3], removals, say)
-                return jobs_for(plan, *sides, self._options())
+                return jobs_for(plan, sides[0], sides[1], sides[2], sides[3], self._options())
 
             def queued(jobs: list[Job]) -> None:
                 self._show_compare(None)  # the marks are about to be out of date
                 target.reload()
                 if jobs:
-                    self._reload_after.add((target.id or "", target.path))
+                    self.reload_after.add((target.id or "", target.path))
                     self.ferryman.enqueue(site, jobs)
-                    panel = self.transfer_panel()
-                    panel.display = True
-                    panel.wake()
+                    self.show_transfers(jobs[0])
 
-            self._run(self.remote, "preparing the sync", prepare, queued)
+            self.run_in_pane(self.remote, "preparing the sync", prepare, queued)
 
         self.app.push_screen(SyncPlanScreen(title, plan), chosen)
 

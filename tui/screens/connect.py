@@ -15,12 +15,14 @@ from textual.containers import Horizontal, Vertical
 from textual.screen import ModalScreen
 from textual.widgets import Button, Checkbox, Input, Label, OptionList, Select
 from textual.widgets.option_list import Option
+from textual.worker import Worker, WorkerState
 
 from tui import keychain
-from tui.errors import FerrymanError
+from tui.errors import FerrymanError, as_ferryman_error
 from tui.screens.quiet import QuietScreen
 from tui.sites import Site, load_sites, parse_url, save_sites
 from tui.textsafe import printable
+from tui.widgets.tick_box import TickBox
 
 PROTOCOLS = [("FTP (insecure)", "none"), ("Explicit FTPS", "explicit"),
              ("Implicit FTPS", "implicit"), ("FTP, TLS if offered", "auto")]  # fmt: skip
@@ -80,10 +82,10 @@ class ConnectScreen(QuietScreen, ModalScreen[Site | None]):
                     )
                     yield self._row("Charset", Input("utf-8", id="charset", compact=True))
                     yield self._row("Start dir", Input(id="start", compact=True))
-                    yield Checkbox("Passive mode", True, id="passive", compact=True)
+                    yield TickBox("Passive mode", True, id="passive", compact=True)
                     # Shown once a keyring is found: finding one takes keyring ~0.1 s,
                     # which the dialog does not wait for (see _find_keyring).
-                    remember = Checkbox("Remember the password in the system keyring", False,
+                    remember = TickBox("Remember the password in the system keyring", False,
                                         id="remember", compact=True)  # fmt: skip
                     remember.display = False
                     yield remember
@@ -105,12 +107,19 @@ class ConnectScreen(QuietScreen, ModalScreen[Site | None]):
         self.call_after_refresh(self._find_keyring)
 
     @work(thread=True, exit_on_error=False, group="keyring")
-    def _find_keyring(self) -> None:
-        if keychain.available():
-            self.app.call_from_thread(self._show_remember)
+    def _find_keyring(self) -> bool:
+        return keychain.available()
 
-    def _show_remember(self) -> None:
-        self.query_one("#remember", Checkbox).display = True
+    @on(Worker.StateChanged)
+    def _worker_changed(self, event: Worker.StateChanged) -> None:
+        """The screen's one road out of its workers: the keyring found (or not), or any
+        failure said in words (the password is then simply not remembered)."""
+        if event.state is WorkerState.SUCCESS and event.worker.result:
+            self.query_one("#remember", Checkbox).display = True
+        elif event.state is WorkerState.ERROR:
+            error = as_ferryman_error(event.worker.error)
+            self.notify(f"The system keyring cannot be used: {printable(str(error))}",
+                        severity="warning", markup=False)  # fmt: skip
 
     # --- saved sites -------------------------------------------------------------------
 

@@ -1,37 +1,36 @@
 """Provides MainScreen: the local and remote panes, the protocol log and the status line.
 
 File operations run in thread workers (one per pane's session at a time, under the pane's
-lock) and report back with ``call_from_thread``; every failure opens the error modal.
+session lock). Every worker of the screen ends in one ``Worker.StateChanged`` handler: a
+result goes to what asked for it, and any failure, Ferryman's own or not, opens the error
+modal. Connecting posts ``SiteConnected``.
 """
 
 from __future__ import annotations
 
-import posixpath
-from typing import TYPE_CHECKING
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
 
-from rich.text import Text
 from textual import events, on, work
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal
-from textual.screen import Screen
+from textual.message import Message
 from textual.widgets import Input, Static
+from textual.worker import Worker, WorkerState
 
-from tui.errors import ConnectionLost, FerrymanError
-from tui.remote.base import RemoteFS, check_name, local_child
+from tui.errors import CertificateNotTrusted, ConnectionLost, FerrymanError, as_ferryman_error
+from tui.remote.base import RemoteFS
 from tui.remote.local import LocalFS
 from tui.screens.compare_sync import LEGEND, CompareSync
-from tui.screens.confirm import ConfirmScreen, InputScreen
+from tui.screens.confirm import ConfirmScreen
 from tui.screens.connect import ConnectScreen
+from tui.screens.edit import EditFile
 from tui.screens.error import ErrorScreen
-from tui.screens.quiet import QuietScreen
+from tui.screens.file_ops import FileOperations
 from tui.screens.transfer_queue import QUEUE_HINT, TransferQueueActions
 from tui.sites import Site
-from tui.textsafe import printable
-from tui.transfer.copy import remove_tree
-from tui.transfer.queue import Direction, Job
 from tui.widgets.file_pane import SORTS, FilePane
-from tui.widgets.file_tree import Row
 from tui.widgets.key_bar import KeyBar
 from tui.widgets.log_panel import LogPanel
 from tui.widgets.status_bar import StatusBar
@@ -41,7 +40,7 @@ if TYPE_CHECKING:
     from tui.app import FerrymanApp
 
 
-class MainScreen(QuietScreen, CompareSync, TransferQueueActions, Screen[None]):
+class MainScreen(CompareSync, TransferQueueActions, EditFile, FileOperations):
     BINDINGS = [
         Binding("tab", "switch_pane", "Pane", id="main.switch", tooltip="Switch pane"),
         Binding("f3", "view", "View", id="main.view", tooltip="View the file"),
@@ -85,23 +84,35 @@ class MainScreen(QuietScreen, CompareSync, TransferQueueActions, Screen[None]):
         ),
     ]
 
+    class SiteConnected(Message):
+        """A session to ``site`` is open (posted by the connect worker)."""
+
+        def __init__(self, site: Site, fs: RemoteFS, path: str | None) -> None:
+            super().__init__()
+            self.site, self.fs, self.path = site, fs, path
+
     def __init__(self, *, local_path: str, url: str | None) -> None:
         super().__init__()
         self.local_path = local_path
         self.initial_url = url
         self.site: Site | None = None
         self._remote_active = False
-        self._reload_after: set[tuple[str, str]] = set()
+        self.reload_after: set[tuple[str, str]] = set()
+        self._connecting: Site | None = None
+        self._queue_said = ""  # what the queue last put on the status line
+        # What each running operation's result is for: (label, what to do with it).
+        self._pending: dict[Worker[Any], tuple[str, Callable[[Any], None] | None]] = {}
 
     @property
     def ferryman(self) -> FerrymanApp:
         return self.app  # type: ignore[return-value]
 
     def compose(self) -> ComposeResult:
+        settings = self.ferryman.settings
         with Horizontal(id="panes"):
-            light = self.ferryman.settings.light
-            yield FilePane("Local", id="local", light=light)
-            yield FilePane("Remote", id="remote", light=light)
+            for title in ("Local", "Remote"):
+                yield FilePane(title, id=title.lower(), light=settings.light,
+                               show_hidden=settings.show_hidden, sort_by=settings.sort)  # fmt: skip
         yield Static(LEGEND, id="legend")
         yield LogPanel(id="log")
         yield StatusBar(id="status")
@@ -110,7 +121,7 @@ class MainScreen(QuietScreen, CompareSync, TransferQueueActions, Screen[None]):
     def on_mount(self) -> None:
         self.local.attach(LocalFS(self.local_path), self.local_path)
         self.remote.attach(None)
-        self.local.tree.focus()
+        self.local.file_tree.focus()
         if self.initial_url:
             try:
                 self.connect(self.ferryman.service.site_for(self.initial_url))
@@ -142,6 +153,8 @@ class MainScreen(QuietScreen, CompareSync, TransferQueueActions, Screen[None]):
         for node in event.widget.ancestors_with_self:
             if isinstance(node, FilePane):
                 self._remote_active = node.id == "remote"
+                if self.status.activity in (QUEUE_HINT, self._queue_said or QUEUE_HINT):
+                    self.status.activity = ""  # the queue's words, said of the queue only
                 return
 
     def other(self, pane: FilePane) -> FilePane:
@@ -162,43 +175,85 @@ class MainScreen(QuietScreen, CompareSync, TransferQueueActions, Screen[None]):
 
     @work(thread=True, exclusive=True, group="connect", exit_on_error=False)
     def _connect(self, site: Site, path: str | None) -> None:
-        try:
-            fs = self.ferryman.service.open(site)
-        except FerrymanError as error:
-            self.app.call_from_thread(self._connect_failed, site, error)
-            return
-        old = self.remote.fs
-        self.app.call_from_thread(self._connected, site, fs, path)
-        if old is not None:
-            old.close()
+        self._connecting = site
+        self.post_message(self.SiteConnected(site, self.ferryman.service.open(site), path))
 
-    def _connected(self, site: Site, fs: RemoteFS, path: str | None) -> None:
+    @on(SiteConnected)
+    def _connected(self, event: SiteConnected) -> None:
+        site, fs = event.site, event.fs
+        self._connecting = None
+        old = self.remote.fs
         self.site = site
-        self.remote.attach(fs, path if path is not None else site.path)
+        self.remote.attach(fs, event.path if event.path is not None else site.path)
         self.status.site = site.key
         tls = getattr(fs, "tls", None)
         self.status.security = tls.peer.tls_version if tls else "insecure"
         self.status.activity = "connected"
         self._remote_active = True
-        self.remote.tree.focus()
+        self.remote.file_tree.focus()
+        if old is not None:
+            self._close(old)
+        self.ferryman.offer_unfinished(site)
 
-    def _connect_failed(self, site: Site, error: FerrymanError) -> None:
-        self.status.activity = "not connected"
+    @work(thread=True, exit_on_error=False, group="close")
+    def _close(self, fs: RemoteFS) -> None:
+        fs.close()  # QUIT may wait for a slow server: not on the UI thread
+
+    def _connect_failed(self, site: Site | None, error: FerrymanError) -> None:
+        """The status says what is true: the session still open (another site's), or none."""
+        if self.remote.fs is not None and self.site is not None:
+            self.status.activity = f"could not connect to {site.key if site else 'the site'}"
+        else:
+            self.status.activity = "not connected"
+        if isinstance(error, CertificateNotTrusted) and self.ferryman.rejected(error):
+            # The user just said no in the viewer: a second dialog would only repeat it.
+            self.status.activity = ("certificate rejected" if self.remote.fs is None else
+                                    f"{self.status.activity}: certificate rejected")  # fmt: skip
+            return
         self.show_error(error)
 
     def show_error(self, error: FerrymanError) -> None:
         if isinstance(error, ConnectionLost) and self.site is not None:
-            site, path = self.site, self.remote.path
+            site, path, lost = self.site, self.remote.path, self.remote.fs
 
             def retry(again: bool | None) -> None:
                 if again:
                     self.connect(site, path)
 
+            # The session is gone: the pane and the badge say so at once (a badge left
+            # alone went on showing TLS for a connection that no longer existed).
+            self.site = None
+            self.remote.attach(None)
+            if lost is not None:
+                self._close(lost)
+            self.status.site = ""
             self.status.security = ""
-            self.status.activity = "connection lost"
+            self.status.activity = f"connection to {site.key} lost"
             self.app.push_screen(ErrorScreen(error, retry="Reconnect"), retry)
             return
         self.app.push_screen(ErrorScreen(error))
+
+    @on(Worker.StateChanged)
+    def _worker_changed(self, event: Worker.StateChanged) -> None:
+        """The one road out of the screen's workers: a result to what asked for it, any
+        failure (Ferryman's own or a bug) to the error modal."""
+        worker = event.worker
+        if event.state not in (WorkerState.SUCCESS, WorkerState.ERROR, WorkerState.CANCELLED):
+            return
+        label, after = self._pending.pop(worker, ("", None))
+        if event.state is WorkerState.SUCCESS:
+            if label:
+                self.status.activity = ""  # the result is on screen: no stale "… done"
+            if after is not None:
+                after(worker.result)
+        elif event.state is WorkerState.ERROR:
+            error = as_ferryman_error(worker.error)
+            if worker.group == "connect":
+                self._connect_failed(self._connecting, error)
+                self._connecting = None
+            elif worker.group != "close":  # a session let go of: nothing to act on
+                self.status.activity = f"{label}: failed" if label else "failed"
+                self.show_error(error)
 
     @on(FilePane.Failed)
     def _pane_failed(self, event: FilePane.Failed) -> None:
@@ -208,13 +263,24 @@ class MainScreen(QuietScreen, CompareSync, TransferQueueActions, Screen[None]):
     def _job_highlighted(self, event: TransferPanel.JobHighlighted) -> None:
         job = event.job  # the status bar makes the server's text safe to show
         self.status.activity = f"{job.name}: {job.reason}" if job.reason else QUEUE_HINT
+        self._queue_said = self.status.activity
+
+    @on(TransferPanel.CancelAllRequested)
+    def _cancel_all(self, event: TransferPanel.CancelAllRequested) -> None:
+        def answered(yes: bool | None) -> None:
+            if yes:
+                event.panel.cancel_all()
+
+        question = (f"Cancel {event.count} unfinished transfer(s)? "
+                    "Their partial files are removed.")  # fmt: skip
+        self.app.push_screen(ConfirmScreen(question, yes="Cancel all", danger=True), answered)
 
     # --- panes -------------------------------------------------------------------------
 
     def action_switch_pane(self) -> None:
         target = self.other(self.active())
         self._remote_active = target is self.remote
-        self.set_focus(target.tree)  # now, not later: keys already queued must follow
+        self.set_focus(target.file_tree)  # now, not later: keys already queued must follow
 
     def action_filter(self) -> None:
         self.active().open_filter()
@@ -256,192 +322,25 @@ class MainScreen(QuietScreen, CompareSync, TransferQueueActions, Screen[None]):
 
     # --- operations --------------------------------------------------------------------
 
-    def _run(self, pane: FilePane, label: str, job, after=None) -> None:  # type: ignore[no-untyped-def]
-        """Run ``job(fs)`` in a worker under the pane's lock; then ``after(result)``."""
+    def run_in_pane(self, pane: FilePane, label: str, job: Callable[[RemoteFS], Any],
+                    after: Callable[[Any], None] | None = None) -> None:  # fmt: skip
+        """Run ``job(fs)`` in a worker under the pane's session lock; then ``after(result)``
+        (from ``_worker_changed``)."""
         if pane.fs is None:
             self.notify("Not connected.", severity="warning")
             return
         self.status.activity = label
-        self._work(pane, label, job, after)
+        self._pending[self._work(pane, job)] = (label, after)
 
     @work(thread=True, exit_on_error=False, group="operation")
-    def _work(self, pane: FilePane, label: str, job, after) -> None:  # type: ignore[no-untyped-def]
-        try:
-            with pane.lock:
-                result = job(pane.fs)
-        except FerrymanError as error:
-            self.app.call_from_thread(self._op_failed, error)
-            return
-        self.app.call_from_thread(self._op_done, label, after, result)
-
-    def _op_failed(self, error: FerrymanError) -> None:
-        self.status.activity = "failed"
-        self.show_error(error)
-
-    def _op_done(self, label, after, result) -> None:  # type: ignore[no-untyped-def]
-        self.status.activity = f"{label}: done"
-        if after is not None:
-            after(result)
-
-    def _names_ok(self, pane: FilePane, rows: list[Row]) -> bool:
-        """Whether the names a server sent for ``rows`` pass the CLI's rules (``check_name``),
-        checked before any action uses them: ``x/..`` or ``/etc/x`` would otherwise lead a
-        copy, an edit or a delete somewhere else than the row the user sees. If one does
-        not, the error names it and nothing is done."""
-        if isinstance(pane.fs, LocalFS):
-            return True  # names from the local disk are the user's own
-        for row in rows:
-            if row.entry is None:
-                continue
-            try:
-                check_name(row.entry.name)
-            except FerrymanError as error:
-                self.show_error(error)
-                return False
-        return True
-
-    def action_view(self) -> None:
-        from tui.screens.viewer import VIEW_LIMIT, ViewerScreen  # pygments: when needed
-
-        pane = self.active()
-        row = pane.cursor_row
-        if row is None or row.entry is None or row.entry.is_dir or not self._names_ok(pane, [row]):
-            return
-
-        def read(fs: RemoteFS) -> bytes:
-            with fs.open_read(row.path) as reader:
-                return reader.read(VIEW_LIMIT)  # closing early: the rest is never downloaded
-
-        def show(data: bytes) -> None:
-            self.app.push_screen(ViewerScreen(row.entry.name, data, row.entry.size))
-
-        self._run(pane, f"reading {printable(row.entry.name)}", read, show)
-
-    def action_mkdir(self) -> None:
-        pane = self.active()
-        where = pane.current_dir()
-
-        def made(name: str | None) -> None:
-            if not name:
-                return
-            try:
-                check_name(name)
-            except FerrymanError as error:
-                self.show_error(error)
-                return
-            path = posixpath.join(where, name)
-            self._run(pane, f"mkdir {printable(name)}", lambda fs: fs.mkdir(path),
-                      lambda _: pane.reload(where))  # fmt: skip
-
-        self.app.push_screen(InputScreen(f"New directory in {printable(where)}:"), made)
-
-    def action_rename(self) -> None:
-        pane = self.active()
-        row = pane.cursor_row
-        if row is None or not self._names_ok(pane, [row]):
-            return
-        folder = posixpath.dirname(row.path)
-        # What the field shows is escaped like everything else from a server; left as it is,
-        # it means "no change".
-        shown = printable(row.path)
-
-        def renamed(target: str | None) -> None:
-            if not target or target in (row.path, shown):
-                return
-            path = target if target.startswith("/") else posixpath.join(folder, target)
-            target_dir = posixpath.dirname(path)
-
-            def after(_: object) -> None:
-                pane.reload(folder)
-                if target_dir != folder:
-                    pane.reload(target_dir)
-
-            self._run(
-                pane, f"rename {printable(row.path)}", lambda fs: fs.rename(row.path, path), after
-            )
-
-        self.app.push_screen(InputScreen("Rename or move to:", shown), renamed)
-
-    @staticmethod
-    def _names(rows: list[Row]) -> str:
-        """Up to five names, escaped, for a confirmation question."""
-        names = ", ".join(printable(posixpath.basename(row.path)) for row in rows[:5])
-        return names + (f" and {len(rows) - 5} more" if len(rows) > 5 else "")
-
-    def action_delete(self) -> None:
-        pane = self.active()
-        rows = pane.selection()
-        if not rows or not self._names_ok(pane, rows):
-            return
-        folders = any(row.entry is not None and row.entry.is_dir for row in rows)
-        question = Text(f"Delete {self._names(rows)}?")
-        if folders:
-            question.append("\nDirectories are deleted with everything in them.", style="bold red")
-
-        def delete(fs: RemoteFS) -> None:
-            for row in rows:
-                remove_tree(fs, row.path) if row.entry and row.entry.is_dir else fs.remove(row.path)
-
-        def done(_: object) -> None:
-            pane.marked.clear()
-            for folder in {posixpath.dirname(row.path) for row in rows}:
-                pane.reload(folder)
-
-        def confirmed(yes: bool | None) -> None:
-            if yes:
-                self._run(pane, f"deleting {len(rows)} item(s)", delete, done)
-
-        self.app.push_screen(ConfirmScreen(question, yes="Delete", danger=True), confirmed)
-
-    def action_copy(self) -> None:
-        """F5: queue the selection for the other pane; the transfer panel shows it."""
-        source = self.active()
-        target = self.other(source)
-        rows = source.selection()
-        if not rows or source.fs is None or target.fs is None or self.site is None:
-            self.notify("Nothing to copy, or not connected.", severity="warning")
-            return
-        if not self._names_ok(source, rows):
-            return
-        destination = target.current_dir()
-        upload = source is self.local
-        question = Text(f"Copy {self._names(rows)} to {printable(destination)}?")
-        site = self.site
-
-        def confirmed(yes: bool | None) -> None:
-            if not yes:
-                return
-            jobs = []
-            for row in rows:
-                name = row.entry.name if row.entry is not None else posixpath.basename(row.path)
-                # A download's target comes from the server's name: the CLI's road to disk.
-                to = posixpath.join(destination, name) if upload else local_child(destination, name)
-                is_dir = row.entry is not None and row.entry.is_dir
-                size = row.entry.size if row.entry is not None else None
-                mtime = row.entry.mtime if row.entry is not None else None
-                direction = Direction.UPLOAD if upload else Direction.DOWNLOAD
-                jobs.append(Job(direction, row.path, to, is_dir=is_dir, size=size,
-                                mtime=mtime))  # fmt: skip
-            source.marked.clear()
-            source.refill()
-            self._reload_after.add((target.id or "", destination))
-            self.ferryman.enqueue(site, jobs)
-            panel = self.transfer_panel()
-            panel.display = True
-            panel.wake()
-
-        self.app.push_screen(ConfirmScreen(question, yes="Copy"), confirmed)
-
-    def action_edit(self) -> None:
-        pane = self.active()
-        row = pane.cursor_row
-        if row is None or row.entry is None or row.entry.is_dir or not self._names_ok(pane, [row]):
-            return
-        self.ferryman.edit(pane, row.path)
+    def _work(self, pane: FilePane, job: Callable[[RemoteFS], Any]) -> Any:
+        with pane.session_lock:
+            assert pane.fs is not None
+            return job(pane.fs)
 
     @on(Input.Submitted)
     def _input_done(self) -> None:
-        self.active().tree.focus()
+        self.active().file_tree.focus()
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         if action == "certificate" and self.site is None:

@@ -8,12 +8,14 @@ toggles an entry, ``a`` ticks every copy, ``s`` starts, Esc cancels.
 
 from __future__ import annotations
 
+from rich.segment import Segment
 from rich.text import Text
 from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
 from textual.screen import ModalScreen
+from textual.strip import Strip
 from textual.widgets import Button, Label, SelectionList
 from textual.widgets.selection_list import Selection
 
@@ -23,6 +25,23 @@ from tui.transfer.sync import Action, Item, Plan, human
 
 STYLES = {Action.NEW: "green", Action.NEWER: "cyan", Action.SIZE: "red",
           Action.DIFFERENT: "red", Action.EXTRA: "yellow"}  # fmt: skip
+
+
+class TickList(SelectionList[int]):
+    """A SelectionList whose box says ticked or not in its character too: ``X`` or blank.
+    Textual draws an ``X`` in both and tells them apart by colour only, so without colour
+    (NO_COLOR, a monochrome terminal) every extra looked ticked."""
+
+    def render_line(self, y: int) -> Strip:
+        line = super().render_line(y)
+        segments = list(line)
+        index = self.scroll_offset.y + y
+        if index >= self.option_count or len(segments) < 2:
+            return line
+        ticked = self.get_option_at_index(index).value in self.selected
+        text, style, control = segments[1]
+        segments[1] = Segment("X" if ticked else " ", style, control)
+        return Strip(segments, line.cell_length)
 
 
 class SyncPlanScreen(QuietScreen, ModalScreen[bool]):
@@ -50,7 +69,7 @@ class SyncPlanScreen(QuietScreen, ModalScreen[bool]):
             yield Label(Text(self.title_text, style="bold"))
             yield Label(self._totals(), id="totals")
             if self.choosable:
-                yield SelectionList[int](
+                yield TickList(
                     *[Selection(self._label(item), n, item.selected)
                       for n, item in enumerate(self.choosable)],
                     id="entries",

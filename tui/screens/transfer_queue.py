@@ -1,6 +1,7 @@
 """Provides TransferQueueActions: what the main screen does with the transfer queue.
 
-A mixin of MainScreen: it uses the screen's panes, its status line and the app's queue.
+A part of MainScreen: it uses only what ``MainParts`` states (the panes, the status line,
+the app's queue).
 The panel is made when first needed and follows the queue's changes (the app tells once
 per burst of them), and ``t`` goes to it or hides it.
 """
@@ -9,6 +10,7 @@ from __future__ import annotations
 
 from collections import Counter
 
+from tui.screens.main_parts import MainParts
 from tui.transfer.queue import Job, State
 from tui.widgets.file_pane import FilePane
 from tui.widgets.log_panel import LogPanel
@@ -30,7 +32,7 @@ def finished_summary(jobs: list[Job]) -> str:
     return "transfers done: " + ", ".join(parts)
 
 
-class TransferQueueActions:
+class TransferQueueActions(MainParts):
     """The transfer panel's side of the main screen."""
 
     def transfer_panel(self) -> TransferPanel:
@@ -43,15 +45,24 @@ class TransferQueueActions:
         self.mount(panel, before=self.query_one(LogPanel))
         return panel
 
+    def show_transfers(self, first: Job | None = None) -> None:
+        """Open the panel under the panes, scrolled to ``first`` (jobs just added: a sync's
+        copies are brought into view, not left below older ones)."""
+        panel = self.transfer_panel()
+        panel.display = True
+        panel.wake()
+        if first is not None:
+            panel.bring_into_view(first)
+
     def transfer_changed(self, finished: bool) -> None:
         """Jobs changed (once per burst of changes, see ``TransferChanged``): redraw the
         panel, and when the queue has run dry after a job finished, reload the folders
         the copies went to."""
         self.transfer_panel().wake()
         if finished and self.ferryman.transfers.wait(timeout=0):
-            for pane_id, folder in self._reload_after:
+            for pane_id, folder in self.reload_after:
                 self.query_one(f"#{pane_id}", FilePane).reload(folder)
-            self._reload_after.clear()
+            self.reload_after.clear()
             self.status.activity = finished_summary(self.ferryman.transfers.jobs())
 
     def action_toggle_transfers(self) -> None:
@@ -60,7 +71,7 @@ class TransferQueueActions:
         panel = self.transfer_panel()
         if panel.display and self.focused is not None and panel in self.focused.ancestors:
             panel.display = False
-            self.set_focus(self.active().tree)
+            self.set_focus(self.active().file_tree)
             return
         panel.display = True
         panel.wake()

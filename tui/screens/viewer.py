@@ -27,8 +27,17 @@ def is_binary(data: bytes) -> bool:
     return False
 
 
+HINT = "Esc q F3 close \u00b7 \u2191\u2193 PgUp PgDn scroll \u00b7 g G top, end"
+
+
+def hex_width(columns: int) -> int:
+    """Bytes per hex row for a terminal ``columns`` wide: 16 (77 cells, as mc shows them)
+    when the row fits beside the border and the scrollbar, else 8: never a wrapped row."""
+    return 16 if columns >= 80 else 8
+
+
 def hex_view(data: bytes, width: int = 16) -> Text:
-    text = Text()
+    text = Text(no_wrap=True, overflow="crop")
     for offset in range(0, len(data), width):
         chunk = data[offset : offset + width]
         hexes = " ".join(f"{byte:02x}" for byte in chunk).ljust(width * 3 - 1)
@@ -36,6 +45,7 @@ def hex_view(data: bytes, width: int = 16) -> Text:
         text.append(f"{offset:08x}  ", style="dim")
         text.append(hexes)
         text.append(f"  |{shown}|\n", style="cyan")
+    text.rstrip()  # no empty row after the last one
     return text
 
 
@@ -46,7 +56,13 @@ def safe_text(data: bytes) -> str:
 
 
 class ViewerScreen(QuietScreen, ModalScreen[None]):
-    BINDINGS = [Binding("escape,q,f3,f10", "dismiss", "Close", id="viewer.close")]
+    """The first bytes of a file, scrolled with the arrows, PageUp/PageDown, g and G."""
+
+    BINDINGS = [
+        Binding("escape,q,f3,f10", "dismiss", "Close", id="viewer.close"),
+        Binding("g,home", "top", "Top", show=False, id="viewer.top"),
+        Binding("G,end", "bottom", "End", show=False, id="viewer.bottom"),
+    ]
 
     def __init__(self, name: str, data: bytes, total: int | None) -> None:
         super().__init__()
@@ -63,10 +79,17 @@ class ViewerScreen(QuietScreen, ModalScreen[None]):
         title.append("  hex" if binary else "", style="dim")
         with Vertical(id="viewer"):
             yield Label(title)
-            with VerticalScroll():
+            with VerticalScroll(id="viewer-body"):
                 if binary:
-                    yield Static(hex_view(self.data))
+                    yield Static(hex_view(self.data, hex_width(self.app.size.width)))
                 else:
                     code = safe_text(self.data)
                     lexer = Syntax.guess_lexer(self.file_name, code)
                     yield Static(Syntax(code, lexer, line_numbers=True, theme="ansi_dark"))
+            yield Label(Text(HINT, style="dim"), id="viewer-hint")
+
+    def action_top(self) -> None:
+        self.query_one("#viewer-body", VerticalScroll).scroll_home(animate=False)
+
+    def action_bottom(self) -> None:
+        self.query_one("#viewer-body", VerticalScroll).scroll_end(animate=False)

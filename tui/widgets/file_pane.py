@@ -14,7 +14,6 @@ import fnmatch
 import os
 import posixpath
 import threading
-from datetime import UTC, datetime
 
 from rich.text import Text
 from textual import on, work
@@ -23,84 +22,20 @@ from textual.containers import Vertical
 from textual.message import Message
 from textual.reactive import reactive
 from textual.widgets import Input, Static
+from textual.worker import Worker, WorkerState
 
-from tui.errors import FerrymanError
+from tui.errors import FerrymanError, as_ferryman_error
 from tui.remote.base import Entry, EntryType, RemoteFS
 from tui.remote.local import LocalFS
 from tui.textsafe import printable
 from tui.widgets.file_tree import FileTree, Line, Row
+from tui.widgets.rows import COMPARE_MARKS, human_size, row_text, short_time
+
+__all__ = ["COMPARE_MARKS", "SORTS", "FilePane", "human_size", "row_text", "short_time"]
 
 QUICK_LOCAL = 2000  # a local folder of up to this many entries is read without a worker
 
 SORTS = ("name", "size", "time")
-
-
-def human_size(size: int | None) -> str:
-    if size is None:
-        return ""
-    value = float(size)
-    for unit in ("", "K", "M", "G", "T"):
-        if value < 1024 or unit == "T":
-            return f"{int(value)}{unit}" if unit == "" else f"{value:.1f}{unit}"
-        value /= 1024
-    return str(size)
-
-
-def short_time(when: datetime | None, now: datetime | None = None) -> str:
-    if when is None:
-        return ""
-    now = now or datetime.now(UTC)
-    if abs((now - when).days) < 180:
-        return when.strftime("%b %d %H:%M")
-    return when.strftime("%b %d  %Y")
-
-
-COMPARE_MARKS = {
-    "only": ("+", "bold green"),  # only on this side
-    "newer": (">", "bold cyan"),
-    "older": ("<", "yellow"),
-    "different": ("≠", "bold red"),
-}
-"""How a compare result shows on a row: a sign before the name, and the name's colour."""
-
-
-def row_text(
-    entry: Entry,
-    width: int,
-    *,
-    marked: bool = False,
-    compared: str | None = None,
-    plain_columns: bool = False,
-) -> Text:
-    """One row: name, then size, time and permissions as the width allows; a compare mark
-    (a sign and a colour, so it reads without colour too) before the name."""
-    if entry.type is EntryType.UNKNOWN:
-        return Text(printable(entry.raw or entry.name)[: max(width, 10)], style="italic dim")
-    columns = []
-    if width >= 34:
-        columns.append(human_size(entry.size).rjust(7) if not entry.is_dir else "  <DIR>")
-    if width >= 48:
-        columns.append(short_time(entry.mtime).rjust(12))
-    if width >= 60:
-        columns.append((entry.perms or "")[-9:].ljust(9))
-    tail = " " + " ".join(columns) if columns else ""
-    name = printable(entry.name) + ("/" if entry.is_dir else "")
-    if entry.type is EntryType.LINK:
-        name += " -> " + printable(entry.target or "?")
-    room = max(width - len(tail), 8)
-    if len(name) > room:
-        name = name[: room - 1] + "…"
-    sign, colour = COMPARE_MARKS.get(compared or "", ("", ""))
-    prefix = ("*" if marked else sign) + " " if (marked or sign) else ""
-    text = Text(prefix + name.ljust(room - len(prefix)))
-    if entry.is_dir:
-        text.stylize("bold")
-    if colour:
-        text.stylize(colour)
-    if marked:
-        text.stylize("reverse")
-    text.append(tail, style="" if plain_columns else "dim")  # one style a row costs fewer bytes
-    return text
 
 
 class FilePane(Vertical):
@@ -118,10 +53,18 @@ class FilePane(Vertical):
             self.pane = pane
             self.error = error
 
-    def __init__(self, title: str, *, id: str | None = None, light: bool = False) -> None:
+    def __init__(self, title: str, *, id: str | None = None, light: bool = False,
+                 show_hidden: bool = False, sort_by: str = "name") -> None:  # fmt: skip
         super().__init__(id=id)
         self.title = title
         self.light = light
+        # The config's [panes] defaults, set before the first listing is laid out.
+        self.set_reactive(FilePane.show_hidden, show_hidden)
+        self.set_reactive(FilePane.sort_by, sort_by if sort_by in SORTS else "name")
+        # Where the cursor should be once a reloaded folder arrives: the entry it was on
+        # (or another the user went to: a rename's new name), else the row it was on.
+        self._wanted: tuple[str, int] | None = None
+        self._loads: dict[Worker[list[Entry]], tuple[RemoteFS, str]] = {}  # running reads
         self.fs: RemoteFS | None = None
         self.path = ""
         self.listings: dict[str, list[Entry]] = {}
@@ -129,15 +72,15 @@ class FilePane(Vertical):
         self.failed: dict[str, str] = {}  # folder → why it could not be listed
         self.marked: set[str] = set()
         self.compared: dict[str, str] = {}  # path → compare mark, while a comparison shows
-        self.lock = threading.Lock()  # one operation at a time on the pane's session
+        self.session_lock = threading.Lock()  # one operation at a time on the pane's session
 
     def compose(self) -> ComposeResult:
         yield Static(self.title, classes="path-bar")
-        yield FileTree(light=self.light)
+        yield FileTree(light=self.light, labeller=self.label_for, marked=self.marked)
         yield Input(placeholder="filter (glob or text), Esc to clear", classes="filter")
 
     @property
-    def tree(self) -> FileTree:
+    def file_tree(self) -> FileTree:
         return self.query_one(FileTree)
 
     # --- contents ----------------------------------------------------------------------
@@ -157,7 +100,7 @@ class FilePane(Vertical):
         self.query_one(".path-bar", Static).update(self._path_label())
         if self.fs is None:
             note = Text("not connected: press c to connect", style="dim italic")
-            self.tree.set_lines([Line(0, "", note=note)])
+            self.file_tree.set_lines([Line(0, "", note=note)])
             return
         if self.path not in self.listings:
             self._load(self.path)
@@ -183,7 +126,7 @@ class FilePane(Vertical):
         return label
 
     def go_up(self) -> None:
-        tree = self.tree
+        tree = self.file_tree
         parent = tree.parent_of(tree.cursor_line) if tree.lines else None
         if parent is not None:
             self.toggle(parent)  # close the folder the cursor is in, and stand on it
@@ -194,8 +137,16 @@ class FilePane(Vertical):
         self.path = posixpath.dirname(self.path.rstrip("/")) or "/"
         self._reset_root()
 
+    def follow(self, path: str) -> None:
+        """Put the cursor on ``path`` once it shows (after the reload that brings it)."""
+        self._wanted = (path, self.file_tree.cursor_line)
+
     def reload(self, path: str | None = None) -> None:
-        """Re-read one directory (or all shown) after a change."""
+        """Re-read one directory (or all shown) after a change. The cursor stays on its
+        entry, or on its row when the entry went away."""
+        line = self.file_tree.cursor
+        if self._wanted is None and line is not None and line.entry is not None:
+            self._wanted = (line.path, self.file_tree.cursor_line)
         targets = [path] if path is not None else list(self.listings)
         for target in targets:
             self.listings.pop(target, None)
@@ -206,7 +157,7 @@ class FilePane(Vertical):
 
     def toggle(self, index: int) -> None:
         """Open or close the folder on row ``index``."""
-        line = self.tree.lines[index]
+        line = self.file_tree.lines[index]
         if not line.is_dir:
             return
         path = line.path
@@ -224,30 +175,40 @@ class FilePane(Vertical):
         At once, the frame that opens the folder already shows its files: no "loading"
         frame is drawn and sent first (the app's first screen shows the files too).
         """
-        if isinstance(self.fs, LocalFS) and self.lock.acquire(blocking=False):
+        if isinstance(self.fs, LocalFS) and self.session_lock.acquire(blocking=False):
             try:
                 entries = self.fs.listdir_if_small(path, QUICK_LOCAL)
             except FerrymanError:
                 entries = None  # the worker reads it again and reports it as usual
             finally:
-                self.lock.release()
+                self.session_lock.release()
             if entries is not None:
                 self.listings[path] = entries
                 return
         self._list(path)
 
-    @work(thread=True, exit_on_error=False, group="pane-load", description="list directory")
     def _list(self, path: str) -> None:
-        fs = self.fs
+        if self.fs is not None:
+            self._loads[self._read(self.fs, path)] = (self.fs, path)
+
+    @work(thread=True, exit_on_error=False, group="pane-load", description="list directory")
+    def _read(self, fs: RemoteFS, path: str) -> list[Entry]:
+        with self.session_lock:
+            return fs.listdir(path)
+
+    @on(Worker.StateChanged)
+    def _read_ended(self, event: Worker.StateChanged) -> None:
+        """A listing arrived, or failed for any reason (a bug too: then the folder says so
+        and the screen shows the error, instead of "loading…" for ever)."""
+        if event.state not in (WorkerState.SUCCESS, WorkerState.ERROR, WorkerState.CANCELLED):
+            return
+        fs, path = self._loads.pop(event.worker, (None, ""))
         if fs is None:
             return
-        try:
-            with self.lock:
-                entries = fs.listdir(path)
-        except FerrymanError as error:
-            self.app.call_from_thread(self._failed_load, fs, path, error)
-            return
-        self.app.call_from_thread(self._arrived, fs, path, entries)
+        if event.state is WorkerState.SUCCESS:
+            self._arrived(fs, path, event.worker.result or [])
+        elif event.state is WorkerState.ERROR:
+            self._failed_load(fs, path, as_ferryman_error(event.worker.error))
 
     def _arrived(self, fs: RemoteFS, path: str, entries: list[Entry]) -> None:
         if fs is not self.fs:
@@ -264,7 +225,7 @@ class FilePane(Vertical):
 
     # --- rendering from the cache ------------------------------------------------------
 
-    def visible(self, entries: list[Entry]) -> list[Entry]:
+    def shown_entries(self, entries: list[Entry]) -> list[Entry]:
         """The entries to show, folders first, sorted; written for 100,000 entries (no
         per-entry property calls, one sort per kind)."""
         shown = entries if self.show_hidden else [e for e in entries if e.name[:1] != "."]
@@ -288,20 +249,26 @@ class FilePane(Vertical):
     def _rebuild(self, cursor_path: str | None = "") -> None:
         """Lay out every row again from the listings: sorted, filtered, open folders
         expanded. The cursor stays on the row it was on (or goes to ``cursor_path``)."""
-        tree = self.tree
+        tree = self.file_tree
         if self.fs is None:
             return
-        if cursor_path == "":
+        wanted_row = tree.cursor_line
+        if cursor_path == "" and self._wanted is not None:
+            cursor_path, wanted_row = self._wanted
+        elif cursor_path == "":
             current = tree.cursor
             cursor_path = current.path if current is not None and current.entry else None
         lines: list[Line] = []
         self._lay_out(self.path, 0, lines)
-        cursor = tree.cursor_line if cursor_path is None else 0
-        if cursor_path is not None:
-            for index, line in enumerate(lines):
-                if line.entry is not None and line.path == cursor_path:
-                    cursor = index
-                    break
+        cursor = wanted_row
+        for index, line in enumerate(lines):
+            if cursor_path is not None and line.entry is not None and line.path == cursor_path:
+                cursor = index
+                self._wanted = None  # found: from now on the cursor is the user's again
+                break
+        else:
+            if self._wanted is not None and not any(line.note for line in lines):
+                self._wanted = None  # everything arrived and it is gone: its neighbour
         tree.set_lines(lines, cursor)
 
     def _lay_out(self, folder: str, depth: int, lines: list[Line]) -> None:
@@ -313,7 +280,7 @@ class FilePane(Vertical):
         if entries is None:
             lines.append(Line(depth, folder, note=Text("loading…", style="dim italic")))
             return
-        shown = self.visible(entries)
+        shown = self.shown_entries(entries)
         if not shown:
             lines.append(Line(depth, folder, note=Text("(empty)", style="dim italic")))
         if not self.expanded:  # the common case, and the one a huge folder needs fast
@@ -355,22 +322,44 @@ class FilePane(Vertical):
 
     # --- selection ---------------------------------------------------------------------
 
-    def toggle_mark(self) -> None:
-        row = self.cursor_row
-        if row is None or row.entry is None:
-            return
-        self.marked ^= {row.path}
-        self.tree.relabel()
+    @on(FileTree.FolderChosen)
+    def _folder_chosen(self, event: FileTree.FolderChosen) -> None:
+        event.stop()
+        if 0 <= event.index < len(self.file_tree.lines):
+            self.toggle(event.index)
+
+    @on(FileTree.ParentChosen)
+    def _parent_chosen(self, event: FileTree.ParentChosen) -> None:
+        event.stop()
+        self.go_up()
+
+    def entry_at(self, path: str) -> Entry | None:
+        """The listed entry at ``path``, if its folder has been read (any thread may ask:
+        it only reads the kept listings)."""
+        folder, name = posixpath.split(path)
+        for entry in list(self.listings.get(folder or "/", ())):
+            if entry.name == name:
+                return entry
+        return None
+
+    def is_folder(self, path: str) -> bool:
+        """Whether ``path`` is a folder this pane knows of (listed, or shown)."""
+        if path in self.listings or path == self.path:
+            return True
+        if isinstance(self.fs, LocalFS):
+            return os.path.isdir(path)
+        entry = self.entry_at(path)
+        return entry is not None and entry.is_dir
 
     @property
     def cursor_row(self) -> Row | None:
-        line = self.tree.cursor
+        line = self.file_tree.cursor
         return line.row if line is not None else None
 
     def selection(self) -> list[Row]:
         """The marked rows, else the row under the cursor."""
         if self.marked:
-            rows = [line.row for line in self.tree.lines
+            rows = [line.row for line in self.file_tree.lines
                     if line.entry is not None and line.path in self.marked]  # fmt: skip
             found = [row for row in rows if row is not None]
             if found:
@@ -381,7 +370,7 @@ class FilePane(Vertical):
     def current_dir(self) -> str:
         """Where a new item goes: the folder the cursor is in, or the open folder the
         cursor is on (a closed folder under the cursor is not a target: that surprises)."""
-        line = self.tree.cursor
+        line = self.file_tree.cursor
         if line is None or line.entry is None:
             return line.folder if line is not None and line.folder else self.path
         if line.expanded:
@@ -401,10 +390,10 @@ class FilePane(Vertical):
 
     @on(Input.Submitted, ".filter")
     def _filter_done(self) -> None:
-        self.tree.focus()
+        self.file_tree.focus()
 
     def clear_filter(self) -> None:
         field = self.query_one(".filter", Input)
         field.value = ""
         field.display = False
-        self.tree.focus()
+        self.file_tree.focus()

@@ -9,20 +9,18 @@ two rows (in light mode, two cells).
 from __future__ import annotations
 
 import posixpath
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, cast
 
 from rich.text import Text
 from textual import events
 from textual.binding import Binding
 from textual.geometry import Size
+from textual.message import Message
 from textual.strip import Strip
 
 from tui.remote.base import Entry
 from tui.widgets.cursor_view import CursorView
-
-if TYPE_CHECKING:
-    from tui.widgets.file_pane import FilePane
 
 
 @dataclass
@@ -62,7 +60,22 @@ class Line:
 
 
 class FileTree(CursorView):
-    """The tree inside a pane, with Midnight Commander and vim movement."""
+    """The tree inside a pane, with Midnight Commander and vim movement.
+
+    Attributes down: the pane gives it its rows (``set_lines``), how to label a row
+    (``labeller``) and the set of marked paths (shared). Messages up: what the user chose
+    (``FolderChosen``, ``ParentChosen``); the pane decides what that means.
+    """
+
+    class FolderChosen(Message):
+        """Enter, a right arrow or a click on the folder of row ``index``: open or close it."""
+
+        def __init__(self, index: int) -> None:
+            super().__init__()
+            self.index = index
+
+    class ParentChosen(Message):
+        """Backspace: up a level."""
 
     BINDINGS = [
         Binding("down,j", "cursor_down", "Down", show=False, id="pane.down"),
@@ -78,16 +91,15 @@ class FileTree(CursorView):
         Binding("space,insert", "mark", "Select", show=False, id="pane.mark"),
     ]
 
-    def __init__(self, *, light: bool = False) -> None:
+    def __init__(self, *, light: bool = False, labeller: Callable[[Line, int], Text],
+                 marked: set[str]) -> None:  # fmt: skip
         super().__init__()
         self.light = light  # slow links: the cursor is a marker, one cell changes per move
+        self.labeller = labeller
+        self.marked = marked
         self.lines: list[Line] = []
         self.generation = 0  # bumped when every label must be made again
         self._drawn_width = -1
-
-    @property
-    def pane(self) -> FilePane:
-        return cast("FilePane", self.query_ancestor("FilePane"))
 
     # --- contents ----------------------------------------------------------------------
 
@@ -115,6 +127,8 @@ class FileTree(CursorView):
     def render_line(self, y: int) -> Strip:
         index = self.scroll_offset.y + y
         width = self.scrollable_content_region.width
+        if width != self._drawn_width:
+            self.generation += 1  # labels are cut to the width: a resize makes them again
         self._drawn_width = width
         if index >= len(self.lines) or width <= 0:
             return Strip.blank(width, self.rich_style)
@@ -144,7 +158,7 @@ class FileTree(CursorView):
         text.append(("\u25bc " if line.expanded else "\u25b6 ") if line.is_dir else "  ")
         if line.label is None or line.generation != self.generation:
             room = max(width - 2 * line.depth - 2, 12)
-            line.label = self.pane.label_for(line, room)
+            line.label = self.labeller(line, room)
             line.generation = self.generation
         text.append_text(line.label)
         return text
@@ -167,14 +181,14 @@ class FileTree(CursorView):
     def action_open(self) -> None:
         line = self.cursor
         if line is not None and line.is_dir:
-            self.pane.toggle(self.cursor_line)
+            self.post_message(self.FolderChosen(self.cursor_line))
 
     def action_close(self) -> None:
         line = self.cursor
         if line is None:
             return
         if line.expanded:
-            self.pane.toggle(self.cursor_line)
+            self.post_message(self.FolderChosen(self.cursor_line))
         else:
             parent = self.parent_of(self.cursor_line)
             if parent is not None:
@@ -189,10 +203,14 @@ class FileTree(CursorView):
         return None
 
     def action_up(self) -> None:
-        self.pane.go_up()
+        self.post_message(self.ParentChosen())
 
     def action_mark(self) -> None:
-        self.pane.toggle_mark()
+        """Space: mark or unmark the row, at once (an F5 typed right after must see it)."""
+        line = self.cursor
+        if line is not None and line.entry is not None:
+            self.marked ^= {line.path}
+            self.relabel()
         self.action_cursor_down()
 
     def on_click(self, event: events.Click) -> None:
@@ -200,6 +218,6 @@ class FileTree(CursorView):
         if index is None:
             return
         if index == self.cursor_line and self.lines[index].is_dir:
-            self.pane.toggle(index)
+            self.post_message(self.FolderChosen(index))
         else:
             self.cursor_line = index

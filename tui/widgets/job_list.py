@@ -18,10 +18,10 @@ from textual.strip import Strip
 from textual.widgets import Static
 
 from tui.textsafe import printable
-from tui.transfer.queue import Job, State
+from tui.transfer.queue import Direction, Job, State
 from tui.transfer.rate import eta
 from tui.widgets.cursor_view import CursorView
-from tui.widgets.file_pane import human_size
+from tui.widgets.rows import human_size
 
 STATE_STYLE = {
     State.QUEUED: ("queued", "dim"),
@@ -36,6 +36,11 @@ WITH_REASON = (State.FAILED, State.SKIPPED, State.PAUSED)
 # Column widths around the name, which takes the rest: state, progress, bytes, speed, ETA.
 STATE_WIDTH, BAR_WIDTH, BYTES_WIDTH, SPEED_WIDTH, ETA_WIDTH = 7, 12, 9, 10, 7
 FIXED = 1 + STATE_WIDTH + 1 + 1 + BAR_WIDTH + 1 + BYTES_WIDTH + 1 + SPEED_WIDTH + 1 + ETA_WIDTH
+NARROW_BAR = 5  # under 76 cells the bar shrinks, so that the name keeps room (60 columns)
+
+
+def bar_width(width: int) -> int:
+    return BAR_WIDTH if width >= 76 else NARROW_BAR
 
 
 def bar(done: int, total: int | None, width: int = BAR_WIDTH) -> Text:
@@ -48,7 +53,21 @@ def bar(done: int, total: int | None, width: int = BAR_WIDTH) -> Text:
 
 
 def name_width(width: int) -> int:
-    return max(8, width - FIXED)
+    return max(8, width - FIXED + BAR_WIDTH - bar_width(width))
+
+
+ARROWS = {Direction.DOWNLOAD: "\u2193", Direction.UPLOAD: "\u2191"}
+"""A download points down to the local disk, an upload up to the server (no colour needed)."""
+
+
+def job_name(job: Job, room: int) -> str:
+    """The arrow and the job's path on the server (where the same name from two folders
+    differs); too long, its start gives way: the name at the end is what one looks for."""
+    remote = job.source if job.direction is Direction.DOWNLOAD else job.target
+    shown = f"{ARROWS[job.direction]} {printable(remote)}"
+    if len(shown) > room:
+        shown = shown[:2] + "\u2026" + shown[len(shown) - room + 3 :]
+    return shown
 
 
 def columns(width: int, state: Text, name: Text, progress: Text, moved: str, speed: str,
@@ -71,8 +90,9 @@ class JobHeader(Static):
     """The column titles, laid out as the rows below them are."""
 
     def render(self) -> Text:
-        title = Text("progress")
-        title.truncate(BAR_WIDTH, pad=True)
+        width = self.content_size.width
+        title = Text("progress" if bar_width(width) == BAR_WIDTH else "done")
+        title.truncate(bar_width(width), pad=True)
         return columns(self.content_size.width, Text("state"), Text("name"), title, "bytes",
                        "speed", "ETA")  # fmt: skip
 
@@ -152,18 +172,29 @@ class JobList(CursorView):
         width = self.scrollable_content_region.width if width is None else width
         job = self.jobs[index]
         label, style = STATE_STYLE[job.state]
-        name = Text(printable(job.name))
+        name = Text(job_name(job, name_width(width)))
         if job.reason and job.state in WITH_REASON:
-            name = Text(printable(f"{job.name}: {job.reason}"), style=style)
+            name = Text(f"{ARROWS[job.direction]} {printable(f'{job.name}: {job.reason}')}",
+                        style=style)  # fmt: skip
         speed = self.speeds.get(job.id, 0.0)
         remaining = (job.size - job.done) / speed if speed and job.size else 0.0
         shown_speed = f"{human_size(int(speed))}/s" if speed else ""
-        return columns(width, Text(label, style=style), name, bar(job.done, job.size),
+        return columns(width, Text(label, style=style), name,
+                       bar(job.done, job.size, bar_width(width)),
                        human_size(job.done), shown_speed, eta(remaining))  # fmt: skip
 
     @property
     def row_count(self) -> int:
         return len(self.jobs)
+
+    def follow(self, job: Job) -> None:
+        """Move the cursor to ``job`` (scrolled into view), if it is listed."""
+        for index, listed in enumerate(self.jobs):
+            if listed is job:
+                self.cursor_line = index
+                self._show_cursor()
+                self.call_after_refresh(self._show_cursor)  # a panel just shown: its size
+                return
 
     def cursor_moved(self) -> None:
         self.post_message(self.CursorMoved())

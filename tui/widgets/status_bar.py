@@ -10,6 +10,9 @@ from tui.textsafe import printable
 
 
 class StatusBar(Static):
+    """The site and its security badge, then what is running. The badge shows TLS only for
+    a session that is open and encrypted: an empty ``security`` is never drawn as TLS."""
+
     site: reactive[str] = reactive("")
     security: reactive[str] = reactive("")  # "TLSv1.3", "insecure", or "" (not connected)
     activity: reactive[str] = reactive("idle")
@@ -23,10 +26,13 @@ class StatusBar(Static):
             text.append("  ")
             if self.security == "insecure":
                 text.append(" INSECURE: plain FTP ", style="bold white on red")
-            else:
+            elif self.security.startswith("TLS"):
                 text.append(
                     f" TLS {self.security.removeprefix('TLSv')} ", style="bold black on green"
                 )
-        text.append("  │  ", style="dim")
-        text.append(printable(self.activity))
+            else:  # no session (lost, or not yet made): no badge vouches for anything
+                text.append(" no connection ", style="reverse")
+        if self.activity:
+            text.append("  │  ", style="dim")
+            text.append(printable(self.activity))
         return text

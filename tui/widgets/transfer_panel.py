@@ -21,11 +21,10 @@ from textual.reactive import reactive
 from textual.timer import Timer
 from textual.widgets import Static
 
-from tui.screens.confirm import ConfirmScreen
 from tui.transfer.queue import FINISHED, Job, State, TransferQueue
 from tui.transfer.rate import Rate, eta
-from tui.widgets.file_pane import human_size
 from tui.widgets.job_list import JobHeader, JobList, bar
+from tui.widgets.rows import human_size
 
 FILTERS = ("all", "active", "failed", "done")
 
@@ -71,15 +70,25 @@ class TransferPanel(Vertical, can_focus=False):
             super().__init__()
             self.job = job
 
+    class CancelAllRequested(Message):
+        """Shift+X: ``count`` unfinished jobs would be cancelled; the screen asks, then
+        calls ``cancel_all``."""
+
+        def __init__(self, panel: TransferPanel, count: int) -> None:
+            super().__init__()
+            self.panel = panel
+            self.count = count
+
     def __init__(self, queue: TransferQueue, *, id: str | None = None) -> None:
         super().__init__(id=id)
         self.queue = queue
         self.clock: Callable[[], float] = time.monotonic  # tests and screenshots stop it
         self.rates: dict[int, Rate] = {}  # per running job
-        self.batch = Rate()  # all of them: bytes moved by any job, finished ones too
+        self.batch_rate = Rate()  # all of them: bytes moved by any job, finished ones too
         self.moved = 0  # those bytes at the last redraw
         self._timer: Timer | None = None
         self._focus_on_mount = False
+        self._follow_on_mount: Job | None = None
         self._told: tuple[int, str] | None = None  # the job (and reason) last highlighted
 
     def compose(self) -> ComposeResult:
@@ -89,6 +98,8 @@ class TransferPanel(Vertical, can_focus=False):
 
     def on_mount(self) -> None:
         self.wake()
+        if self._follow_on_mount is not None:
+            self.query_one(JobList).follow(self._follow_on_mount)
         if self._focus_on_mount:
             self.query_one(JobList).focus()
 
@@ -182,12 +193,12 @@ class TransferPanel(Vertical, can_focus=False):
         for job_id in self.rates.keys() - tally.speeds.keys():
             del self.rates[job_id]  # stopped: a resumed job measures afresh
         if tally.moved < self.moved:
-            self.batch = Rate()  # finished jobs were cleared away: measure afresh
+            self.batch_rate = Rate()  # finished jobs were cleared away: measure afresh
         self.moved = tally.moved
         if not running:
-            self.batch = Rate()  # idle or all paused: the next run measures afresh
+            self.batch_rate = Rate()  # idle or all paused: the next run measures afresh
         else:
-            tally.speed = self.batch.update(now, tally.moved)
+            tally.speed = self.batch_rate.update(now, tally.moved)
         return tally
 
     def _total(self, tally: Tally) -> None:
@@ -267,18 +278,24 @@ class TransferPanel(Vertical, can_focus=False):
         self._acted()
 
     def action_cancel_all(self) -> None:
-        """Cancel every unfinished job, after asking: their partial files are removed."""
+        """Cancel every unfinished job, once the screen has asked: their partial files
+        are removed."""
         count = sum(job.state not in FINISHED for job in self.queue.jobs() if not job.is_dir)
-        if not count:
+        if count:
+            self.post_message(self.CancelAllRequested(self, count))
+
+    def cancel_all(self) -> None:
+        self.queue.cancel()
+        self._acted()
+
+    def bring_into_view(self, job: Job) -> None:
+        """Put the cursor on ``job`` (jobs just queued), showing every job to find it."""
+        self.shown = "all"
+        if not self.is_mounted:
+            self._follow_on_mount = job
             return
-
-        def answered(yes: bool | None) -> None:
-            if yes:
-                self.queue.cancel()
-                self._acted()
-
-        question = f"Cancel {count} unfinished transfer(s)? Their partial files are removed."
-        self.app.push_screen(ConfirmScreen(question, yes="Cancel all", danger=True), answered)
+        self.refresh_jobs()
+        self.query_one(JobList).follow(job)
 
     def action_retry_all(self) -> None:
         self.queue.retry()
