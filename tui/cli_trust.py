@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING
 from cryptography import x509
 
 from tui.errors import EXIT_CERTIFICATE, EXIT_FAILURE, EXIT_OK, ConfigError, UsageError
-from tui.remote.tls import fingerprint, normalize_fingerprint
+from tui.identity import fingerprint, kind_noun, normalize_fingerprint, show_fingerprint
 from tui.sites import parse_url
 from tui.textsafe import printable
 from tui.trust.certificate import CertificateReport, short_name
@@ -138,14 +138,15 @@ def _site_key(text: str) -> str:
 
 def _list(store: TrustStore, *, as_json: bool) -> int:
     sites = sorted(store.sites().items())
-    rows = [(site, entry) for site, record in sites for entry in record.certificates]
+    rows = [(site, entry) for site, record in sites for entry in record.pins]
     damaged = [(site, record.damaged) for site, record in sites if record.damaged is not None]
     if as_json:
         listed: list[dict[str, object]] = [
             {
                 "site": site,
-                "sha256": entry.sha256,
-                "subject": entry.subject,
+                "kind": entry.kind,
+                "sha256": show_fingerprint(entry.sha256, entry.kind),
+                "subject": entry.label,
                 "accepted_at": entry.accepted_at,
                 "not_after": entry.not_after,
                 "expired": entry.expired,
@@ -161,9 +162,15 @@ def _list(store: TrustStore, *, as_json: bool) -> int:
     if not rows and not damaged:
         print("No trusted certificates yet.")
     for site, entry in rows:
-        state = "EXPIRED" if entry.expired else f"until {printable(entry.not_after[:10])}"
-        print(f"{printable(site)}  {printable(entry.subject)}  {state}")
-        print(f"    SHA-256 {printable(entry.sha256)}")
+        if entry.expired:
+            state = "EXPIRED"
+        elif entry.not_after:
+            state = f"until {printable(entry.not_after[:10])}"
+        else:
+            state = kind_noun(entry.kind)
+        print(f"{printable(site)}  {printable(entry.label)}  {state}")
+        shown = show_fingerprint(entry.sha256, entry.kind)
+        print(f"    {'' if shown.startswith('SHA256:') else 'SHA-256 '}{printable(shown)}")
         for problem in entry.problems:
             print(f"    accepted although: {printable(problem)}")
     for site, reason in damaged:
