@@ -1,4 +1,9 @@
-"""Provides the RemoteFS interface that every backend (local disk, FTP/FTPS, later SFTP) implements.
+"""Provides the interface every backend (local disk, FTP/FTPS, later SFTP) implements.
+
+:class:`RemoteFS` is a connected file system; :class:`Session` is what a backend's factory
+(declared in ``tui.backends``) returns for the connection service: it connects, or fetches
+the server's identity without logging in. :class:`Security` is a session's protection in
+backend-neutral words, for the status bar.
 
 Paths are POSIX strings. Names that are not valid in the site's charset keep their bytes as
 lone surrogates (``surrogateescape``), exactly like ``os.fsdecode`` on Linux, so a name read
@@ -13,9 +18,13 @@ import os
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Protocol, Self
+from typing import TYPE_CHECKING, Protocol, Self
 
 from tui.errors import InvalidName, NotFound, NotSupported
+from tui.identity import IdentityDecider, PeerIdentity, verified_only
+
+if TYPE_CHECKING:
+    from tui.sites import Site
 
 
 class EntryType(enum.Enum):
@@ -119,6 +128,81 @@ ProgressCallback = Callable[[int], None]
 """Called with the number of bytes moved since the last call."""
 
 
+@dataclass(frozen=True, slots=True)
+class Security:
+    """How a session is protected, in words every backend can fill in (the status bar's
+    badge reads this, never a backend's own attributes).
+
+    Attributes:
+        encrypted: The session's traffic is encrypted.
+        protocol: What protects it, as the protocol names itself (``"TLSv1.3"``, ``"SSH-2.0"``),
+            or what it is when nothing does (``"plain FTP"``).
+        badge: The status bar's words (``"TLS 1.3"``).
+        identity: The kind of the identity that was judged (``tui.identity``), or None.
+    """
+
+    encrypted: bool
+    protocol: str = ""
+    badge: str = ""
+    identity: str | None = None
+
+
+INSECURE = Security(encrypted=False, protocol="plain", badge="unencrypted")
+
+LoginGate = Callable[["Site", bool], None]
+"""Called with the site and whether the connection is secured, once the identity is
+accepted and before any credential is sent: it may refuse (raise, e.g. a TLS downgrade) and
+fills in the site's credentials, which are only then looked up or asked for."""
+
+LogCallback = Callable[[str, str], None]
+"""Receives a session's protocol conversation: a direction (``>``, ``<``, ``*``) and a line,
+passwords masked."""
+
+
+@dataclass(frozen=True, slots=True)
+class SessionSettings:
+    """What the connection service gives every backend's session factory.
+
+    Attributes:
+        timeout: Seconds for connecting and for each operation.
+        ca_file: Extra trusted CA certificates (PEM), for backends that use X.509.
+        decider: Judges the identity the server presents in each handshake.
+        log: Receives the protocol conversation, or None.
+        before_login: The login gate, or None.
+    """
+
+    timeout: float = 30.0
+    ca_file: str | None = None
+    decider: IdentityDecider = verified_only
+    log: LogCallback | None = None
+    before_login: LoginGate | None = None
+
+
+class Session(Protocol):
+    """A backend's not-yet-connected session for one site (one use, one thread)."""
+
+    def connect(self) -> RemoteFS:
+        """Connect, judge the server's identity (the decider), log in.
+
+        Raises:
+            ConnectFailed, CertificateNotTrusted, AuthFailed, ConnectionLost, ProtocolError,
+            and the backend's own ``FerrymanError`` subclasses.
+        """
+        ...
+
+    def fetch_identity(self) -> PeerIdentity:
+        """Handshake, describe the server's identity, disconnect without logging in.
+
+        Raises:
+            UsageError: the site has no identity to fetch (plain FTP); ConnectFailed, …
+        """
+        ...
+
+
+SessionFactory = Callable[["Site", SessionSettings], Session]
+"""What ``tui.backends.Backend.session`` names."""
+
+
 class RemoteFS(abc.ABC):
     """A file system reached over one connection.
 
@@ -130,6 +214,12 @@ class RemoteFS(abc.ABC):
 
     #: A short label for messages and the status line, e.g. ``"ftpes://user@host:21"``.
     label: str = ""
+
+    @property
+    def security(self) -> Security:
+        """How this session is protected (the status bar's badge). Unencrypted unless the
+        backend says otherwise."""
+        return INSECURE
 
     @property
     @abc.abstractmethod

@@ -24,17 +24,22 @@ from tui.errors import (
     ProtocolError,
     TLSError,
 )
-from tui.remote.base import Capabilities, Entry, EntryType, RemoteFS
+from tui.identity import X509, IdentityDecider, PeerIdentity, verified_only
+from tui.remote.base import (
+    INSECURE,
+    Capabilities,
+    Entry,
+    EntryType,
+    RemoteFS,
+    Security,
+    SessionSettings,
+)
 from tui.remote.ftpcontrol import Control, LogCallback
 from tui.remote.ftpio import FTPReader, FTPWriter, read_lines
 from tui.remote.ftpopen import LoginGate, SessionOpener, read_features, unix_like
 from tui.remote.listing import parse_listing, parse_mdtm, parse_mlsd_line
 from tui.remote.replies import error_for_reply
-from tui.remote.tls import (
-    CertificateDecider,
-    TLSCheck,
-    verified_only,
-)
+from tui.remote.tls import TLSCheck
 from tui.sites import Site
 
 
@@ -59,7 +64,7 @@ class FTPFS(RemoteFS):
         *,
         timeout: float = 30.0,
         ca_file: str | None = None,
-        decider: CertificateDecider = verified_only,
+        decider: IdentityDecider = verified_only,
         log: LogCallback | None = None,
         before_login: LoginGate | None = None,
     ) -> None:
@@ -105,6 +110,17 @@ class FTPFS(RemoteFS):
         """
         self.tls = self._opener.fetch_certificate()
         return self.tls
+
+    def fetch_identity(self) -> PeerIdentity:
+        """``tui.remote.base.Session``: the certificate, as :meth:`fetch_certificate`."""
+        return self.fetch_certificate()
+
+    @property
+    def security(self) -> Security:
+        if self.tls is None:
+            return INSECURE_FTP
+        version = self.tls.tls_version
+        return Security(True, version, f"TLS {version.removeprefix('TLSv')}", X509)
 
     def _after_login(self, control: Control) -> None:
         with self._translate("Cannot set up the session"):
@@ -179,10 +195,13 @@ class FTPFS(RemoteFS):
             self._drop()
             raise ProtocolError(f"{action}: {error}") from error
 
-    def _drop(self) -> None:
+    def drop(self) -> None:
+        """Forget a broken control connection (the data streams call it when it failed)."""
         if self._control is not None:
             self._control.abandon()
             self._control = None
+
+    _drop = drop
 
     def _command(self, command: str, action: str) -> str:
         with self._translate(action):
@@ -369,6 +388,17 @@ class FTPFS(RemoteFS):
             pass  # QUIT is a courtesy; the sockets are closed below either way
         finally:
             control.abandon()
+
+
+INSECURE_FTP = Security(encrypted=False, protocol="plain FTP", badge=INSECURE.badge)
+
+
+def session(site: Site, settings: SessionSettings) -> FTPFS:
+    """The FTP backend's session factory (declared in ``tui.backends.FTP``)."""
+    return FTPFS(
+        site, timeout=settings.timeout, ca_file=settings.ca_file, decider=settings.decider,
+        log=settings.log, before_login=settings.before_login,
+    )  # fmt: skip
 
 
 def _hex_in(reply: str, algorithm: str) -> str:

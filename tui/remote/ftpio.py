@@ -27,15 +27,32 @@ import socket
 import ssl
 import sys
 from collections.abc import Callable
-from typing import TYPE_CHECKING, Self
+from typing import Protocol, Self
 
 from tui.errors import ConnectionLost, FerrymanError, TransferFailed
-from tui.remote.ftpcontrol import close_data
+from tui.remote.ftpcontrol import Control, close_data
 from tui.remote.replies import error_for_reply
 from tui.remote.tlsdata import receiver
 
-if TYPE_CHECKING:
-    from tui.remote.ftp import FTPFS
+
+class _Site(Protocol):
+    @property
+    def key(self) -> str: ...
+
+
+class FTPSession(Protocol):
+    """What the streams need of their FTP session (``tui.remote.ftp.FTPFS``): its control
+    connection, its site for messages, and ``drop()`` to forget a broken connection. A
+    protocol, so that this module does not import the one that imports it."""
+
+    @property
+    def control(self) -> Control: ...
+
+    @property
+    def site(self) -> _Site: ...
+
+    def drop(self) -> None: ...
+
 
 # A listing longer than this is refused rather than read into memory without end.
 MAX_LISTING_BYTES = 512 * 1024 * 1024
@@ -68,7 +85,7 @@ def read_lines(conn: socket.socket, encoding: str) -> list[str]:
 
 
 class _Stream:
-    def __init__(self, fs: FTPFS, conn: socket.socket, action: str) -> None:
+    def __init__(self, fs: FTPSession, conn: socket.socket, action: str) -> None:
         self._fs = fs
         self._conn: socket.socket | None = conn
         self._action = action
@@ -92,11 +109,11 @@ class _Stream:
             if complete:
                 mapped = error_for_reply(str(error), self._action)
                 if isinstance(mapped, ConnectionLost):
-                    self._fs._drop()
+                    self._fs.drop()
                 raise mapped from error
             return  # aborted on purpose: the 426/451 that follows is expected
         except (OSError, EOFError) as error:
-            self._fs._drop()
+            self._fs.drop()
             if complete:
                 raise ConnectionLost(
                     f"{self._action}: the connection to {self._fs.site.key} was lost"
@@ -116,7 +133,7 @@ class _Stream:
         except ftplib.Error as refusal:
             return error_for_reply(str(refusal), self._action)
         except (OSError, EOFError, FerrymanError):
-            self._fs._drop()
+            self._fs.drop()
             return ConnectionLost(f"{self._action}: the connection was lost ({error})")
         if reply.startswith("2"):
             return TransferFailed(f"{self._action}: the data connection broke ({error})")
@@ -139,7 +156,7 @@ class FTPReader(_Stream):
     _batch = 0  # bytes the kernel waits for before it wakes the reader; 0: no batches
 
     def __init__(
-        self, fs: FTPFS, conn: socket.socket, action: str, *, expect: int | None = None
+        self, fs: FTPSession, conn: socket.socket, action: str, *, expect: int | None = None
     ) -> None:
         super().__init__(fs, conn, action)
         self._left = expect  # bytes still announced, when the caller knows

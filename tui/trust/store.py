@@ -330,8 +330,8 @@ class TrustStore:
     def damaged_error(self, site: str, reason: str) -> TrustStoreCorrupt:
         return TrustStoreCorrupt(
             f"The trust store {self.path} has a damaged record for {site} ({reason}); no "
-            f"certificate or key of that site is trusted. Run 'ferryman trust forget {site}' or fix "
-            f"the file to go on"
+            f"certificate or key of that site is trusted. Run 'ferryman trust forget {site}' "
+            f"or fix the file to go on"
         )
 
     def add(self, site: str, entry: Pin) -> None:
