@@ -176,8 +176,7 @@ class MainScreen(QuietScreen, CompareSync, TransferQueueActions, Screen[None]):
         self.site = site
         self.remote.attach(fs, path if path is not None else site.path)
         self.status.site = site.key
-        tls = getattr(fs, "tls", None)
-        self.status.security = tls.peer.tls_version if tls else "insecure"
+        self.status.show_security(fs.security)
         self.status.activity = "connected"
         self._remote_active = True
         self.remote.tree.focus()
@@ -243,11 +242,13 @@ class MainScreen(QuietScreen, CompareSync, TransferQueueActions, Screen[None]):
             return
         report = self.ferryman.service.policy.report_for(self.site.key)
         if report is None:
-            self.notify("Plain FTP: this connection has no certificate.", severity="warning")
+            what = self.remote.fs.security.protocol if self.remote.fs else "plain"
+            self.notify(f"{what[:1].upper()}{what[1:]}: this connection has no certificate.",
+                        severity="warning")  # fmt: skip
             return
-        from tui.screens.certificate import CertificateScreen  # cryptography: when needed
+        from tui.screens.identity import trust_viewer  # cryptography: when needed
 
-        self.app.push_screen(CertificateScreen(report, ask=False))
+        self.app.push_screen(trust_viewer(report, ask=False))
 
     def action_trust_manager(self) -> None:
         from tui.screens.trust_manager import TrustManagerScreen
