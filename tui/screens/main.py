@@ -38,7 +38,7 @@ from tui.widgets.status_bar import StatusBar
 from tui.widgets.transfer_panel import TransferPanel
 
 if TYPE_CHECKING:
-    from tui.app import FerrymanApp
+    from tui.screens.ferryman import Ferryman
 
 
 class MainScreen(QuietScreen, CompareSync, TransferQueueActions, Screen[None]):
@@ -94,7 +94,7 @@ class MainScreen(QuietScreen, CompareSync, TransferQueueActions, Screen[None]):
         self._reload_after: set[tuple[str, str]] = set()
 
     @property
-    def ferryman(self) -> FerrymanApp:
+    def ferryman(self) -> Ferryman:
         return self.app  # type: ignore[return-value]
 
     def compose(self) -> ComposeResult:

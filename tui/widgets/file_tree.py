@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import posixpath
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, cast
+from typing import Protocol, cast
 
 from rich.text import Text
 from textual import events
@@ -21,8 +21,18 @@ from textual.strip import Strip
 from tui.remote.base import Entry
 from tui.widgets.cursor_view import CursorView
 
-if TYPE_CHECKING:
-    from tui.widgets.file_pane import FilePane
+
+class Pane(Protocol):
+    """What the tree asks of the pane it sits in (``tui.widgets.file_pane.FilePane``),
+    as a protocol: the pane imports the tree, and an import back would be a circle."""
+
+    def label_for(self, line: Line, width: int) -> Text: ...
+
+    def toggle(self, index: int) -> None: ...
+
+    def go_up(self) -> None: ...
+
+    def toggle_mark(self) -> None: ...
 
 
 @dataclass
@@ -86,8 +96,8 @@ class FileTree(CursorView):
         self._drawn_width = -1
 
     @property
-    def pane(self) -> FilePane:
-        return cast("FilePane", self.query_ancestor("FilePane"))
+    def pane(self) -> Pane:
+        return cast(Pane, self.query_ancestor("FilePane"))
 
     # --- contents ----------------------------------------------------------------------
 
