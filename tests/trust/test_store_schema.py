@@ -144,8 +144,9 @@ def test_a_pin_of_a_kind_this_version_does_not_know__damages_only_its_site():
     unknown = {"kind": "quantum-key", "sha256": "FF", "failing": [], "problems": [],
                "accepted_at": "now", "source": "user", "details": {}}  # fmt: skip
     good = {"kind": X509, **certificate("AA:AA")}
-    path = write({"schema": 2, "sites": {"q.example:1": {"tls": False, "pins": [unknown]},
-                                         "a.example:21": {"tls": True, "pins": [good]}}})  # fmt: skip
+    sites = {"q.example:1": {"tls": False, "pins": [unknown]},
+             "a.example:21": {"tls": True, "pins": [good]}}  # fmt: skip
+    path = write({"schema": 2, "sites": sites})
     sites = TrustStore().sites()
     assert "unknown kind 'quantum-key'" in (sites["q.example:1"].damaged or "")
     assert [p.sha256 for p in TrustStore().pins("a.example:21")] == ["AA:AA"]
