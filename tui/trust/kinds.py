@@ -17,7 +17,7 @@ from datetime import UTC, datetime
 from typing import Protocol
 
 from tui.identity import Identity, PeerIdentity, kind_noun, show_fingerprint
-from tui.trust.store import Pin, TrustedIdentity
+from tui.trust.pins import Pin, TrustedIdentity
 
 GENERAL = "general"  # a problem that fits no part of the identity
 VERDICTS = ("trusted-ca", "trusted-store", "untrusted", "changed")

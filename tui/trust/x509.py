@@ -15,8 +15,8 @@ from cryptography import x509
 from tui.identity import X509, CertificateIdentity, PeerIdentity
 from tui.trust.certificate import CertificateReport, short_name
 from tui.trust.kinds import Report, now_text
+from tui.trust.pins import TrustedCertificate
 from tui.trust.revocation import RevocationChecker
-from tui.trust.store import TrustedCertificate
 from tui.trust.verify import build_report, trust_anchors
 
 
