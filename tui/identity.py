@@ -13,12 +13,8 @@ pairs for certificates (``AB:CD:…``), OpenSSH's ``SHA256:`` + unpadded base64 
 
 from __future__ import annotations
 
-import base64
-import binascii
-import hashlib
 from collections.abc import Callable
-from dataclasses import dataclass, field
-from typing import Protocol
+from typing import NamedTuple, Protocol
 
 X509 = "x509"
 """An X.509 certificate presented in a TLS handshake (FTPS)."""
@@ -94,8 +90,7 @@ class CertificateIdentity(PeerIdentity, Protocol):
     def cipher(self) -> str: ...
 
 
-@dataclass(frozen=True, slots=True)
-class Identity:
+class Identity(NamedTuple):  # a NamedTuple: cheaper to define at start-up than a dataclass
     """A peer identity of any kind whose details are a few labelled values.
 
     Host keys fit here (``details``: key type, the key in OpenSSH's base64, what
@@ -112,7 +107,7 @@ class Identity:
     sha256: str
     verified: bool = False
     problems: tuple[str, ...] = ()
-    details: tuple[tuple[str, str], ...] = field(default=())
+    details: tuple[tuple[str, str], ...] = ()
     revoked: str | None = None
 
 
@@ -131,6 +126,8 @@ def verified_only(identity: PeerIdentity) -> bool:
 
 def fingerprint(data: bytes, algorithm: str = "sha256") -> str:
     """Upper-case hex pairs joined by colons, e.g. ``"AB:CD:…"`` (DESIGN.md)."""
+    import hashlib  # here, not at the top: every command imports this module at start-up
+
     digest = hashlib.new(algorithm, data).hexdigest().upper()
     return ":".join(digest[index : index + 2] for index in range(0, len(digest), 2))
 
@@ -158,6 +155,9 @@ def normalize_fingerprint(text: str) -> str:
     if len(hex_digits) == 64 and all(ch in "0123456789ABCDEF" for ch in hex_digits):
         return ":".join(hex_digits[index : index + 2] for index in range(0, 64, 2))
     if prefixed and len(value.rstrip("=")) == 43 and ":" not in value:
+        import base64
+        import binascii
+
         try:
             digest = base64.b64decode(value.rstrip("=") + "=", validate=True)
         except (binascii.Error, ValueError):
@@ -173,6 +173,8 @@ def openssh_fingerprint(sha256: str) -> str:
     Raises:
         ValueError: ``sha256`` is not a SHA-256 fingerprint.
     """
+    import base64
+
     digest = bytes.fromhex(normalize_fingerprint(sha256).replace(":", ""))
     return "SHA256:" + base64.b64encode(digest).decode("ascii").rstrip("=")
 

@@ -18,7 +18,7 @@ import os
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import TYPE_CHECKING, Protocol, Self
+from typing import TYPE_CHECKING, NamedTuple, Protocol, Self
 
 from tui.errors import InvalidName, NotFound, NotSupported
 from tui.identity import IdentityDecider, PeerIdentity, verified_only
@@ -128,8 +128,7 @@ ProgressCallback = Callable[[int], None]
 """Called with the number of bytes moved since the last call."""
 
 
-@dataclass(frozen=True, slots=True)
-class Security:
+class Security(NamedTuple):  # NamedTuples here: cheaper than dataclasses at start-up
     """How a session is protected, in words every backend can fill in (the status bar's
     badge reads this, never a backend's own attributes).
 
@@ -159,8 +158,7 @@ LogCallback = Callable[[str, str], None]
 passwords masked."""
 
 
-@dataclass(frozen=True, slots=True)
-class SessionSettings:
+class SessionSettings(NamedTuple):
     """What the connection service gives every backend's session factory.
 
     Attributes:
