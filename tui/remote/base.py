@@ -146,7 +146,7 @@ class Security(NamedTuple):  # NamedTuples here: cheaper than dataclasses at sta
     identity: str | None = None
 
 
-INSECURE = Security(encrypted=False, protocol="plain", badge="unencrypted")
+INSECURE = Security(encrypted=False, protocol="unencrypted", badge="unencrypted")
 
 LoginGate = Callable[["Site", bool], None]
 """Called with the site and whether the connection is secured, once the identity is
