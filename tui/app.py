@@ -39,7 +39,7 @@ from tui.widgets.transfer_panel import TransferPanel
 if TYPE_CHECKING:
     from tui.connection import ConnectionService
     from tui.transfer.engine import TransferEngine
-    from tui.trust.certificate import CertificateReport
+    from tui.trust.kinds import Report
     from tui.trust.policy import TrustDecision
     from tui.trust.store import TrustStore
 
@@ -238,11 +238,12 @@ class FerrymanApp(App[None]):
                 continue
         return default
 
-    def ask_trust(self, report: CertificateReport) -> TrustDecision:
-        from tui.screens.certificate import CertificateScreen
+    def ask_trust(self, report: Report) -> TrustDecision:
+        """The trust prompt: the viewer for the identity's kind (certificate, host key …)."""
+        from tui.screens.identity import trust_viewer
         from tui.trust.policy import TrustDecision
 
-        decision = self._ask(CertificateScreen(report), TrustDecision.REJECT)
+        decision = self._ask(trust_viewer(report), TrustDecision.REJECT)
         if decision is TrustDecision.REJECT:
             self._rejected.add(report.sha256)
         return decision

@@ -60,7 +60,8 @@ def _common(parser: argparse.ArgumentParser) -> None:
         action="append",
         default=[],
         metavar="FP",
-        help="accept the certificate with this SHA-256 fingerprint for this run",
+        help="accept the certificate (or key) with this SHA-256 fingerprint for this run "
+        "(hex pairs, or OpenSSH's SHA256:base64)",
     )
     group.add_argument("--ca-file", metavar="PEM", help="also trust the CA certificates in PEM")
     mode = group.add_mutually_exclusive_group()
@@ -259,7 +260,7 @@ def _service(args: argparse.Namespace) -> ConnectionService:
     if args.ca_file and not os.path.isfile(args.ca_file):
         raise UsageError(f"--ca-file: no such file {args.ca_file}")
     try:
-        from tui.remote.tls import normalize_fingerprint
+        from tui.identity import normalize_fingerprint
 
         trusted = [normalize_fingerprint(value) for value in args.trust]
     except ValueError as error:

@@ -14,11 +14,11 @@ from typing import TYPE_CHECKING
 from cryptography import x509
 
 from tui.errors import EXIT_CERTIFICATE, EXIT_FAILURE, EXIT_OK, ConfigError, UsageError
-from tui.remote.tls import fingerprint, normalize_fingerprint
+from tui.identity import fingerprint, kind_noun, normalize_fingerprint, show_fingerprint
 from tui.sites import parse_url
 from tui.textsafe import printable
 from tui.trust.certificate import CertificateReport, short_name
-from tui.trust.policy import cannot_save, pin_for
+from tui.trust.kinds import Report
 from tui.trust.store import TrustedCertificate, TrustStore
 
 if TYPE_CHECKING:
@@ -67,8 +67,35 @@ def run_cert(service: ConnectionService, url: str, *, as_json: bool) -> int:
         json.dump(report.to_json(), sys.stdout, indent=2)
         sys.stdout.write("\n")
     else:
-        print("\n".join(render_report(report, url=url)))
+        print("\n".join(render_any(report, url=url)))
     return EXIT_OK if report.trusted else EXIT_CERTIFICATE
+
+
+def render_any(report: Report, *, url: str = "URL") -> list[str]:
+    """The human form of a report of any identity kind."""
+    if isinstance(report, CertificateReport):
+        return render_report(report, url=url)
+    noun = kind_noun(report.kind)
+    lines = [f"{noun.capitalize()} of {report.site}: {_verdict(report.verdict, noun)}", ""]
+    details = report.to_json().get("details")
+    for label, value in (details if isinstance(details, dict) else {}).items():
+        lines.append(f"  {printable(str(label)):<14} {printable(str(value))}")
+    lines += [f"  ! {printable(problem)}" for problem in report.all_problems]
+    lines.append(f"SHA-256      {report.fingerprint}")
+    if report.previous:
+        lines.append(f"Trusted before: {show_fingerprint(report.previous, report.kind)}")
+    if not report.trusted and report.revocation != "revoked":
+        lines += ["", f"To trust it: ferryman trust add {url} --fingerprint {report.fingerprint}"]
+    return lines
+
+
+def _verdict(verdict: str, noun: str) -> str:
+    return {
+        "trusted-ca": "trusted (vouched for by an authority you trust)",
+        "trusted-store": f"trusted (you accepted this {noun} before)",
+        "untrusted": "NOT TRUSTED",
+        "changed": "CHANGED since you trusted it: possible attack",
+    }[verdict]
 
 
 def render_report(report: CertificateReport, *, url: str = "URL") -> list[str]:
@@ -138,14 +165,15 @@ def _site_key(text: str) -> str:
 
 def _list(store: TrustStore, *, as_json: bool) -> int:
     sites = sorted(store.sites().items())
-    rows = [(site, entry) for site, record in sites for entry in record.certificates]
+    rows = [(site, entry) for site, record in sites for entry in record.pins]
     damaged = [(site, record.damaged) for site, record in sites if record.damaged is not None]
     if as_json:
         listed: list[dict[str, object]] = [
             {
                 "site": site,
-                "sha256": entry.sha256,
-                "subject": entry.subject,
+                "kind": entry.kind,
+                "sha256": show_fingerprint(entry.sha256, entry.kind),
+                "subject": entry.label,
                 "accepted_at": entry.accepted_at,
                 "not_after": entry.not_after,
                 "expired": entry.expired,
@@ -161,9 +189,15 @@ def _list(store: TrustStore, *, as_json: bool) -> int:
     if not rows and not damaged:
         print("No trusted certificates yet.")
     for site, entry in rows:
-        state = "EXPIRED" if entry.expired else f"until {printable(entry.not_after[:10])}"
-        print(f"{printable(site)}  {printable(entry.subject)}  {state}")
-        print(f"    SHA-256 {printable(entry.sha256)}")
+        if entry.expired:
+            state = "EXPIRED"
+        elif entry.not_after:
+            state = f"until {printable(entry.not_after[:10])}"
+        else:
+            state = kind_noun(entry.kind)
+        print(f"{printable(site)}  {printable(entry.label)}  {state}")
+        shown = show_fingerprint(entry.sha256, entry.kind)
+        print(f"    {'' if shown.startswith('SHA256:') else 'SHA-256 '}{printable(shown)}")
         for problem in entry.problems:
             print(f"    accepted although: {printable(problem)}")
     for site, reason in damaged:
@@ -200,32 +234,36 @@ def _add(service: ConnectionService, url: str, fingerprint_text: str) -> int:
     except ValueError as error:
         raise UsageError(f"--fingerprint: {error}") from error
     report = service.fetch_report(url)
+    title = f"{kind_noun(report.kind).capitalize()} not trusted"
     if report.sha256 != wanted:
         print(
-            f"ferryman: Certificate not trusted: {report.site} presents SHA-256 "
-            f"{report.sha256}, not {wanted}; nothing was added",
+            f"ferryman: {title}: {report.site} presents SHA-256 "
+            f"{report.fingerprint.removeprefix('SHA256:')}, not "
+            f"{show_fingerprint(wanted, report.kind).removeprefix('SHA256:')}; nothing was added",
             file=sys.stderr,
         )
         return EXIT_CERTIFICATE
     if report.revocation == "revoked":
         print(
-            f"ferryman: Certificate not trusted: it has been revoked "
-            f"({printable(report.revocation_detail)})",
+            f"ferryman: {title}: it has been revoked ({printable(report.revocation_detail)})",
             file=sys.stderr,
         )
         return EXIT_CERTIFICATE
-    refusal = cannot_save(report)
+    rules = service.policy.rules(report.kind)
+    refusal = rules.cannot_save(report)
     if refusal is not None:
+        why = report.validity.problems if isinstance(report, CertificateReport) else []
         print(
-            f"ferryman: Certificate not trusted: {refusal} "
-            f"({printable('; '.join(report.validity.problems))}); nothing was added "
-            f"(--trust {report.sha256} accepts it for one run)",
+            f"ferryman: {title}: {refusal} "
+            f"({printable('; '.join(why or report.all_problems))}); nothing was added "
+            f"(--trust {report.fingerprint} accepts it for one run)",
             file=sys.stderr,
         )
         return EXIT_CERTIFICATE
-    service.store.add(report.site, pin_for(report))
-    replaced = f", in place of {report.previous} (kept as history)" if report.previous else ""
-    print(f"Trusting {report.sha256} for {report.site}{replaced}.")
+    service.store.add(report.site, rules.pin(report, "user"))
+    previous = show_fingerprint(report.previous, report.kind) if report.previous else None
+    replaced = f", in place of {previous} (kept as history)" if previous else ""
+    print(f"Trusting {report.fingerprint} for {report.site}{replaced}.")
     return EXIT_OK
 
 

@@ -1,8 +1,10 @@
 """Provides ConnectionService: turns a URL or a Site into an open, logged-in session.
 
-This is the one door to the servers for the app and the CLI alike. It opens the session
-with the right TLS mode, and owns the trust store and the TrustPolicy that judges every
-certificate (asking the TrustPrompt, the app's certificate modal, when one is not trusted).
+This is the one door to the servers for the app and the CLI alike. It chooses the backend
+by the site's protocol through the registry (``tui.backends``: the URL's scheme chose it),
+opens the backend's session with the service's settings, and owns the trust store and the
+TrustPolicy that judges every peer identity the backends meet, of whatever kind (asking the
+TrustPrompt, the app's viewer for that kind, when one is not trusted).
 
 Credentials (URL, then ``~/.netrc``, then the system keyring, then a prompt callback;
 anonymous when there is no user) are resolved lazily, when a session reaches login: the
@@ -21,12 +23,11 @@ import threading
 from collections.abc import Callable
 
 from tui import keychain
-from tui.errors import AuthFailed, TLSDowngrade
-from tui.remote.ftp import FTPFS
-from tui.remote.ftpcontrol import LogCallback
-from tui.remote.ftpio import MinimumProgress
+from tui.backends import OptionValue
+from tui.errors import AuthFailed, TLSDowngrade, UsageError
+from tui.remote.base import LogCallback, MinimumProgress, RemoteFS, Session, SessionSettings
 from tui.sites import Site, check_credentials, netrc_credentials, parse_url
-from tui.trust.certificate import CertificateReport
+from tui.trust.kinds import Report
 from tui.trust.policy import TrustPolicy, TrustPrompt
 from tui.trust.revocation import RevocationChecker
 from tui.trust.store import TrustStore
@@ -40,8 +41,8 @@ class ConnectionService:
 
     Args:
         store: The per-site trust store (default: the user's data directory).
-        prompt: Asked when a certificate is not trusted; ``None`` refuses (the CLI).
-        trust: SHA-256 fingerprints to accept for this run (``--trust``).
+        prompt: Asked when a peer identity is not trusted; ``None`` refuses (the CLI).
+        trust: SHA-256 fingerprints to accept for this run (``--trust``), hex or OpenSSH.
         require_revocation: Refuse certificates whose revocation cannot be checked.
         check_revocation: Ask OCSP responders and CRLs at all.
         allow_downgrade: Let ``tls="auto"`` fall back to plain FTP on a site that spoke
@@ -56,6 +57,8 @@ class ConnectionService:
         min_progress: When a data connection counts as stalled (curl's ``--speed-limit``
             and ``--speed-time``; build it with ``MinimumProgress.from_speed``). Default:
             less than 1 KiB in a whole ``timeout``; ``MinimumProgress(0)`` turns it off.
+        options: Other backend options for this run, by name (``tui.backends.Option``);
+            each applies to the sites whose backend declares it.
     """
 
     def __init__(
@@ -75,6 +78,7 @@ class ConnectionService:
         tls: str | None = None,
         passive: bool = True,
         min_progress: MinimumProgress | None = None,
+        options: dict[str, OptionValue] | None = None,
     ) -> None:
         self.store = store or TrustStore()
         self.policy = TrustPolicy(
@@ -93,6 +97,7 @@ class ConnectionService:
         self.netrc_file = netrc_file
         self.tls = tls
         self.passive = passive
+        self.options = dict(options or {})
         # Credentials found for (site, user given): parallel sessions and reconnects of one
         # run ask once. The lock also keeps two sessions from prompting at the same time.
         self._credentials: dict[tuple[str, str | None], tuple[str, str | None]] = {}
@@ -107,9 +112,15 @@ class ConnectionService:
             UsageError: the URL is malformed.
         """
         site = parse_url(target) if isinstance(target, str) else dataclasses.replace(target)
-        if self.tls and site.tls == "none":
-            site.tls = self.tls
-        site.passive = self.passive
+        overrides: dict[str, OptionValue] = {**self.options, "passive": self.passive}
+        if self.tls:
+            overrides["tls"] = self.tls
+        for option in site.backend.options:
+            if option.name not in overrides:
+                continue
+            if option.override == "default" and site.options.get(option.name) != option.default:
+                continue  # e.g. --tls auto upgrades ftp:// but leaves ftpes:// as it is
+            site.options[option.name] = overrides[option.name]
         return site
 
     def with_credentials(self, site: Site) -> Site:
@@ -144,7 +155,7 @@ class ConnectionService:
 
     def _before_login(self, site: Site, secure: bool) -> None:
         """Called by the session once connected and secured, before USER is sent."""
-        if not secure and site.tls == "auto":
+        if not secure and site.backend.features.can_be_plain and site.tls == "auto":
             if not self.allow_downgrade and self.store.used_tls(site.key):
                 raise TLSDowngrade(
                     f"{site.key} spoke TLS before but now offers only plain FTP: possibly an "
@@ -153,7 +164,7 @@ class ConnectionService:
                 )
         self.with_credentials(site)
 
-    def open(self, target: str | Site) -> FTPFS:
+    def open(self, target: str | Site) -> RemoteFS:
         """Connect and log in.
 
         Raises:
@@ -168,22 +179,25 @@ class ConnectionService:
             with self._credentials_lock:  # a wrong password is asked again next time
                 self._credentials.pop(given, None)
             raise
-        if session.tls is not None:
-            self.store.mark_tls(site.key)
+        if site.backend.features.can_be_plain and session.security.encrypted:
+            self.store.mark_tls(site.key)  # from now on, plain is a downgrade
         return session
 
-    def fetch_report(self, target: str | Site) -> CertificateReport:
-        """Fetch and judge a site's certificate without logging in (``ferryman cert``).
+    def fetch_report(self, target: str | Site) -> Report:
+        """Fetch and judge a site's identity without logging in (``ferryman cert``).
 
         Raises:
-            UsageError (plain ftp://), ConnectFailed, TLSNotOffered, TLSError.
+            UsageError (plain ftp://, or a backend that cannot), ConnectFailed,
+            TLSNotOffered, TLSError.
         """
         site = self.site_for(target)
-        return self.policy.evaluate(self._session(site).fetch_certificate())
+        if not site.backend.features.fetch_identity:
+            raise UsageError(f"{site.url()}: {site.backend.title} cannot show an identity")
+        return self.policy.evaluate(self._session(site).fetch_identity())
 
-    def _session(self, site: Site) -> FTPFS:
-        return FTPFS(
-            site,
+    def _session(self, site: Site) -> Session:
+        """The site's backend's session, made by the factory the registry names."""
+        settings = SessionSettings(
             timeout=self.timeout,
             ca_file=self.ca_file,
             decider=self.policy.decide,
@@ -191,6 +205,8 @@ class ConnectionService:
             before_login=self._before_login,
             min_progress=self.min_progress,
         )
+        session: Session = site.backend.factory()(site, settings)
+        return session
 
 
 def _masking(log: LogCallback, site: Site) -> LogCallback:

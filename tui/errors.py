@@ -2,7 +2,9 @@
 
 Each error carries a short ``title`` (the heading of an error modal, or the first words of a
 CLI error line), the ``exit_code`` the CLI uses for it (see DESIGN.md), and, when a server
-said something, the ``reply`` it sent (code and text) so the user sees the server's words.
+said something, the ``reply`` it sent so the user sees the server's words. The errors are
+the same for every backend; a backend maps its protocol's failures onto them (FTP's reply
+codes in ``tui.remote.replies``) and keeps its protocol's words in ``reply``.
 """
 
 from __future__ import annotations
@@ -23,7 +25,8 @@ class FerrymanError(Exception):
 
     Args:
         message: One clear sentence for the user (no trailing period needed).
-        reply: The server's reply line that caused it, if any (e.g. ``"550 No such file"``).
+        reply: The server's words that caused it, if any: an FTP reply line
+            (``"550 No such file"``), another protocol's status message.
     """
 
     title = "Error"
@@ -36,7 +39,7 @@ class FerrymanError(Exception):
 
     @property
     def code(self) -> int | None:
-        """The three-digit FTP reply code, when the error came from a reply."""
+        """The reply's three-digit code, when ``reply`` starts with one (FTP's do)."""
         if self.reply and self.reply[:3].isdigit():
             return int(self.reply[:3])
         return None
@@ -69,7 +72,7 @@ class ConnectFailed(FerrymanError):
 
 
 class AuthFailed(FerrymanError):
-    """The server refused the user name or password (530, 430, 332/532)."""
+    """The server refused the user name, password or key (FTP: 530, 430, 332/532)."""
 
     title = "Login failed"
     exit_code = EXIT_CONNECTION
@@ -90,11 +93,12 @@ class TLSError(FerrymanError):
 
 
 class CertificateNotTrusted(FerrymanError):
-    """The server's certificate is not trusted and nobody accepted it.
+    """The server's identity (certificate, host key, …) is not trusted and nobody accepted it.
 
     Attributes:
-        certificate: What the viewer shows: a ``tui.trust.certificate.CertificateReport``
-            when the trust policy judged it, else the raw ``tui.remote.tls.TLSCheck``.
+        certificate: What the viewer shows: the trust policy's report (its ``kind`` says
+            which viewer: ``tui.trust.certificate.CertificateReport`` for X.509), else the
+            raw ``tui.identity.PeerIdentity`` the backend met.
     """
 
     title = "Certificate not trusted"
@@ -103,17 +107,25 @@ class CertificateNotTrusted(FerrymanError):
     def __init__(self, message: str, certificate: object) -> None:
         super().__init__(message)
         self.certificate = certificate
+        noun = getattr(certificate, "noun", None)  # reports of kinds other than X.509
+        if isinstance(noun, str) and noun:
+            self.title = f"{noun.capitalize()} not trusted"
+
+
+IdentityNotTrusted = CertificateNotTrusted
+"""The protocol-neutral name of the same error."""
 
 
 class TLSDowngrade(FerrymanError):
-    """A site that spoke TLS before now offers only plain FTP."""
+    """A site that was secured before now offers only a plain connection (FTP without TLS)."""
 
     title = "TLS downgrade refused"
     exit_code = EXIT_CERTIFICATE
 
 
 class ConnectionLost(FerrymanError):
-    """An open connection broke: the server closed it (421), reset it, or stopped answering."""
+    """An open connection broke: the server closed it (FTP: 421), reset it, or stopped
+    answering."""
 
     title = "Connection lost"
     exit_code = EXIT_CONNECTION
@@ -141,20 +153,20 @@ class PermissionDenied(RemoteError):
 
 
 class DiskFull(RemoteError):
-    """No space left: the server's disk or quota (452, 552), or the local disk."""
+    """No space left: the server's disk or quota (FTP: 452, 552), or the local disk."""
 
     title = "Disk full"
     exit_code = EXIT_TRANSFER
 
 
 class AlreadyExists(RemoteError):
-    """The target already exists (MKD of an existing directory, for instance)."""
+    """The target already exists (making a directory that is there, for instance)."""
 
     title = "Already exists"
 
 
 class NotSupported(RemoteError):
-    """The server does not implement the command (500, 502, 504)."""
+    """The server does not implement the operation (FTP: 500, 502, 504)."""
 
     title = "Not supported"
 
@@ -172,14 +184,14 @@ class IsADirectory(RemoteError):
 
 
 class ProtocolError(FerrymanError):
-    """The server sent something that is not valid FTP."""
+    """The server sent something its protocol does not allow."""
 
     title = "Protocol error"
     exit_code = EXIT_CONNECTION
 
 
 class TransferFailed(FerrymanError):
-    """A data transfer did not complete (425, 426, 451, short read, cancelled)."""
+    """A data transfer did not complete (FTP: 425, 426, 451; a short read)."""
 
     title = "Transfer failed"
     exit_code = EXIT_TRANSFER

@@ -14,31 +14,28 @@ import tomllib
 from dataclasses import dataclass, field
 from urllib.parse import quote, unquote, urlsplit
 
+from tui import backends
 from tui.errors import ConfigError, UsageError
 
-#: scheme → (TLS mode, default port)
-SCHEMES: dict[str, tuple[str, int]] = {
-    "ftp": ("none", 21),
-    "ftpes": ("explicit", 21),
-    "ftps": ("implicit", 990),
-}
-TLS_MODES = ("none", "auto", "explicit", "implicit")
+SCHEMES = backends.FTP.schemes  # the FTP backend's; every backend's: tui.backends
+TLS_MODES = backends.TLS_MODES
 
 
-@dataclass(slots=True)
+@dataclass(slots=True, init=False)
 class Site:
     """Everything needed to open a session.
 
     Attributes:
         host: Host name or IP address (IPv6 without brackets).
         port: TCP port.
-        tls: ``"none"`` (plain FTP), ``"auto"`` (AUTH TLS when offered), ``"explicit"``
-            (AUTH TLS required) or ``"implicit"`` (TLS from the first byte).
+        protocol: The backend that serves it (``tui.backends``): ``"ftp"`` for ftp://,
+            ftpes:// and ftps://.
+        options: The backend's settings (``tui.backends.Option``), apart from what every
+            site has. FTP's are ``tls`` and ``passive``, also reachable as attributes.
         user: Login name; ``None`` means look it up (netrc) or log in anonymously.
         password: Never logged, shown or written in plain text.
         path: The remote path the user asked for: absolute, or relative to the login
             directory, or ``""`` for the login directory itself.
-        passive: Passive (EPSV/PASV) data connections, else active (EPRT/PORT).
         encoding: The charset of names on this server.
         name: The saved site's name, if it came from the site manager.
         time_offset: Seconds to add to the server's file times when comparing folders (a
@@ -47,14 +44,60 @@ class Site:
 
     host: str
     port: int
-    tls: str = "none"
-    user: str | None = None
-    password: str | None = field(default=None, repr=False)
-    path: str = ""
-    passive: bool = True
-    encoding: str = "utf-8"
-    name: str | None = None
-    time_offset: float = 0.0
+    protocol: str
+    options: dict[str, backends.OptionValue]
+    user: str | None
+    password: str | None = field(repr=False)
+    path: str
+    encoding: str
+    name: str | None
+    time_offset: float
+
+    def __init__(
+        self,
+        host: str,
+        port: int,
+        tls: str | None = None,
+        user: str | None = None,
+        password: str | None = None,
+        path: str = "",
+        passive: bool | None = None,
+        encoding: str = "utf-8",
+        name: str | None = None,
+        time_offset: float = 0.0,
+        *,
+        protocol: str = "ftp",
+        options: dict[str, backends.OptionValue] | None = None,
+    ) -> None:
+        self.host, self.port, self.protocol = host, port, protocol
+        backend = backends.for_protocol(protocol)
+        self.options = {**(backend.defaults() if backend else {}), **(options or {})}
+        # FTP's options as keywords, as every site had them before there were backends.
+        if tls is not None:
+            self.options["tls"] = tls
+        if passive is not None:
+            self.options["passive"] = passive
+        self.user, self.password, self.path = user, password, path
+        self.encoding, self.name, self.time_offset = encoding, name, time_offset
+
+    @property
+    def tls(self) -> str:
+        """FTP's TLS mode: ``"none"`` (plain FTP), ``"auto"`` (AUTH TLS when offered),
+        ``"explicit"`` (AUTH TLS required) or ``"implicit"`` (TLS from the first byte)."""
+        return str(self.options.get("tls", "none"))
+
+    @tls.setter
+    def tls(self, value: str) -> None:
+        self.options["tls"] = value
+
+    @property
+    def passive(self) -> bool:
+        """FTP's data connections: passive (EPSV/PASV), else active (EPRT/PORT)."""
+        return bool(self.options.get("passive", True))
+
+    @passive.setter
+    def passive(self, value: bool) -> None:
+        self.options["passive"] = value
 
     @property
     def key(self) -> str:
@@ -63,8 +106,21 @@ class Site:
         return f"{host}:{self.port}"
 
     @property
+    def backend(self) -> backends.Backend:
+        """The backend's declaration.
+
+        Raises:
+            UsageError: no backend of this protocol is registered.
+        """
+        backend = backends.for_protocol(self.protocol)
+        if backend is None:
+            raise UsageError(f"No backend for the protocol {self.protocol!r}")
+        return backend
+
+    @property
     def scheme(self) -> str:
-        return {"implicit": "ftps", "explicit": "ftpes"}.get(self.tls, "ftp")
+        backend = backends.for_protocol(self.protocol)
+        return backend.scheme_for(self.options) if backend else self.protocol
 
     def url(self, *, path: str | None = None) -> str:
         """The site's URL without the password, for messages and logs."""
@@ -101,17 +157,20 @@ def parse_url(url: str) -> Site:
             "the port a number from 1 to 65535"
         ) from None
     scheme = parts.scheme.lower()
-    if scheme == "sftp":
-        raise UsageError("sftp:// is not supported yet; use ftp://, ftpes:// or ftps://")
-    if scheme not in SCHEMES:
-        raise UsageError(f"Unknown scheme in {shown!r}: use ftp://, ftpes:// or ftps://")
+    backend = backends.for_scheme(scheme)
+    if backend is None:
+        known = [f"{name}://" for name in backends.schemes()]
+        choice = ", ".join(known[:-1]) + f" or {known[-1]}" if len(known) > 1 else known[0]
+        if scheme == "sftp":
+            raise UsageError(f"sftp:// is not supported yet; use {choice}")
+        raise UsageError(f"Unknown scheme in {shown!r}: use {choice}")
     if not host:
         raise UsageError(f"No host in URL {shown!r}")
     if any(ch.isspace() or not ch.isprintable() for ch in host):
         raise UsageError(f"Invalid host in URL {shown!r}: no spaces or control characters")
     if port == 0:
         raise UsageError(f"Invalid URL {shown!r}: the port must be a number from 1 to 65535")
-    tls, default_port = SCHEMES[scheme]
+    declared = backend.schemes[scheme]
     path = unquote(parts.path, errors="surrogateescape")
     # "/dir" is relative to the login directory, "//dir" (or "/%2Fdir") is absolute.
     path = path[1:] if path.startswith("/") else path
@@ -122,11 +181,12 @@ def parse_url(url: str) -> Site:
     check_credentials(user, password, "the URL")
     return Site(
         host=host,
-        port=port or default_port,
-        tls=tls,
+        port=port or declared.default_port,
         user=user,
         password=password,
         path=path,
+        protocol=backend.protocol,
+        options=dict(declared.presets),
     )
 
 
@@ -195,7 +255,8 @@ def netrc_credentials(
     return (login or user or "anonymous", password or "")
 
 
-SITE_FIELDS = ("name", "host", "port", "tls", "user", "path", "passive", "encoding", "time_offset")
+SITE_FIELDS = ("name", "host", "port", "user", "path", "encoding", "time_offset")
+"""What every saved site has; ``protocol`` (when not FTP) and the backend's options follow."""
 
 
 def sites_path() -> str:
@@ -220,13 +281,24 @@ def load_sites(path: str | None = None) -> list[Site]:
         raise ConfigError(f"Cannot read saved sites {path}: {error}") from error
     sites = []
     for table in data.get("site", []):
+        protocol = table.get("protocol", "ftp")
+        backend = backends.for_protocol(protocol) if isinstance(protocol, str) else None
+        if backend is None:
+            raise ConfigError(
+                f"Site {table.get('name')!r} in {path} has an unknown protocol {protocol!r}"
+            )
         try:
             fields = {key: table[key] for key in SITE_FIELDS if key in table}
-            site = Site(**fields)
+            options = {o.name: table[o.name] for o in backend.options if o.name in table}
+            site = Site(**fields, protocol=protocol, options=options)
         except TypeError as error:
             raise ConfigError(f"A site in {path} is malformed: {error}") from error
-        if site.tls not in TLS_MODES:
-            raise ConfigError(f"Site {site.name!r} in {path} has an unknown TLS mode {site.tls!r}")
+        for option in backend.options:
+            if option.choices and site.options[option.name] not in option.choices:
+                raise ConfigError(
+                    f"Site {site.name!r} in {path} has an unknown {option.title} "
+                    f"{site.options[option.name]!r}"
+                )
         sites.append(site)
     return sites
 
@@ -238,8 +310,11 @@ def save_sites(sites: list[Site], path: str | None = None) -> None:
     lines = ["# Ferryman saved sites. Passwords are never stored here.", ""]
     for site in sites:
         lines.append("[[site]]")
-        for key in SITE_FIELDS:
-            value = getattr(site, key)
+        values: list[tuple[str, object]] = [(key, getattr(site, key)) for key in SITE_FIELDS]
+        if site.protocol != "ftp":
+            values.insert(3, ("protocol", site.protocol))
+        values[3:3] = sorted(site.options.items(), key=lambda item: _option_order(site, item[0]))
+        for key, value in values:
             if value is None or (key == "time_offset" and not value):
                 continue
             # JSON string and number syntax is valid TOML for these scalar values.
@@ -250,3 +325,9 @@ def save_sites(sites: list[Site], path: str | None = None) -> None:
     with open(os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600), "w") as handle:
         handle.write("\n".join(lines))
     os.replace(temporary, path)
+
+
+def _option_order(site: Site, name: str) -> int:
+    backend = backends.for_protocol(site.protocol)
+    names = [option.name for option in backend.options] if backend else []
+    return names.index(name) if name in names else len(names)

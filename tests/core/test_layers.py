@@ -10,6 +10,7 @@ import pytest
 
 ROOT = pathlib.Path(__file__).resolve().parents[2]
 CORE = ["tui.connection", "tui.sites", "tui.errors", "tui.textsafe", "tui.cli", "tui.demo"]
+CORE += ["tui.identity", "tui.backends"]
 CORE += [
     "tui." + ".".join(path.relative_to(ROOT / "tui").with_suffix("").parts)
     for package in ("remote", "trust", "transfer")

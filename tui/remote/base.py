@@ -1,4 +1,9 @@
-"""Provides the RemoteFS interface that every backend (local disk, FTP/FTPS, later SFTP) implements.
+"""Provides the interface every backend (local disk, FTP/FTPS, later SFTP) implements.
+
+:class:`RemoteFS` is a connected file system; :class:`Session` is what a backend's factory
+(declared in ``tui.backends``) returns for the connection service: it connects, or fetches
+the server's identity without logging in. :class:`Security` is a session's protection in
+backend-neutral words, for the status bar.
 
 Paths are POSIX strings. Names that are not valid in the site's charset keep their bytes as
 lone surrogates (``surrogateescape``), exactly like ``os.fsdecode`` on Linux, so a name read
@@ -13,9 +18,13 @@ import os
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Protocol, Self
+from typing import TYPE_CHECKING, NamedTuple, Protocol, Self
 
 from tui.errors import InvalidName, NotFound, NotSupported
+from tui.identity import IdentityDecider, PeerIdentity, verified_only
+
+if TYPE_CHECKING:
+    from tui.sites import Site
 
 
 class EntryType(enum.Enum):
@@ -122,6 +131,111 @@ ProgressCallback = Callable[[int], None]
 """Called with the number of bytes moved since the last call."""
 
 
+class Security(NamedTuple):  # NamedTuples here: cheaper than dataclasses at start-up
+    """How a session is protected, in words every backend can fill in (the status bar's
+    badge reads this, never a backend's own attributes).
+
+    Attributes:
+        encrypted: The session's traffic is encrypted.
+        protocol: What protects it, as the protocol names itself (``"TLSv1.3"``, ``"SSH-2.0"``),
+            or what it is when nothing does (``"plain FTP"``).
+        badge: The status bar's words (``"TLS 1.3"``).
+        identity: The kind of the identity that was judged (``tui.identity``), or None.
+    """
+
+    encrypted: bool
+    protocol: str = ""
+    badge: str = ""
+    identity: str | None = None
+
+
+INSECURE = Security(encrypted=False, protocol="unencrypted", badge="unencrypted")
+
+LoginGate = Callable[["Site", bool], None]
+"""Called with the site and whether the connection is secured, once the identity is
+accepted and before any credential is sent: it may refuse (raise, e.g. a TLS downgrade) and
+fills in the site's credentials, which are only then looked up or asked for."""
+
+LogCallback = Callable[[str, str], None]
+"""Receives a session's protocol conversation: a direction (``>``, ``<``, ``*``) and a line,
+passwords masked."""
+
+
+@dataclass(frozen=True)
+class MinimumProgress:
+    """The minimum-progress rule for data connections: fewer than ``min_bytes`` moved in
+    ``seconds`` is a stall, which ends the transfer.
+
+    Attributes:
+        min_bytes: 0 turns the rule off (each read and write still has its timeout).
+        seconds: The window; None means the session's timeout. The default, 1 KiB in a
+            whole timeout (30 s unless set), is far below any real link.
+    """
+
+    min_bytes: int = 1024
+    seconds: float | None = None
+
+    @classmethod
+    def from_speed(cls, speed_limit: float, speed_time: float) -> MinimumProgress:
+        """The rule as curl states it: below ``speed_limit`` bytes a second for
+        ``speed_time`` seconds is a stall (``speed_limit`` 0 turns it off)."""
+        return cls(min_bytes=max(0, round(speed_limit * speed_time)), seconds=speed_time)
+
+    def describe(self, timeout: float) -> str:
+        seconds = self.seconds or timeout
+        amount = (
+            f"{self.min_bytes // 1024} KiB"
+            if self.min_bytes % 1024 == 0
+            else (f"{self.min_bytes} bytes")
+        )
+        return f"less than {amount} in {seconds:g} s"
+
+
+class SessionSettings(NamedTuple):
+    """What the connection service gives every backend's session factory.
+
+    Attributes:
+        timeout: Seconds for connecting and for each operation.
+        ca_file: Extra trusted CA certificates (PEM), for backends that use X.509.
+        decider: Judges the identity the server presents in each handshake.
+        log: Receives the protocol conversation, or None.
+        before_login: The login gate, or None.
+        min_progress: When a data stream counts as stalled (None: the default rule).
+    """
+
+    timeout: float = 30.0
+    ca_file: str | None = None
+    decider: IdentityDecider = verified_only
+    log: LogCallback | None = None
+    before_login: LoginGate | None = None
+    min_progress: MinimumProgress | None = None
+
+
+class Session(Protocol):
+    """A backend's not-yet-connected session for one site (one use, one thread)."""
+
+    def connect(self) -> RemoteFS:
+        """Connect, judge the server's identity (the decider), log in.
+
+        Raises:
+            ConnectFailed, CertificateNotTrusted, AuthFailed, ConnectionLost, ProtocolError,
+            and the backend's own ``FerrymanError`` subclasses.
+        """
+        ...
+
+    def fetch_identity(self) -> PeerIdentity:
+        """Handshake, describe the server's identity, disconnect without logging in.
+
+        Raises:
+            UsageError: the site has no identity to fetch (plain FTP); ConnectFailed, …
+        """
+        ...
+
+
+SessionFactory = Callable[["Site", SessionSettings], Session]
+"""What ``tui.backends.Backend.session`` names."""
+
+
 class RemoteFS(abc.ABC):
     """A file system reached over one connection.
 
@@ -133,6 +247,12 @@ class RemoteFS(abc.ABC):
 
     #: A short label for messages and the status line, e.g. ``"ftpes://user@host:21"``.
     label: str = ""
+
+    @property
+    def security(self) -> Security:
+        """How this session is protected (the status bar's badge). Unencrypted unless the
+        backend says otherwise."""
+        return INSECURE
 
     @property
     @abc.abstractmethod

@@ -25,18 +25,24 @@ from tui.errors import (
     ProtocolError,
     TLSError,
 )
-from tui.remote.base import Capabilities, Entry, EntryType, RemoteFS
+from tui.identity import X509, IdentityDecider, PeerIdentity, verified_only
+from tui.remote.base import (
+    INSECURE,
+    Capabilities,
+    Entry,
+    EntryType,
+    MinimumProgress,
+    RemoteFS,
+    Security,
+    SessionSettings,
+)
 from tui.remote.ftpcontrol import Control, LogCallback
-from tui.remote.ftpio import FTPReader, FTPWriter, MinimumProgress
+from tui.remote.ftpio import FTPReader, FTPWriter
 from tui.remote.ftplist import receive_listing
 from tui.remote.ftpopen import LoginGate, SessionOpener, read_features, unix_like
 from tui.remote.listing import ListingReader, parse_mlsd_line
 from tui.remote.replies import error_for_reply, parse_digest, parse_mdtm, parse_size
-from tui.remote.tls import (
-    CertificateDecider,
-    TLSCheck,
-    verified_only,
-)
+from tui.remote.tls import TLSCheck
 from tui.sites import Site
 
 
@@ -63,7 +69,7 @@ class FTPFS(RemoteFS):
         *,
         timeout: float = 30.0,
         ca_file: str | None = None,
-        decider: CertificateDecider = verified_only,
+        decider: IdentityDecider = verified_only,
         log: LogCallback | None = None,
         before_login: LoginGate | None = None,
         min_progress: MinimumProgress | None = None,
@@ -112,6 +118,17 @@ class FTPFS(RemoteFS):
         """
         self.tls = self._opener.fetch_certificate()
         return self.tls
+
+    def fetch_identity(self) -> PeerIdentity:
+        """``tui.remote.base.Session``: the certificate, as :meth:`fetch_certificate`."""
+        return self.fetch_certificate()
+
+    @property
+    def security(self) -> Security:
+        if self.tls is None:
+            return INSECURE_FTP
+        version = self.tls.tls_version
+        return Security(True, version, f"TLS {version.removeprefix('TLSv')}", X509)
 
     def _after_login(self, control: Control) -> None:
         with self._translate("Cannot set up the session"):
@@ -186,10 +203,13 @@ class FTPFS(RemoteFS):
             self._drop()
             raise ProtocolError(f"{action}: {error}") from error
 
-    def _drop(self) -> None:
+    def drop(self) -> None:
+        """Forget a broken control connection (the data streams call it when it failed)."""
         if self._control is not None:
             self._control.abandon()
             self._control = None
+
+    _drop = drop
 
     def _command(self, command: str, action: str) -> str:
         with self._translate(action):
@@ -385,6 +405,18 @@ class FTPFS(RemoteFS):
             pass  # QUIT is a courtesy; the sockets are closed below either way
         finally:
             control.abandon()
+
+
+INSECURE_FTP = Security(encrypted=False, protocol="plain FTP", badge=INSECURE.badge)
+
+
+def session(site: Site, settings: SessionSettings) -> FTPFS:
+    """The FTP backend's session factory (declared in ``tui.backends.FTP``)."""
+    return FTPFS(
+        site, timeout=settings.timeout, ca_file=settings.ca_file, decider=settings.decider,
+        log=settings.log, before_login=settings.before_login,
+        min_progress=settings.min_progress,
+    )  # fmt: skip
 
 
 def _hex_in(reply: str, algorithm: str) -> str:

@@ -34,51 +34,44 @@ import ssl
 import sys
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
-from typing import TYPE_CHECKING, Self
+from typing import Protocol, Self
 
 from tui.errors import ConnectionLost, FerrymanError, TransferFailed
-from tui.remote.ftpcontrol import close_data
+from tui.remote.base import MinimumProgress
+from tui.remote.ftpcontrol import Control, close_data
 from tui.remote.replies import error_for_reply
 from tui.remote.tlsdata import receiver
 
-if TYPE_CHECKING:
-    from tui.remote.ftp import FTPFS
+
+class _Site(Protocol):
+    @property
+    def key(self) -> str: ...
+
+
+class FTPSession(Protocol):
+    """What the streams need of their FTP session (``tui.remote.ftp.FTPFS``): its control
+    connection, its site for messages, and ``drop()`` to forget a broken connection. A
+    protocol, so that this module does not import the one that imports it."""
+
+    @property
+    def control(self) -> Control: ...
+
+    @property
+    def site(self) -> _Site: ...
+
+    @property
+    def timeout(self) -> float: ...
+
+    @property
+    def min_progress(self) -> MinimumProgress | None: ...
+
+    def drop(self) -> None: ...
+
 
 BATCH = 48 * 1024
 """The most a download waits to have before the kernel wakes it (see the module's notes)."""
 _BATCH_WORTH = 1024 * 1024  # a shorter download is not worth the two system calls
 _TAIL = 32 * 1024  # a partial TLS record that OpenSSL may already hold, with room to spare
-
-
-@dataclass(frozen=True)
-class MinimumProgress:
-    """The minimum-progress rule for data connections: fewer than ``min_bytes`` moved in
-    ``seconds`` is a stall, which ends the transfer.
-
-    Attributes:
-        min_bytes: 0 turns the rule off (each read and write still has its timeout).
-        seconds: The window; None means the session's timeout. The default, 1 KiB in a
-            whole timeout (30 s unless set), is far below any real link.
-    """
-
-    min_bytes: int = 1024
-    seconds: float | None = None
-
-    @classmethod
-    def from_speed(cls, speed_limit: float, speed_time: float) -> MinimumProgress:
-        """The rule as curl states it: below ``speed_limit`` bytes a second for
-        ``speed_time`` seconds is a stall (``speed_limit`` 0 turns it off)."""
-        return cls(min_bytes=max(0, round(speed_limit * speed_time)), seconds=speed_time)
-
-    def describe(self, timeout: float) -> str:
-        seconds = self.seconds or timeout
-        amount = (
-            f"{self.min_bytes // 1024} KiB"
-            if self.min_bytes % 1024 == 0
-            else (f"{self.min_bytes} bytes")
-        )
-        return f"less than {amount} in {seconds:g} s"
 
 
 class _Watch:
@@ -113,7 +106,7 @@ class _Watch:
         )
 
 
-def _watch(fs: FTPFS | None, conn: socket.socket) -> _Watch | None:
+def _watch(fs: FTPSession | None, conn: socket.socket) -> _Watch | None:
     rule = getattr(fs, "min_progress", None) or MinimumProgress()
     timeout = conn.gettimeout() or getattr(fs, "timeout", None) or 30.0
     return _Watch(rule, timeout) if rule.min_bytes > 0 else None
@@ -127,7 +120,7 @@ def stall_watch(rule: MinimumProgress | None, conn: socket.socket) -> _Watch | N
 
 
 class _Stream:
-    def __init__(self, fs: FTPFS, conn: socket.socket, action: str) -> None:
+    def __init__(self, fs: FTPSession, conn: socket.socket, action: str) -> None:
         self._fs = fs
         self._conn: socket.socket | None = conn
         self._action = action
@@ -148,7 +141,7 @@ class _Stream:
                     conn.close()  # abrupt: the server must not take a partial upload as whole
             reply = control.getresp()
         except FerrymanError:
-            self._fs._drop()  # a reply too slow or malformed: the control is out of step
+            self._fs.drop()  # a reply too slow or malformed: the control is out of step
             if complete:
                 raise
             return
@@ -156,11 +149,11 @@ class _Stream:
             if complete:
                 mapped = error_for_reply(str(error), self._action)
                 if isinstance(mapped, ConnectionLost):
-                    self._fs._drop()
+                    self._fs.drop()
                 raise mapped from error
             return  # aborted on purpose: the 426/451 that follows is expected
         except (OSError, EOFError) as error:
-            self._fs._drop()
+            self._fs.drop()
             if complete:
                 raise ConnectionLost(
                     f"{self._action}: the connection to {self._fs.site.key} was lost"
@@ -180,7 +173,7 @@ class _Stream:
         except ftplib.Error as refusal:
             return error_for_reply(str(refusal), self._action)
         except (OSError, EOFError, FerrymanError):
-            self._fs._drop()
+            self._fs.drop()
             return ConnectionLost(f"{self._action}: the connection was lost ({error})")
         if reply.startswith("2"):
             return TransferFailed(f"{self._action}: the data connection broke ({error})")
@@ -203,7 +196,7 @@ class FTPReader(_Stream):
     _batch = 0  # bytes the kernel waits for before it wakes the reader; 0: no batches
 
     def __init__(
-        self, fs: FTPFS, conn: socket.socket, action: str, *, expect: int | None = None
+        self, fs: FTPSession, conn: socket.socket, action: str, *, expect: int | None = None
     ) -> None:
         super().__init__(fs, conn, action)
         self._left = expect  # bytes still announced, when the caller knows
@@ -259,7 +252,7 @@ class FTPReader(_Stream):
         if conn is not None:
             conn.close()
         self._closed = True
-        self._fs._drop()  # a stalled server may never answer on the control either
+        self._fs.drop()  # a stalled server may never answer on the control either
         return self._watch.stalled(self._action)
 
     def read(self, size: int = -1) -> bytes:
@@ -286,7 +279,7 @@ class FTPWriter(_Stream):
     full, 451 local error …). ``abort()`` closes abruptly and ignores the answer.
     """
 
-    def __init__(self, fs: FTPFS, conn: socket.socket, action: str) -> None:
+    def __init__(self, fs: FTPSession, conn: socket.socket, action: str) -> None:
         super().__init__(fs, conn, action)
         self._watch = _watch(fs, conn)
 
@@ -301,7 +294,7 @@ class FTPWriter(_Stream):
             conn, self._conn = self._conn, None
             conn.close()  # abrupt: the server must not take a partial upload as whole
             self._closed = True
-            self._fs._drop()
+            self._fs.drop()
             raise self._watch.stalled(self._action)
         return len(data)
 

@@ -20,11 +20,11 @@ from tui.errors import (
     TLSNotOffered,
     UsageError,
 )
+from tui.identity import IdentityDecider
 from tui.remote.base import Capabilities
 from tui.remote.ftpcontrol import Control, LogCallback
 from tui.remote.replies import error_for_reply, hash_names, parse_features
 from tui.remote.tls import (
-    CertificateDecider,
     PeerCertificate,
     TLSCheck,
     unverified_context,
@@ -60,7 +60,7 @@ class SessionOpener:
         *,
         timeout: float,
         ca_file: str | None,
-        decider: CertificateDecider,
+        decider: IdentityDecider,
         log: LogCallback | None,
         before_login: LoginGate | None = None,
     ) -> None:

@@ -1,25 +1,28 @@
-"""Provides TLS contexts and the certificate-trust seam between a connection and whoever decides.
+"""Provides TLS contexts and the X.509 kind of peer identity, for the FTPS backend.
 
 A connection first handshakes with full verification (certifi + the system store + an
 optional user CA file, with hostname checking). If that succeeds the server is trusted and
 nobody is asked. If it fails, the connection fetches the certificate without verifying it,
-describes it in a :class:`TLSCheck`, and calls a :data:`CertificateDecider`: the trust store
-(issue 3), the certificate modal (the app) or ``--trust FP`` (the CLI) answer there. The
-default decider refuses, so nothing is trusted silently.
+describes it in a :class:`TLSCheck` (a ``tui.identity.PeerIdentity`` of kind ``x509``), and
+calls the :data:`~tui.identity.IdentityDecider` it was given: the trust policy, which asks
+the trust store, the certificate modal (the app) or ``--trust FP`` (the CLI). The default
+decider refuses, so nothing is trusted silently.
 """
 
 from __future__ import annotations
 
 import _ssl
 import functools
-import hashlib
 import os
 import re
 import ssl
-from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import certifi
+
+# fingerprint, normalize_fingerprint and verified_only stay importable from here, where they
+# lived before the identity seam.
+from tui.identity import X509, IdentityDecider, fingerprint, normalize_fingerprint, verified_only
 
 
 def verifying_context(ca_file: str | None = None) -> ssl.SSLContext:
@@ -102,27 +105,6 @@ def unverified_context() -> ssl.SSLContext:
     return context
 
 
-def fingerprint(der: bytes, algorithm: str = "sha256") -> str:
-    """Upper-case hex pairs joined by colons, e.g. ``"AB:CD:…"`` (DESIGN.md)."""
-    digest = hashlib.new(algorithm, der).hexdigest().upper()
-    return ":".join(digest[index : index + 2] for index in range(0, len(digest), 2))
-
-
-def normalize_fingerprint(text: str) -> str:
-    """Accept ``SHA256:ab:cd…``, ``abcd…`` or ``AB:CD…`` and return the canonical form.
-
-    Raises:
-        ValueError: the text is not a SHA-256 fingerprint.
-    """
-    value = text.strip()
-    if value.upper().startswith("SHA256:"):
-        value = value[7:]
-    hex_digits = value.replace(":", "").upper()
-    if len(hex_digits) != 64 or any(ch not in "0123456789ABCDEF" for ch in hex_digits):
-        raise ValueError(f"not a SHA-256 fingerprint: {text!r}")
-    return ":".join(hex_digits[index : index + 2] for index in range(0, 64, 2))
-
-
 # `_ssl.Certificate.public_bytes` takes the private module's encoding constants.
 _ENCODING_DER = getattr(ssl, "ENCODING_DER", getattr(_ssl, "ENCODING_DER", 2))
 
@@ -203,12 +185,40 @@ class TLSCheck:
     problems: tuple[str, ...] = field(default=())
     verify_code: int = 0
 
+    # --- tui.identity.CertificateIdentity ----------------------------------------------
 
-CertificateDecider = Callable[[TLSCheck], bool]
-"""Called after every TLS handshake; True to go on, False (or an exception) to refuse.
-The connection service passes ``TrustPolicy.decide``."""
+    @property
+    def kind(self) -> str:
+        return X509
+
+    @property
+    def sha256(self) -> str:
+        return self.peer.sha256
+
+    @property
+    def chain(self) -> tuple[bytes, ...]:
+        return self.peer.chain
+
+    @property
+    def tls_version(self) -> str:
+        return self.peer.tls_version
+
+    @property
+    def cipher(self) -> str:
+        return self.peer.cipher
 
 
-def verified_only(check: TLSCheck) -> bool:
-    """The default decider: only a certificate that verified is accepted."""
-    return check.verified
+CertificateDecider = IdentityDecider
+"""The decider a TLS handshake calls (the protocol-neutral one; the name is kept)."""
+
+__all__ = [
+    "CertificateDecider",
+    "PeerCertificate",
+    "TLSCheck",
+    "fingerprint",
+    "normalize_fingerprint",
+    "peer_chain",
+    "unverified_context",
+    "verified_only",
+    "verifying_context",
+]

@@ -149,11 +149,14 @@ class ConnectScreen(QuietScreen, ModalScreen[Site | None]):
         start = self.query_one("#start", Input).value.strip()
         return dataclasses.replace(
             site,
-            tls=protocol if isinstance(protocol, str) else site.tls,
+            options={
+                **site.options,
+                "tls": protocol if isinstance(protocol, str) else site.tls,
+                "passive": self.query_one("#passive", Checkbox).value,
+            },
             user=user or site.user,
             password=password or site.password,
             path=start or site.path,
-            passive=self.query_one("#passive", Checkbox).value,
             encoding=self.query_one("#charset", Input).value.strip() or "utf-8",
             name=self.query_one("#name", Input).value.strip() or None,
         )

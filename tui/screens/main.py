@@ -37,7 +37,7 @@ from tui.widgets.status_bar import StatusBar
 from tui.widgets.transfer_panel import TransferPanel
 
 if TYPE_CHECKING:
-    from tui.app import FerrymanApp
+    from tui.screens.ferryman import Ferryman
 
 
 class MainScreen(CompareSync, TransferQueueActions, EditFile, FileOperations):
@@ -104,7 +104,7 @@ class MainScreen(CompareSync, TransferQueueActions, EditFile, FileOperations):
         self._pending: dict[Worker[Any], tuple[str, Callable[[Any], None] | None]] = {}
 
     @property
-    def ferryman(self) -> FerrymanApp:
+    def ferryman(self) -> Ferryman:
         return self.app  # type: ignore[return-value]
 
     def compose(self) -> ComposeResult:
@@ -186,8 +186,7 @@ class MainScreen(CompareSync, TransferQueueActions, EditFile, FileOperations):
         self.site = site
         self.remote.attach(fs, event.path if event.path is not None else site.path)
         self.status.site = site.key
-        tls = getattr(fs, "tls", None)
-        self.status.security = tls.peer.tls_version if tls else "insecure"
+        self.status.show_security(fs.security)
         self.status.activity = "connected"
         self._remote_active = True
         self.remote.file_tree.focus()
@@ -228,6 +227,7 @@ class MainScreen(CompareSync, TransferQueueActions, EditFile, FileOperations):
                 self._close(lost)
             self.status.site = ""
             self.status.security = ""
+            self.status.badge = ""
             self.status.activity = f"connection to {site.key} lost"
             self.app.push_screen(ErrorScreen(error, retry="Reconnect"), retry)
             return
@@ -309,11 +309,13 @@ class MainScreen(CompareSync, TransferQueueActions, EditFile, FileOperations):
             return
         report = self.ferryman.service.policy.report_for(self.site.key)
         if report is None:
-            self.notify("Plain FTP: this connection has no certificate.", severity="warning")
+            what = self.remote.fs.security.protocol if self.remote.fs else "plain"
+            self.notify(f"{what[:1].upper()}{what[1:]}: this connection has no certificate.",
+                        severity="warning")  # fmt: skip
             return
-        from tui.screens.certificate import CertificateScreen  # cryptography: when needed
+        from tui.screens.identity import trust_viewer  # cryptography: when needed
 
-        self.app.push_screen(CertificateScreen(report, ask=False))
+        self.app.push_screen(trust_viewer(report, ask=False))
 
     def action_trust_manager(self) -> None:
         from tui.screens.trust_manager import TrustManagerScreen

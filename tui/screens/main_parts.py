@@ -12,9 +12,9 @@ from textual.screen import Screen
 from tui.screens.quiet import QuietScreen
 
 if TYPE_CHECKING:
-    from tui.app import FerrymanApp
     from tui.errors import FerrymanError
     from tui.remote.base import RemoteFS
+    from tui.screens.ferryman import Ferryman
     from tui.sites import Site
     from tui.transfer.queue import Job
     from tui.widgets.file_pane import FilePane
@@ -35,7 +35,7 @@ class MainParts(QuietScreen, Screen[None]):
     reload_after: set[tuple[str, str]]
 
     @property
-    def ferryman(self) -> FerrymanApp:
+    def ferryman(self) -> Ferryman:
         """The app, typed."""
         raise NotImplementedError
 

@@ -13,12 +13,14 @@ from textual.screen import ModalScreen
 from textual.widgets import DataTable, Label
 
 from tui.errors import FerrymanError
+from tui.identity import show_fingerprint
 from tui.remote.tls import PeerCertificate, TLSCheck
 from tui.screens.certificate import CertificateScreen
 from tui.screens.confirm import ConfirmScreen
 from tui.screens.quiet import QuietScreen
 from tui.textsafe import printable
-from tui.trust.store import TrustedCertificate, TrustStore
+from tui.trust.kinds import IdentityReport
+from tui.trust.store import Pin, TrustedCertificate, TrustStore
 from tui.trust.verify import build_report, trust_anchors
 from tui.widgets.key_bar import KeyBar
 
@@ -34,7 +36,7 @@ class TrustManagerScreen(QuietScreen, ModalScreen[None]):
         super().__init__()
         self.store = store
         # A damaged record is a row without a certificate: shown, never trusted, forgettable.
-        self.rows: list[tuple[str, TrustedCertificate | None]] = []
+        self.rows: list[tuple[str, Pin | None]] = []
 
     def compose(self) -> ComposeResult:
         with Vertical(classes="dialog trust-dialog"):
@@ -63,18 +65,19 @@ class TrustManagerScreen(QuietScreen, ModalScreen[None]):
                 self.rows.append((site, None))
                 damaged = Text("DAMAGED record: not trusted", style="bold red")
                 table.add_row(_cell(site), damaged, "", _cell(record.damaged[:40]))
-            for entry in record.certificates:
+            for entry in record.pins:
                 self.rows.append((site, entry))
                 until = (Text("EXPIRED", style="bold red") if entry.expired
                          else _cell(entry.not_after[:10]))  # fmt: skip
-                table.add_row(_cell(site), _cell(entry.subject), until,
-                              _cell(entry.sha256[:23] + "…"))  # fmt: skip
+                shown = show_fingerprint(entry.sha256, entry.kind)
+                table.add_row(_cell(site), _cell(entry.label), until,
+                              _cell(shown[:23] + "…"))  # fmt: skip
         if not self.rows:
             self.query_one("#trust-problem", Label).update(
                 Text("No trusted certificates yet.", style="dim")
             )
 
-    def _current(self) -> tuple[str, TrustedCertificate | None] | None:
+    def _current(self) -> tuple[str, Pin | None] | None:
         table = self.query_one(DataTable)
         if not self.rows or table.cursor_row is None or table.cursor_row >= len(self.rows):
             return None
@@ -89,6 +92,15 @@ class TrustManagerScreen(QuietScreen, ModalScreen[None]):
         if entry is None:
             message = f"The record of {printable(site)} in {self.store.path} is damaged; forget it"
             self.notify(message + " (d) or fix the file.", severity="warning", markup=False)
+            return
+        if not isinstance(entry, TrustedCertificate):  # another kind: its details as saved
+            from tui.screens.identity import trust_viewer
+
+            host = site.rsplit(":", 1)[0].strip("[]")
+            fields = list(entry.details.items())
+            shown = IdentityReport(site, host, entry.kind, entry.sha256, fields)
+            shown.verdict = "trusted-store"
+            self.app.push_screen(trust_viewer(shown, ask=False))
             return
         try:
             der = ssl.PEM_cert_to_DER_cert(entry.pem)
@@ -112,7 +124,7 @@ class TrustManagerScreen(QuietScreen, ModalScreen[None]):
                 self.store.forget(site, entry.sha256 if entry is not None else None)
                 self._fill()
 
-        what = printable(entry.subject) if entry is not None else "the damaged record"
+        what = printable(entry.label) if entry is not None else "the damaged record"
         question = Text(f"Stop trusting {what} for {printable(site)}?")
         self.app.push_screen(ConfirmScreen(question, yes="Forget", danger=True), forget)
 

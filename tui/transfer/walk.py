@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import os
 import posixpath
-from typing import TYPE_CHECKING
+from typing import Protocol
 
 from tui.errors import ConnectionLost, EndlessTree, InvalidName, RemoteError, TransferFailed
 from tui.remote.base import Entry, EntryType, RemoteFS, check_name, local_child
@@ -21,13 +21,19 @@ from tui.transfer.copy import ensure_remote_dir
 from tui.transfer.partial import is_temporary_name
 from tui.transfer.queue import Direction, Job
 
-if TYPE_CHECKING:
-    from tui.transfer.sync import Options
-
 MAX_DEPTH = 64
 """How deep below a walk's root folders are found; one this deep is not listed (reported)."""
 
 TEMPORARY = "Ferryman's temporary file (not copied)"
+
+
+class Filter(Protocol):
+    """What a walk needs of its options (``tui.transfer.sync.Options``), as a protocol:
+    sync imports this module, and an import back would be a circle."""
+
+    max_depth: int
+
+    def excluded(self, path: str, *, is_dir: bool) -> bool: ...
 
 # A folder whose listing fails this way is reported and the walk goes on; other errors (a
 # lost connection, a protocol error) end the walk.
@@ -48,7 +54,7 @@ def a_loop() -> EndlessTree:
 def walk(
     fs: RemoteFS,
     root: str,
-    options: Options,
+    options: Filter,
     skipped: list[str],
     unlisted: list[str] | None = None,
 ) -> dict[str, Entry]:
@@ -65,7 +71,7 @@ def walk(
         FerrymanError: the root cannot be listed (``NotFound`` when it does not exist), a
             folder below it cannot be and ``unlisted`` is None, or the connection broke.
     """
-    limit = getattr(options, "max_depth", MAX_DEPTH)
+    limit = options.max_depth
     found: dict[str, Entry] = {}
     # (relative path, the unique ids of the folders it is inside, its own)
     pending: list[tuple[str, tuple[str, ...]]] = [("", ())]

@@ -15,9 +15,10 @@ from cryptography import x509
 from cryptography.hazmat.primitives.asymmetric import dsa, ec, ed448, ed25519, rsa
 from cryptography.x509.oid import NameOID
 
-from tui.remote.tls import fingerprint
+from tui.identity import X509, fingerprint
 
 OWNER, ISSUER, VALIDITY = "owner", "issuer", "validity"
+GENERAL = "general"  # problems that fit no section
 
 _NAME_FIELDS = [
     ("Common name", NameOID.COMMON_NAME),
@@ -95,8 +96,24 @@ class CertificateReport:
     previous: str | None = None  # SHA-256 of the different certificate trusted before
 
     @property
+    def kind(self) -> str:
+        """The identity kind (``tui.identity``): the policy's reports share this interface."""
+        return X509
+
+    @property
+    def fingerprint(self) -> str:
+        """The SHA-256 fingerprint as certificate users know it (hex pairs)."""
+        return self.sha256
+
+    @property
     def sections(self) -> list[Section]:
         return [self.owner, self.issuer, self.validity]
+
+    @property
+    def failing(self) -> list[str]:
+        """The sections that fail, plus ``general`` for problems that fit no section."""
+        parts = [section.name for section in self.sections if not section.valid]
+        return parts + ([GENERAL] if self.problems else [])
 
     @property
     def all_problems(self) -> list[str]:
@@ -124,6 +141,7 @@ class CertificateReport:
 
         return {
             "site": self.site,
+            "kind": self.kind,
             "verdict": self.verdict,
             "sections": {
                 OWNER: section(self.owner),

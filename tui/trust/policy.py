@@ -1,101 +1,80 @@
-"""Provides TrustPolicy: the decision, for every TLS connection, whether to go on.
+"""Provides TrustPolicy: the decision, for every peer identity a backend meets, whether to go on.
 
-1. Chain and host verify against the trust anchors → ``trusted-ca``, connect.
-2. The site's trust store (or an accept-once this run) holds this exact certificate, and it
+The rules are the same for every identity kind (``tui.identity``: certificates, host keys):
+
+1. An authority the user trusts vouches for it (a CA chain and the host name; a
+   ``known_hosts`` entry) → ``trusted-ca``, connect.
+2. The site's trust store (or an accept-once this run) holds this exact identity, and it
    fails in no new way → ``trusted-store``, connect.
-3. The store holds a *different* certificate for the site → ``changed``: never accepted
+3. The store holds a *different* identity for the site → ``changed``: never accepted
    silently; the prompt (or ``--trust`` naming the new fingerprint) must decide.
-4. Otherwise ``untrusted``: ask the prompt (the app's certificate modal); without one,
+4. Otherwise ``untrusted``: ask the prompt (the app's viewer for the kind); without one,
    refuse (the CLI exits 4).
 
-A revoked certificate is refused whatever anyone says. Revocation that cannot be checked
+A revoked identity is refused whatever anyone says. Revocation that cannot be checked
 (``unknown``) blocks only when ``require_revocation`` is set.
 
-A certificate outside its validity dates (expired, or not yet valid) can be accepted for
-this run only, never saved (as FileZilla does): "always" is taken as "once" for it, and a
-pin is never trusted past its end date, whatever was recorded when it was saved. Trusting a
-certificate for a site replaces the site's old pin (the store keeps it as history).
+Dates never count as accepted: a certificate outside its validity dates can be accepted for
+this run only, never saved (as FileZilla does); "always" is taken as "once" for it, and a
+pin is never trusted past its end date, whatever was recorded when it was saved. Trusting an
+identity for a site replaces the site's old pin (the store keeps it as history).
+
+Only the kind-specific part is dispatched (``tui.trust.kinds.KindRules``): for X.509 the
+per-section verification and revocation (``tui.trust.x509``).
 """
 
 from __future__ import annotations
 
 import enum
-import ssl
 import threading
 from collections.abc import Callable, Iterable
-from datetime import UTC, datetime
-
-from cryptography import x509
 
 from tui.errors import CertificateNotTrusted
-from tui.remote.tls import TLSCheck, normalize_fingerprint
-from tui.trust.certificate import VALIDITY, CertificateReport, short_name
+from tui.identity import X509, PeerIdentity, kind_noun, normalize_fingerprint, show_fingerprint
+from tui.trust.certificate import VALIDITY
+from tui.trust.kinds import GENERAL, KindRules, Report, rules_for
 from tui.trust.revocation import RevocationChecker
-from tui.trust.store import TrustedCertificate, TrustStore
-from tui.trust.verify import build_report, trust_anchors
+from tui.trust.store import TrustStore
+from tui.trust.x509 import CertificateRules, cannot_save, failing_parts, pin_for
 
-GENERAL = "general"
 ONCE_SOURCE = "once"  # the source of a pin accepted for this run only (never in the file)
+
+__all__ = [
+    "GENERAL",
+    "ONCE_SOURCE",
+    "TrustDecision",
+    "TrustPolicy",
+    "TrustPrompt",
+    "cannot_save",
+    "failing_parts",
+    "pin_for",
+    "refusal_message",
+]
 
 
 class TrustDecision(enum.Enum):
-    """What the user answered in the certificate viewer."""
+    """What the user answered in the viewer (a certificate's, a host key's, …)."""
 
     REJECT = "reject"
     ONCE = "once"
     ALWAYS = "always"
 
 
-TrustPrompt = Callable[[CertificateReport], TrustDecision]
-"""Shows a report (verdict ``untrusted`` or ``changed``) and returns the user's decision.
-Never called for a revoked certificate."""
-
-
-def failing_parts(report: CertificateReport) -> list[str]:
-    """The sections that fail, plus ``general`` for problems that fit no section."""
-    parts = [section.name for section in report.sections if not section.valid]
-    return parts + ([GENERAL] if report.problems else [])
-
-
-def cannot_save(report: CertificateReport) -> str | None:
-    """Why this certificate may not be trusted *always* (saved), or None when it may.
-
-    One rule for the viewer (which then offers no "Always trust"), the policy and
-    ``ferryman trust add``.
-    """
-    if report.revocation == "revoked":
-        return "it has been revoked"
-    if not report.validity.valid:
-        early = any(p.startswith("Not yet valid") for p in report.validity.problems)
-        state = "not yet valid" if early else "expired"
-        return f"it is {state}: it can be accepted for this session only, never saved"
-    return None
-
-
-def pin_for(report: CertificateReport, source: str = "user") -> TrustedCertificate:
-    """A trust-store entry for the certificate in ``report``, as it is now."""
-    return TrustedCertificate(
-        sha256=report.sha256,
-        pem=ssl.DER_cert_to_PEM_cert(report.leaf_der),
-        subject=short_name(x509.load_der_x509_certificate(report.leaf_der).subject),
-        failing=failing_parts(report),
-        problems=report.all_problems,
-        accepted_at=datetime.now(UTC).isoformat(timespec="seconds").replace("+00:00", "Z"),
-        not_after=report.not_after.isoformat().replace("+00:00", "Z"),
-        source=source,
-    )
+TrustPrompt = Callable[[Report], TrustDecision]
+"""Shows a report (verdict ``untrusted`` or ``changed``; ``report.kind`` says which viewer)
+and returns the user's decision. Never called for a revoked identity."""
 
 
 class TrustPolicy:
-    """Judges certificates against the trust anchors, revocation and the trust store.
+    """Judges peer identities of every kind against their authorities and the trust store.
 
     Thread-safe: sessions of several workers may consult it at once.
 
     Args:
         store: The per-site trust store.
         ca_file: Extra trust anchors (PEM).
-        prompt: Asked when a certificate is not trusted; ``None`` refuses (the CLI).
-        fingerprints: SHA-256 fingerprints accepted for this run (``--trust``).
+        prompt: Asked when an identity is not trusted; ``None`` refuses (the CLI).
+        fingerprints: SHA-256 fingerprints accepted for this run (``--trust``), any form.
         require_revocation: Refuse (or ask about) certificates whose revocation status
             cannot be learnt.
         revocation: The revocation checker; ``None`` skips revocation (``not-checked``).
@@ -117,41 +96,40 @@ class TrustPolicy:
         self.fingerprints = {normalize_fingerprint(value) for value in fingerprints}
         self.require_revocation = require_revocation
         self.revocation = revocation
-        self._reports: dict[str, CertificateReport] = {}
+        self._reports: dict[str, Report] = {}
         self._lock = threading.Lock()
+        self._x509 = CertificateRules(
+            ca_file=ca_file, revocation=revocation, require_revocation=require_revocation
+        )
 
-    def report_for(self, site: str) -> CertificateReport | None:
+    def rules(self, kind: str) -> KindRules:
+        """The kind-specific part of the decision for ``kind``."""
+        return self._x509 if kind == X509 else rules_for(kind)
+
+    def report_for(self, site: str) -> Report | None:
         """The last report for a site (the viewer shows it for the current connection)."""
         with self._lock:
             return self._reports.get(site)
 
-    def evaluate(self, check: TLSCheck) -> CertificateReport:
+    def evaluate(self, identity: PeerIdentity) -> Report:
         """Build the report and its verdict, without asking anyone."""
-        anchors = trust_anchors(self.ca_file)
-        report = build_report(check, anchors)
-        if self.revocation is not None:
-            chain = [x509.load_der_x509_certificate(der) for der in check.peer.chain]
-            report.revocation, report.revocation_detail = self.revocation.check(chain, anchors)
-        if report.revocation == "unknown" and self.require_revocation:
-            report.problems.append(
-                f"Revocation status unknown ({report.revocation_detail}) and checking is required"
-            )
+        report = self.rules(identity.kind).report(identity)
         self._judge(report)
         with self._lock:
             self._reports[report.site] = report
         return report
 
-    def _judge(self, report: CertificateReport) -> None:
+    def _judge(self, report: Report) -> None:
         if report.revocation == "revoked":
             report.verdict = "untrusted"
             return
         if report.verified_by_ca and not report.problems:
             report.verdict = "trusted-ca"
             return
-        pins = self.store.certificates(report.site)  # raises when the record is damaged
-        failing = set(failing_parts(report))
+        pins = self.store.pins(report.site)  # raises when the record is damaged
+        failing = set(report.failing)
         for pin in pins:
-            if pin.sha256 == report.sha256:
+            if pin.sha256 == report.sha256 and pin.kind == report.kind:
                 # Dates never count as accepted: an old store may hold a pin saved while the
                 # certificate was expired; it is asked about again, not trusted forever.
                 accepted = set(pin.failing)
@@ -168,33 +146,34 @@ class TrustPolicy:
             return
         report.verdict = "untrusted"
 
-    def decide(self, check: TLSCheck) -> bool:
-        """The connection's CertificateDecider: True to connect; raises to refuse.
+    def decide(self, identity: PeerIdentity) -> bool:
+        """The connection's IdentityDecider: True to connect; raises to refuse.
 
         Raises:
             CertificateNotTrusted: refused, with the report attached for the viewer.
         """
-        report = self.evaluate(check)
+        report = self.evaluate(identity)
         if report.trusted:
             return True
         if report.revocation == "revoked":
             raise CertificateNotTrusted(
-                f"The certificate of {report.site} has been REVOKED ({report.revocation_detail}); "
-                "it cannot be accepted",
+                f"The {kind_noun(report.kind)} of {report.site} has been REVOKED "
+                f"({report.revocation_detail}); it cannot be accepted",
                 report,
             )
         if report.sha256 in self.fingerprints:
             report.verdict = "trusted-store"  # the user named it (--trust) for this run
             return True
+        rules = self.rules(report.kind)
         decision = self.prompt(report) if self.prompt is not None else TrustDecision.REJECT
         if decision is TrustDecision.ONCE:
-            self.store.accept_once(report.site, pin_for(report, ONCE_SOURCE))
-        elif decision is TrustDecision.ALWAYS and cannot_save(report) is not None:
+            self.store.accept_once(report.site, rules.pin(report, ONCE_SOURCE))
+        elif decision is TrustDecision.ALWAYS and rules.cannot_save(report) is not None:
             # Defence in depth: the viewer does not offer "always" for it; asked anyway,
             # it is accepted for this run and nothing is written.
-            self.store.accept_once(report.site, pin_for(report, ONCE_SOURCE))
+            self.store.accept_once(report.site, rules.pin(report, ONCE_SOURCE))
         elif decision is TrustDecision.ALWAYS:
-            self.store.add(report.site, pin_for(report))
+            self.store.add(report.site, rules.pin(report, "user"))
         else:
             raise CertificateNotTrusted(refusal_message(report), report)
         # The kept report (the viewer's "current certificate") reflects the decision.
@@ -202,16 +181,19 @@ class TrustPolicy:
         return True
 
 
-def refusal_message(report: CertificateReport) -> str:
-    """One clear line: why the certificate is refused and how to accept it."""
+def refusal_message(report: Report) -> str:
+    """One clear line: why the identity is refused and how to accept it."""
+    noun = kind_noun(report.kind)
+    shown = report.fingerprint
     if report.verdict == "changed":
+        previous = show_fingerprint(report.previous or "", report.kind)
+        if not previous.startswith("SHA256:"):
+            previous = f"SHA-256 {previous}"
         return (
-            f"WARNING: the certificate of {report.site} has CHANGED since you trusted it "
-            f"(trusted SHA-256 {report.previous}, now {report.sha256}). This may be an attack; "
+            f"WARNING: the {noun} of {report.site} has CHANGED since you trusted it "
+            f"(trusted {previous}, now {shown}). This may be an attack; "
             f"accept only if the server's owner confirms the new fingerprint (--trust)"
         )
     reasons = "; ".join(report.all_problems) or "not trusted"
-    return (
-        f"The certificate of {report.site} is not trusted ({reasons}); "
-        f"SHA-256 fingerprint {report.sha256}"
-    )
+    named = shown if shown.startswith("SHA256:") else f"SHA-256 fingerprint {shown}"
+    return f"The {noun} of {report.site} is not trusted ({reasons}); {named}"

@@ -30,7 +30,7 @@ from cryptography import x509
 from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives import hashes
 
-from tui.remote.tls import TLSCheck, fingerprint
+from tui.identity import CertificateIdentity, fingerprint
 from tui.trust.certificate import (
     ISSUER,
     OWNER,
@@ -256,11 +256,11 @@ def judge_validity(cert: x509.Certificate, now: datetime) -> list[str]:
 
 
 def build_report(
-    check: TLSCheck, anchors: TrustAnchors, *, now: datetime | None = None
+    check: CertificateIdentity, anchors: TrustAnchors, *, now: datetime | None = None
 ) -> CertificateReport:
     """Judge a handshake's certificate section by section (revocation is checked apart)."""
     now = now or datetime.now(UTC)
-    ders = list(check.peer.chain)
+    ders = list(check.chain)
     chain = [x509.load_der_x509_certificate(der) for der in ders]
     leaf = chain[0]
     owner = Section(OWNER, name_fields(leaf.subject), judge_owner(leaf, check.host))
@@ -299,8 +299,8 @@ def build_report(
         sha256=fingerprint(ders[0]),
         sha1=fingerprint(ders[0], "sha1"),
         chain=chain_links(chain, ders),
-        tls_version=check.peer.tls_version,
-        cipher=check.peer.cipher,
+        tls_version=check.tls_version,
+        cipher=check.cipher,
         leaf_der=ders[0],
         verified_by_ca=check.verified,
     )
