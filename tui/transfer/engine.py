@@ -44,6 +44,7 @@ from tui.transfer.copy import (
 )
 from tui.transfer.partial import is_temporary_name, part_path, remove_partial
 from tui.transfer.queue import Conflict, Direction, Job, State, TransferQueue
+from tui.transfer.ratelimit import RateLimit
 from tui.transfer.segments import DEFAULT_SEGMENTS, SEGMENT_THRESHOLD, download_segmented
 
 TEMPORARY = "Ferryman's temporary file (not copied)"
@@ -102,6 +103,8 @@ class TransferEngine:
         segments: Streams for one large download (1: never segmented). Each extra stream
             is a session of its own, opened for that file and closed after it.
         segment_threshold: The size from which a download is segmented.
+        limit: One rate cap for every stream of the engine, up and down (``--limit-rate``;
+            the app passes one whose rate its key changes); ``None``: no cap.
     """
 
     def __init__(
@@ -122,6 +125,7 @@ class TransferEngine:
         idle_close: float = 30.0,
         segments: int = DEFAULT_SEGMENTS,
         segment_threshold: int = SEGMENT_THRESHOLD,
+        limit: RateLimit | None = None,
     ) -> None:
         if not 1 <= slots <= 10:
             raise ValueError("slots must be 1 to 10")
@@ -140,6 +144,7 @@ class TransferEngine:
         self.idle_close = idle_close
         self.segments = max(1, min(segments, 16))
         self.segment_threshold = segment_threshold
+        self.limit = limit
         self._prompt_lock = threading.Lock()  # one question at a time
         self._stopping = threading.Event()
         self._threads: list[threading.Thread] = []
@@ -278,18 +283,18 @@ class TransferEngine:
             download_segmented(
                 session, self.open_session, job.source, job.target, size=job.size,
                 segments=self.segments, resume=resume, progress=report,
-                cancel=job.stop, verify=verify, note=notes.append,
+                cancel=job.stop, verify=verify, note=notes.append, limit=self.limit,
             )  # fmt: skip
         elif job.direction is Direction.DOWNLOAD:
             download_file(
                 session, job.source, job.target, expected_size=job.size, resume=resume,
                 progress=report, cancel=job.stop, verify=verify, mtime=job.mtime,
-                note=notes.append,
+                note=notes.append, limit=self.limit,
             )  # fmt: skip
         else:
             upload_file(session, job.source, job.target, resume=resume, progress=report,
                         cancel=job.stop, verify=verify, in_place=job.in_place,
-                        note=notes.append)  # fmt: skip
+                        note=notes.append, limit=self.limit)  # fmt: skip
 
         report.flush()
         self._keep_time(job, session)
