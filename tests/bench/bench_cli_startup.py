@@ -100,7 +100,9 @@ def main() -> None:
         shutil.rmtree(work, ignore_errors=True)
 
     print(f"\n{args.rounds} alternating runs per tool; medians\n")
-    print(f"{'command':<8}{'tool':<10}{'wall s':>8}{'CPU s':>8}{'x lftp wall':>13}{'x lftp CPU':>12}")
+    print(
+        f"{'command':<8}{'tool':<10}{'wall s':>8}{'CPU s':>8}{'x lftp wall':>13}{'x lftp CPU':>12}"
+    )
     verdicts = []
     for task, by_tool in results.items():
         lftp_wall = statistics.median(run.took for run in by_tool["lftp"])

@@ -161,9 +161,7 @@ def test_an_upload_and_a_download_on_two_sessions__share_one_cap_within_5_percen
     assert 0.95 * MiB <= rate <= 1.05 * MiB, f"{rate / MiB:.3f} MiB/s in {took:.2f} s"
 
 
-def test_the_segments_of_one_download__share_the_cap_within_5_percent(
-    plain_server, root, tmp_path
-):
+def test_the_segments_of_one_download__share_the_cap_within_5_percent(plain_server, root, tmp_path):
     """4 streams for one 2 MiB file at 1 MiB/s: 2 s, as one stream would take."""
     size = 2 * MiB
     write(root, "big.bin", os.urandom(size))

@@ -38,7 +38,6 @@ from tui.errors import (
 from tui.remote.base import RemoteFS, Writer
 from tui.remote.local import LocalReader, check_replaceable, keep_mode, translate
 from tui.transfer.disk import PartWriter
-from tui.transfer.ratelimit import RateLimit, paced
 from tui.transfer.partial import (  # noqa: F401 - part of this module's interface
     Note,
     check_unchanged,
@@ -62,6 +61,7 @@ from tui.transfer.partial import (  # noqa: F401 - part of this module's interfa
     state_path,
     write_record,
 )
+from tui.transfer.ratelimit import RateLimit, paced
 from tui.transfer.tree import ensure_remote_dir, remove_tree  # noqa: F401 - as before
 
 BLOCK_SIZE = 256 * 1024

@@ -32,7 +32,6 @@ from tui.remote.base import Reader, RemoteFS
 from tui.remote.local import check_replaceable, keep_mode, translate
 from tui.transfer.copy import BLOCK_SIZE, Note, Progress, Verify
 from tui.transfer.disk import reserve, write_at
-from tui.transfer.ratelimit import RateLimit
 from tui.transfer.partial import (
     check_unchanged,
     claim,
@@ -51,6 +50,7 @@ from tui.transfer.partial import (
     state_path,
     write_record,
 )
+from tui.transfer.ratelimit import RateLimit
 
 SEGMENT_THRESHOLD = 64 * 1024 * 1024
 """Files at least this large are fetched in segments (when the server can start at an

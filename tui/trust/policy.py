@@ -24,15 +24,18 @@ import ssl
 import threading
 from collections.abc import Callable, Iterable
 from datetime import UTC, datetime
-
-from cryptography import x509
+from typing import TYPE_CHECKING
 
 from tui.errors import CertificateNotTrusted
 from tui.remote.tls import TLSCheck, normalize_fingerprint
-from tui.trust.certificate import VALIDITY, CertificateReport, short_name
-from tui.trust.revocation import RevocationChecker
 from tui.trust.store import TrustedCertificate, TrustStore
-from tui.trust.verify import build_report, trust_anchors
+
+# The certificate parser (cryptography, and the modules built on it) is imported where a
+# certificate is judged beyond what ssl verified: a CLI command to a CA-verified server
+# without revocation sources never loads it (issue 23: 0.03 s of every call).
+if TYPE_CHECKING:
+    from tui.trust.certificate import CertificateReport
+    from tui.trust.revocation import RevocationChecker
 
 GENERAL = "general"
 ONCE_SOURCE = "once"  # the source of a pin accepted for this run only (never in the file)
@@ -46,7 +49,7 @@ class TrustDecision(enum.Enum):
     ALWAYS = "always"
 
 
-TrustPrompt = Callable[[CertificateReport], TrustDecision]
+TrustPrompt = Callable[["CertificateReport"], TrustDecision]
 """Shows a report (verdict ``untrusted`` or ``changed``) and returns the user's decision.
 Never called for a revoked certificate."""
 
@@ -74,6 +77,10 @@ def cannot_save(report: CertificateReport) -> str | None:
 
 def pin_for(report: CertificateReport, source: str = "user") -> TrustedCertificate:
     """A trust-store entry for the certificate in ``report``, as it is now."""
+    from cryptography import x509
+
+    from tui.trust.certificate import short_name
+
     return TrustedCertificate(
         sha256=report.sha256,
         pem=ssl.DER_cert_to_PEM_cert(report.leaf_der),
@@ -118,15 +125,24 @@ class TrustPolicy:
         self.require_revocation = require_revocation
         self.revocation = revocation
         self._reports: dict[str, CertificateReport] = {}
+        self._passed: dict[str, TLSCheck] = {}  # accepted on ssl's word: reported on demand
         self._lock = threading.Lock()
 
     def report_for(self, site: str) -> CertificateReport | None:
         """The last report for a site (the viewer shows it for the current connection)."""
         with self._lock:
-            return self._reports.get(site)
+            report = self._reports.get(site)
+            passed = self._passed.get(site) if report is None else None
+        if passed is not None:
+            return self.evaluate(passed)  # no revocation source: nothing to fetch
+        return report
 
     def evaluate(self, check: TLSCheck) -> CertificateReport:
         """Build the report and its verdict, without asking anyone."""
+        from cryptography import x509
+
+        from tui.trust.verify import build_report, trust_anchors
+
         anchors = trust_anchors(self.ca_file)
         report = build_report(check, anchors)
         if self.revocation is not None:
@@ -142,6 +158,8 @@ class TrustPolicy:
         return report
 
     def _judge(self, report: CertificateReport) -> None:
+        from tui.trust.certificate import VALIDITY
+
         if report.revocation == "revoked":
             report.verdict = "untrusted"
             return
@@ -174,6 +192,11 @@ class TrustPolicy:
         Raises:
             CertificateNotTrusted: refused, with the report attached for the viewer.
         """
+        if judged_by_ssl(check, revocation=self.revocation is not None):
+            with self._lock:  # the viewer builds its report from the check when asked
+                self._passed[check.site] = check
+                self._reports.pop(check.site, None)
+            return True
         report = self.evaluate(check)
         if report.trusted:
             return True
@@ -200,6 +223,24 @@ class TrustPolicy:
         # The kept report (the viewer's "current certificate") reflects the decision.
         report.verdict = "trusted-store"
         return True
+
+
+# The DER of the two OIDs through which a certificate names where its revocation is told:
+# id-ad-ocsp (1.3.6.1.5.5.7.48.1, in Authority Information Access) and
+# cRLDistributionPoints (2.5.29.31).
+_REVOCATION_SOURCES = (bytes.fromhex("06082b06010505073001"), bytes.fromhex("0603551d1f"))
+
+
+def judged_by_ssl(check: TLSCheck, *, revocation: bool) -> bool:
+    """Whether ssl's verification is the whole judgement, so the certificate need not be
+    parsed: the chain and the host name verified, and there is no revocation source to
+    ask (checking is off, or the certificate names no OCSP responder and no CRL; the
+    checker would say ``not-checked``, which blocks nothing). The verdict is
+    ``trusted-ca`` either way. The byte search can only err towards the full judgement
+    (the OID's bytes inside some other field), never past it."""
+    if not check.verified or not check.peer.chain:
+        return False
+    return not revocation or not any(oid in check.peer.leaf for oid in _REVOCATION_SOURCES)
 
 
 def refusal_message(report: CertificateReport) -> str:
