@@ -14,6 +14,10 @@ light = false     # slow links: a marker cursor instead of a highlighted row (or
 [transfers]
 sessions = 2      # parallel sessions per site, 1 to 10
 segments = 4      # streams for one large download, 1 to 16 (1: one stream)
+limit_rate = "2M" # one cap for all transfers together, curl's syntax (500K, 2M); 0: none
+
+[connection]
+keepalive = 60    # seconds between NOOPs that keep an idle session open (0: never)
 
 [sync.www]        # ferryman sync www (from cron or a systemd timer)
 source = "/srv/www"
@@ -50,6 +54,10 @@ class Config:
         sync: Saved sync profiles by name (``ferryman sync NAME``).
         light: A marker cursor instead of a highlighted row: moving it rewrites one cell,
             which is what a slow SSH link wants.
+        limit_rate: Bytes per second for all transfers of a batch together (``None``: no
+            cap); ``--limit-rate`` and a saved site's ``limit_rate`` come first.
+        keepalive: Seconds between the NOOPs that keep an idle session open (below the
+            usual server idle timeouts of 300 s and more); 0 turns them off.
     """
 
     keys: dict[str, str] = field(default_factory=dict)
@@ -59,6 +67,8 @@ class Config:
     segments: int = 4
     sync: dict[str, SyncProfile] = field(default_factory=dict)
     light: bool = False
+    limit_rate: int | None = None
+    keepalive: float = 60.0
 
 
 @dataclass(slots=True)
@@ -106,6 +116,10 @@ def load_config(path: str | None = None) -> Config:
         raise ConfigError(f"{path}: [transfers] sessions must be 1 to 10, not {sessions!r}")
     if not isinstance(segments, int) or not 1 <= segments <= 16:
         raise ConfigError(f"{path}: [transfers] segments must be 1 to 16, not {segments!r}")
+    limit_rate = _rate(path, "[transfers] limit_rate", transfers.get("limit_rate", 0))
+    keepalive = data.get("connection", {}).get("keepalive", 60)
+    if isinstance(keepalive, bool) or not isinstance(keepalive, int | float) or keepalive < 0:
+        raise ConfigError(f"{path}: [connection] keepalive must be seconds (0: off)")
     return Config(
         keys=dict(keys),
         show_hidden=bool(panes.get("show_hidden", False)),
@@ -114,7 +128,19 @@ def load_config(path: str | None = None) -> Config:
         segments=segments,
         sync={name: _profile(path, name, table) for name, table in data.get("sync", {}).items()},
         light=bool(data.get("display", {}).get("light", False)),
+        limit_rate=limit_rate,
+        keepalive=float(keepalive),
     )
+
+
+def _rate(path: str, where: str, value: object) -> int | None:
+    """A rate setting (``"500K"``, ``2097152``) as bytes per second, ``None`` for no cap."""
+    from tui.transfer.ratelimit import parse_rate  # stdlib only: no layer is crossed
+
+    try:
+        return parse_rate(value)  # type: ignore[arg-type]
+    except (ValueError, TypeError) as error:
+        raise ConfigError(f"{path}: {where}: {error}") from None
 
 
 def _profile(path: str, name: str, table: object) -> SyncProfile:

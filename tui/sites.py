@@ -43,6 +43,8 @@ class Site:
         name: The saved site's name, if it came from the site manager.
         time_offset: Seconds to add to the server's file times when comparing folders (a
             server whose clock is wrong, or that lists local time as vsftpd may).
+        limit_rate: Bytes per second for transfers with this site (``None``: the
+            ``[transfers]`` setting); in sites.toml as curl writes it, ``"500K"``.
     """
 
     host: str
@@ -55,6 +57,7 @@ class Site:
     encoding: str = "utf-8"
     name: str | None = None
     time_offset: float = 0.0
+    limit_rate: int | None = None
 
     @property
     def key(self) -> str:
@@ -195,7 +198,8 @@ def netrc_credentials(
     return (login or user or "anonymous", password or "")
 
 
-SITE_FIELDS = ("name", "host", "port", "tls", "user", "path", "passive", "encoding", "time_offset")
+SITE_FIELDS = ("name", "host", "port", "tls", "user", "path", "passive", "encoding", "time_offset",
+               "limit_rate")  # fmt: skip
 
 
 def sites_path() -> str:
@@ -225,10 +229,21 @@ def load_sites(path: str | None = None) -> list[Site]:
             site = Site(**fields)
         except TypeError as error:
             raise ConfigError(f"A site in {path} is malformed: {error}") from error
+        if site.limit_rate is not None:
+            site.limit_rate = _site_rate(path, site)
         if site.tls not in TLS_MODES:
             raise ConfigError(f"Site {site.name!r} in {path} has an unknown TLS mode {site.tls!r}")
         sites.append(site)
     return sites
+
+
+def _site_rate(path: str, site: Site) -> int | None:
+    from tui.transfer.ratelimit import parse_rate  # stdlib only: no layer is crossed
+
+    try:
+        return parse_rate(site.limit_rate)  # type: ignore[arg-type]
+    except (ValueError, TypeError) as error:
+        raise ConfigError(f"Site {site.name!r} in {path}: limit_rate: {error}") from None
 
 
 def save_sites(sites: list[Site], path: str | None = None) -> None:

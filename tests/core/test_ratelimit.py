@@ -16,7 +16,11 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from tests.conftest import write
+from tui.cli import main
+from tui.config import load_config
 from tui.connection import ConnectionService
+from tui.errors import EXIT_USAGE, ConfigError
+from tui.sites import load_sites
 from tui.transfer.engine import TransferEngine
 from tui.transfer.queue import Conflict, Direction, Job, State, TransferQueue
 from tui.transfer.ratelimit import RateLimit, format_rate, paced, parse_rate
@@ -171,3 +175,69 @@ def test_the_segments_of_one_download__share_the_cap_within_5_percent(plain_serv
     assert done[0].state is State.DONE and os.path.getsize(tmp_path / "big.bin") == size
     rate = size / took
     assert 0.95 * MiB <= rate <= 1.05 * MiB, f"{rate / MiB:.3f} MiB/s in {took:.2f} s"
+
+
+# --- the command line and the settings ----------------------------------------------------
+
+
+def settings_file(home: str, name: str, text: str) -> None:
+    folder = os.path.join(home, "config")
+    os.makedirs(folder, exist_ok=True)
+    with open(os.path.join(folder, name), "w", encoding="utf-8") as handle:
+        handle.write(text)
+
+
+def timed_get(url: str, target: str, *options: str) -> float:
+    started = time.monotonic()
+    assert main(["get", url, target, *options]) == 0
+    return time.monotonic() - started
+
+
+def test_get_with_limit_rate__takes_the_time_the_rate_says(plain_server, root, tmp_path):
+    write(root, "f.bin", os.urandom(512 * KiB))
+    took = timed_get(plain_server.url("ftp", "f.bin"), str(tmp_path / "f.bin"),
+                     "--limit-rate", "512K")  # fmt: skip
+    assert 0.95 <= took <= 1.3, took
+    assert os.path.getsize(tmp_path / "f.bin") == 512 * KiB
+
+
+def test_a_saved_site_s_limit_rate__comes_before_the_config_s(
+    plain_server, root, tmp_path, hermetic_home
+):
+    write(root, "f.bin", os.urandom(256 * KiB))
+    settings_file(hermetic_home, "config.toml", '[transfers]\nlimit_rate = "64K"\n')  # 4 s
+    settings_file(hermetic_home, "sites.toml", f'[[site]]\nname = "t"\nhost = "127.0.0.1"\n'
+                  f'port = {plain_server.port}\nlimit_rate = "512K"\n')  # fmt: skip  # 0.5 s
+    took = timed_get(plain_server.url("ftp", "f.bin"), str(tmp_path / "f.bin"))
+    assert 0.45 <= took <= 1.0, took
+
+
+def test_limit_rate_0__lifts_the_configured_cap(plain_server, root, tmp_path, hermetic_home):
+    write(root, "f.bin", os.urandom(256 * KiB))
+    settings_file(hermetic_home, "config.toml", '[transfers]\nlimit_rate = "64K"\n')
+    took = timed_get(plain_server.url("ftp", "f.bin"), str(tmp_path / "f.bin"),
+                     "--limit-rate", "0")  # fmt: skip
+    assert took < 1.0
+
+
+@pytest.mark.parametrize("command", ["get", "put", "mirror", "sync"])
+def test_a_limit_rate_that_is_not_a_rate__is_a_usage_error(command, tmp_path, capsys):
+    url = "ftp://127.0.0.1:9/f"
+    argv = {"get": [url, str(tmp_path)], "put": [str(tmp_path), url],
+            "mirror": [url, str(tmp_path)], "sync": ["www"]}[command]  # fmt: skip
+    if command == "sync":
+        settings_file(os.environ["FERRYMAN_HOME"], "config.toml",
+                      f'[sync.www]\nsource = "{url}"\ndestination = "{tmp_path}"\n')  # fmt: skip
+    assert main([command, *argv, "--limit-rate", "fast"]) == EXIT_USAGE
+    err = capsys.readouterr().err.strip().splitlines()[-1]  # after the usage line
+    assert err == ("ferryman: Invalid input: argument --limit-rate: not a rate: 'fast' (bytes "
+                   "per second, or with K, M or G: 500K, 2M)")  # fmt: skip
+
+
+def test_a_configured_limit_rate_that_is_not_a_rate__is_a_config_error(hermetic_home):
+    settings_file(hermetic_home, "config.toml", '[transfers]\nlimit_rate = "fast"\n')
+    with pytest.raises(ConfigError, match=r"\[transfers\] limit_rate: not a rate"):
+        load_config()
+    settings_file(hermetic_home, "sites.toml", '[[site]]\nhost = "h"\nport = 21\nlimit_rate = -5\n')
+    with pytest.raises(ConfigError, match="limit_rate: a rate cannot be negative"):
+        load_sites()
