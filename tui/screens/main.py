@@ -167,10 +167,20 @@ class MainScreen(QuietScreen, CompareSync, TransferQueueActions, Screen[None]):
         except FerrymanError as error:
             self.app.call_from_thread(self._connect_failed, site, error)
             return
+        fs = self._kept_alive(fs)
         old = self.remote.fs
         self.app.call_from_thread(self._connected, site, fs, path)
         if old is not None:
             old.close()
+
+    def _kept_alive(self, fs: RemoteFS) -> RemoteFS:
+        """The browsing session stays up while the user reads (NOOP after
+        ``[connection] keepalive`` idle seconds) and reconnects quietly if it dropped anyway;
+        both are said in the protocol log (issue 23)."""
+        from tui.remote.keepalive import KeptAlive
+
+        interval = self.ferryman.settings.keepalive
+        return KeptAlive(fs, interval=interval, note=self.ferryman.log_note).start()
 
     def _connected(self, site: Site, fs: RemoteFS, path: str | None) -> None:
         self.site = site

@@ -40,6 +40,7 @@ class TransferQueueActions:
         if panels:
             return panels.first()
         panel = TransferPanel(self.ferryman.transfers, id="transfers")
+        panel.limit = self.ferryman.rate_limit  # the cap it shows and its key sets
         self.mount(panel, before=self.query_one(LogPanel))
         return panel
 

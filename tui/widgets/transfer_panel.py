@@ -21,9 +21,10 @@ from textual.reactive import reactive
 from textual.timer import Timer
 from textual.widgets import Static
 
-from tui.screens.confirm import ConfirmScreen
+from tui.screens.confirm import ConfirmScreen, InputScreen
 from tui.transfer.queue import FINISHED, Job, State, TransferQueue
 from tui.transfer.rate import Rate, eta
+from tui.transfer.ratelimit import RateLimit, format_rate, parse_rate
 from tui.widgets.file_pane import human_size
 from tui.widgets.job_list import JobHeader, JobList, bar
 
@@ -59,6 +60,13 @@ class TransferPanel(Vertical, can_focus=False):
         Binding("f", "cycle_filter", "Filter", id="transfers.filter"),
         Binding("plus", "move(-1)", "Up the queue", show=False, id="transfers.up"),
         Binding("minus", "move(1)", "Down the queue", show=False, id="transfers.down"),
+        Binding(
+            "l",
+            "limit_rate",
+            "Rate cap",
+            id="transfers.limit_rate",
+            tooltip="Set or clear one speed limit for all transfers",
+        ),  # fmt: skip
     ]
 
     shown: reactive[str] = reactive("all")
@@ -71,6 +79,14 @@ class TransferPanel(Vertical, can_focus=False):
             super().__init__()
             self.job = job
 
+    class RateCapChosen(Message):
+        """The user set the rate cap (``None``: cleared) with the panel's key: it stays the
+        user's until changed again (issue 23)."""
+
+        def __init__(self, rate: int | None) -> None:
+            super().__init__()
+            self.rate = rate
+
     def __init__(self, queue: TransferQueue, *, id: str | None = None) -> None:
         super().__init__(id=id)
         self.queue = queue
@@ -81,6 +97,7 @@ class TransferPanel(Vertical, can_focus=False):
         self._timer: Timer | None = None
         self._focus_on_mount = False
         self._told: tuple[int, str] | None = None  # the job (and reason) last highlighted
+        self.limit: RateLimit | None = None  # the engine's rate cap, shown and set here
 
     def compose(self) -> ComposeResult:
         yield Static("", id="transfer-total")
@@ -203,6 +220,8 @@ class TransferPanel(Vertical, can_focus=False):
             summary.append(f"  {tally.failed} failed", style="bold red")
         if tally.cancelled:
             summary.append(f"  {tally.cancelled} cancelled", style="yellow")
+        if self.limit is not None and self.limit.rate:
+            summary.append(f"  cap {format_rate(self.limit.rate)}/s", style="yellow")
         summary.append(f"  [{self.shown}]", style="dim")
         line = self.query_one("#transfer-total", Static)
         room = line.content_size.width or 78
@@ -290,6 +309,30 @@ class TransferPanel(Vertical, can_focus=False):
 
     def action_cycle_filter(self) -> None:
         self.shown = FILTERS[(FILTERS.index(self.shown) + 1) % len(FILTERS)]
+
+    def action_limit_rate(self) -> None:
+        """Ask for a rate cap (curl's syntax) for all transfers together; empty or 0 clears
+        it. Running transfers follow within a quarter of a second."""
+        limit = self.limit
+        if limit is None:
+            return
+
+        def answered(text: str | None) -> None:
+            if text is None:
+                return
+            try:
+                rate = parse_rate(text.strip() or "0")
+            except ValueError as error:
+                self.notify(str(error), severity="error", markup=False)
+                return
+            limit.set_rate(rate)
+            self.post_message(self.RateCapChosen(rate))
+            self.notify(f"Rate cap: {format_rate(rate)}" + ("/s" if rate else ""), timeout=3)
+            self._acted()
+
+        current = format_rate(limit.rate) if limit.rate else ""
+        prompt = "Rate cap for all transfers together (500K, 2M; empty or 0: none):"
+        self.app.push_screen(InputScreen(prompt, current), answered)
 
     def action_move(self, offset: int) -> None:
         job = self._selected()
