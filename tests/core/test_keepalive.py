@@ -7,6 +7,7 @@ command ("421 Control connection timed out"); these tests set it to one second.
 
 from __future__ import annotations
 
+import os
 import select
 import threading
 import time
@@ -14,8 +15,9 @@ import time
 import pytest
 
 from tests.conftest import write
+from tui.config import load_config
 from tui.connection import ConnectionService
-from tui.errors import CertificateNotTrusted
+from tui.errors import CertificateNotTrusted, ConfigError
 from tui.remote.keepalive import KeptAlive
 from tui.remote.tls import fingerprint
 
@@ -141,3 +143,18 @@ def test_no_keepalive_while_a_transfer_is_in_flight_or_a_command_holds_the_lock(
         assert session.tick() is False  # and resets the idle time
     finally:
         session.close()
+
+
+def test_the_keepalive_interval__is_read_from_the_connection_settings(hermetic_home):
+    folder = os.path.join(hermetic_home, "config")
+    os.makedirs(folder, exist_ok=True)
+    path = os.path.join(folder, "config.toml")
+    assert load_config().keepalive == 60.0  # below the usual idle timeouts (300 s and more)
+    for text, expected in [("keepalive = 25", 25.0), ("keepalive = 0", 0.0)]:
+        with open(path, "w", encoding="utf-8") as handle:
+            handle.write(f"[connection]\n{text}\n")
+        assert load_config().keepalive == expected
+    with open(path, "w", encoding="utf-8") as handle:
+        handle.write('[connection]\nkeepalive = "soon"\n')
+    with pytest.raises(ConfigError, match=r"\[connection\] keepalive must be seconds"):
+        load_config()
