@@ -68,6 +68,8 @@ class KeptAlive(RemoteFS):
 
     def __getattr__(self, name: str) -> Any:
         # What is not RemoteFS (an FTP session's ``tls``, ``site``) is the session's own.
+        if name == "session":  # not set yet (a copy being made): no endless recursion
+            raise AttributeError(name)
         return getattr(self.session, name)
 
     # --- keeping it open -----------------------------------------------------------------
