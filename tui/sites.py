@@ -10,7 +10,6 @@ from __future__ import annotations
 import json
 import netrc
 import os
-import tomllib
 from dataclasses import dataclass, field
 from urllib.parse import quote, unquote, urlsplit
 
@@ -214,6 +213,8 @@ def load_sites(path: str | None = None) -> list[Site]:
     Raises:
         ConfigError: the file exists but is not valid.
     """
+    import tomllib  # here: most commands never read sites.toml (issue 23, start-up time)
+
     path = path or sites_path()
     try:
         with open(path, "rb") as handle:
