@@ -4,6 +4,8 @@ accepted without being parsed (issue 23); anything more goes through the full ju
 from __future__ import annotations
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from tests.certs import make_ca, make_leaf
 from tui.connection import ConnectionService
@@ -44,3 +46,12 @@ def test_the_viewer_still_gets_a_full_report_for_a_quick_connection(tls_server, 
         report = service.policy.report_for(fs.site.key)
     assert report is not None and report.verdict == "trusted-ca"
     assert report.revocation == "not-checked" and all(s.valid for s in report.sections)
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.binary(max_size=2048), st.booleans(), st.booleans())
+def test_any_bytes_from_a_server__are_judged_without_raising(der, verified, revocation):
+    check = check_of(der, verified=verified)
+    assert judged_by_ssl(check, revocation=revocation) in (True, False)
+    if not verified:
+        assert judged_by_ssl(check, revocation=revocation) is False
