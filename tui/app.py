@@ -33,6 +33,7 @@ from tui.sites import Site
 from tui.textsafe import printable
 from tui.transfer import persist
 from tui.transfer.queue import FINISHED, Conflict, Direction, Job, TransferQueue
+from tui.transfer.ratelimit import RateLimit
 from tui.widgets.log_panel import LogPanel
 from tui.widgets.transfer_panel import TransferPanel
 
@@ -88,6 +89,10 @@ class FerrymanApp(App[None]):
         self._change_posted = False  # a TransferChanged is waiting to be handled
         self._finished_since = False  # a job finished since the last one was handled
         self.transfers = TransferQueue(on_change=self._transfer_changed)
+        # One rate cap for every transfer (issue 23): [transfers] limit_rate, or the site's;
+        # the transfer panel's key changes it while they run (then it is the user's).
+        self.rate_limit = RateLimit(self.settings.limit_rate)
+        self.rate_chosen = False
         self._engine: tuple[str, TransferEngine] | None = None
         self._service_options = {"store": store, "ca_file": ca_file or self.settings.ca_file,
                                  "check_revocation": check_revocation}  # fmt: skip
@@ -135,6 +140,8 @@ class FerrymanApp(App[None]):
                 self._engine[1].stop()  # the previous site's jobs are cancelled
             from tui.transfer.engine import TransferEngine
 
+            if not self.rate_chosen:
+                self.rate_limit.set_rate(site.limit_rate or self.settings.limit_rate)
             engine = TransferEngine(
                 self.transfers,
                 lambda: self.service.open(site),
@@ -143,6 +150,7 @@ class FerrymanApp(App[None]):
                 prompt=self.ask_conflict,
                 persistent=True,
                 segments=self.settings.segments,
+                limit=self.rate_limit,
             )
             self._engine = (site.key, engine.start())
         self._site = site
@@ -263,6 +271,10 @@ class FerrymanApp(App[None]):
 
     def _protocol_log(self, direction: str, line: str) -> None:
         self.post_message(LogLine(direction, line))
+
+    def log_note(self, text: str) -> None:
+        """A line of Ferryman's own in the protocol log (keep-alives, reconnects); any thread."""
+        self.post_message(LogLine("*", text))
 
     def on_log_line(self, message: LogLine) -> None:
         # App.query searches the default screen only; the panel lives on the main screen,

@@ -9,12 +9,9 @@ from __future__ import annotations
 
 import argparse
 import errno
-import getpass
-import json
 import os
 import re
 import sys
-import traceback
 from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
@@ -30,13 +27,16 @@ from tui.errors import (
     RemoteError,
     UsageError,
 )
-from tui.remote.base import Entry, EntryType, RemoteFS
-from tui.remote.replies import meaning
 from tui.sites import TLS_MODES, Site, check_credentials, parse_url
 from tui.textsafe import printable
 
+# What a command does not use, it does not import: a script that runs `ferryman ls` from
+# cron pays for every module at every call (issue 23). So the modules of the other commands
+# (the transfer engine, sync, the certificate parser) are imported where they are used,
+# and tests/core/test_layers.py keeps them out of the start-up path.
 if TYPE_CHECKING:
     from tui.connection import ConnectionService
+    from tui.remote.base import Entry, RemoteFS
 
 COMMANDS = ("ls", "get", "put", "mirror", "sync", "cert", "trust")
 PASSWORD_ENV = "FERRYMAN_PASSWORD"
@@ -106,32 +106,41 @@ def _common(parser: argparse.ArgumentParser) -> None:
     )
 
 
-def build_parser() -> argparse.ArgumentParser:
-    from tui import cli_sync, cli_transfer, cli_trust  # the app does not need them
-
+def build_parser(only: str | None = None) -> argparse.ArgumentParser:
+    """The headless commands' parser; ``only``: build just that command's (``main`` does,
+    so that a command imports no other command's modules)."""
     parser = _Parser(prog="ferryman", description="Terminal file manager for FTP and FTPS.")
     parser.add_argument("--version", action="version", version=f"ferryman {__version__}")
     commands = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
 
-    ls = commands.add_parser("ls", help="list a remote directory")
-    ls.add_argument("url", metavar="URL")
-    ls.add_argument("--json", action="store_true", help="print one JSON array")
-    _common(ls)
+    if only in (None, "ls"):
+        ls = commands.add_parser("ls", help="list a remote directory")
+        ls.add_argument("url", metavar="URL")
+        ls.add_argument("--json", action="store_true", help="print one JSON array")
+        _common(ls)
+    if only in (None, "get", "put"):
+        from tui import cli_transfer
 
-    get = commands.add_parser("get", help="download a file or, with -r, a directory")
-    get.add_argument("url", metavar="URL")
-    get.add_argument("local", metavar="LOCAL", nargs="?", default=".")
-    cli_transfer.add_options(get)
-    _common(get)
+        if only in (None, "get"):
+            get = commands.add_parser("get", help="download a file or, with -r, a directory")
+            get.add_argument("url", metavar="URL")
+            get.add_argument("local", metavar="LOCAL", nargs="?", default=".")
+            cli_transfer.add_options(get)
+            _common(get)
+        if only in (None, "put"):
+            put = commands.add_parser("put", help="upload a file or, with -r, a directory")
+            put.add_argument("local", metavar="LOCAL")
+            put.add_argument("url", metavar="URL")
+            cli_transfer.add_options(put)
+            _common(put)
+    if only in (None, "mirror", "sync"):
+        from tui import cli_sync
 
-    put = commands.add_parser("put", help="upload a file or, with -r, a directory")
-    put.add_argument("local", metavar="LOCAL")
-    put.add_argument("url", metavar="URL")
-    cli_transfer.add_options(put)
-    _common(put)
+        cli_sync.add_parsers(commands, _common)
+    if only in (None, "cert", "trust"):
+        from tui import cli_trust
 
-    cli_sync.add_parsers(commands, _common)
-    cli_trust.add_parsers(commands, _common)
+        cli_trust.add_parsers(commands, _common)
     return parser
 
 
@@ -170,7 +179,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         sys.stdout = open(os.devnull, "w")  # noqa: SIM115 - for the rest of the process
     try:
         if args_list and args_list[0] in COMMANDS:
-            args = build_parser().parse_args(args_list)
+            args = build_parser(only=args_list[0]).parse_args(args_list)
             return _run(args)
         return _run_app(build_app_parser().parse_args(args_list))
     except FerrymanError as error:
@@ -185,6 +194,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         if _stdout_closed(error):
             return _pipe_closed()
         if "-v" in args_list or "--verbose" in args_list:
+            import traceback
+
             traceback.print_exc()
         kind = type(error).__name__
         _say(f"ferryman: internal error ({kind}): {_mask_urls(str(error))}")
@@ -280,21 +291,24 @@ def _service(args: argparse.Namespace) -> ConnectionService:
 
 
 def _run(args: argparse.Namespace) -> int:
-    from tui import cli_sync, cli_transfer, cli_trust
+    if args.command in ("trust", "cert"):
+        from tui import cli_trust
 
-    if args.command == "trust":
-        return cli_trust.run_trust(args, lambda: _service(args))
+        if args.command == "trust":
+            return cli_trust.run_trust(args, lambda: _service(args))
+        return cli_trust.run_cert(_service(args), args.url, as_json=args.json)
     service = _service(args)
-    if args.command == "mirror":
-        return cli_sync.run_mirror(args, service)
-    if args.command == "sync":
-        return cli_sync.run_sync(args, service)
-    if args.command == "cert":
-        return cli_trust.run_cert(service, args.url, as_json=args.json)
+    if args.command in ("mirror", "sync"):
+        from tui import cli_sync
+
+        run = cli_sync.run_mirror if args.command == "mirror" else cli_sync.run_sync
+        return run(args, service)
     site = service.site_for(args.url)
     with service.open(site) as fs:
         if args.command == "ls":
             return _ls(fs, site, as_json=args.json)
+        from tui import cli_transfer
+
         try:
             return cli_transfer.run(fs, site, args, lambda: service.open(site))
         except UsageError:
@@ -315,6 +329,8 @@ def _prompt_password(site: Site) -> str | None:
             f"No password for {site.user}@{site.key}: put it in ~/.netrc or ${PASSWORD_ENV}, "
             "or run on a terminal to be asked"
         )
+    import getpass
+
     try:
         typed = getpass.getpass(f"Password for {site.user}@{site.key}: ")
     except EOFError:  # Ctrl+D
@@ -324,6 +340,8 @@ def _prompt_password(site: Site) -> str | None:
 
 
 def _print_log(direction: str, line: str) -> None:
+    from tui.remote.replies import meaning
+
     text = printable(line)
     if direction == "<" and line[:3].isdigit() and line[3:4] == " ":
         text += f"   [{meaning(int(line[:3]))}]"
@@ -334,6 +352,8 @@ def _print_log(direction: str, line: str) -> None:
 
 
 def _ls(fs: RemoteFS, site: Site, *, as_json: bool) -> int:
+    from tui.remote.base import EntryType
+
     path = site.path or fs.home
     try:
         entries = fs.listdir(path)
@@ -345,6 +365,8 @@ def _ls(fs: RemoteFS, site: Site, *, as_json: bool) -> int:
         entries = [entry]
     entries.sort(key=lambda entry: (entry.type is not EntryType.DIR, entry.name))
     if as_json:
+        import json
+
         json.dump([_entry_json(entry) for entry in entries], sys.stdout, indent=None)
         sys.stdout.write("\n")
         return EXIT_OK
@@ -366,6 +388,8 @@ def _entry_json(entry: Entry) -> dict[str, object]:
 
 
 def _entry_line(entry: Entry) -> str:
+    from tui.remote.base import EntryType
+
     if entry.type is EntryType.UNKNOWN:
         return f"?  {printable(entry.raw or entry.name)}"
     kind = {"dir": "d", "link": "l", "file": "-"}[entry.type.value]

@@ -16,7 +16,7 @@ import sys
 from collections.abc import Callable
 from typing import TYPE_CHECKING
 
-from tui.cli_transfer import Display, Sessions, run_engine
+from tui.cli_transfer import Display, Sessions, add_limit_rate, rate_limit, run_engine
 from tui.config import SyncProfile, load_config
 from tui.errors import EXIT_OK, EXIT_TRANSFER, ConfigError, UsageError
 from tui.remote.base import RemoteFS
@@ -25,6 +25,7 @@ from tui.sites import Site, load_sites
 from tui.textsafe import printable
 from tui.transfer.engine import Conflict, TransferEngine
 from tui.transfer.queue import State, TransferQueue
+from tui.transfer.ratelimit import RateLimit
 from tui.transfer.sync import (
     Action,
     Options,
@@ -71,6 +72,7 @@ def add_parsers(commands, common: Callable[[argparse.ArgumentParser], None]) -> 
 def _plan_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--dry-run", action="store_true", help="print the plan, change nothing")
     parser.add_argument("--json", action="store_true", help="with --dry-run: the plan as JSON")
+    add_limit_rate(parser)
 
 
 def run_sync(args: argparse.Namespace, service: ConnectionService) -> int:
@@ -79,14 +81,16 @@ def run_sync(args: argparse.Namespace, service: ConnectionService) -> int:
     if profile is None:
         known = ", ".join(sorted(profiles)) or "none"
         raise UsageError(f"No sync profile {args.profile!r} in config.toml (known: {known})")
-    return _mirror(service, profile, dry_run=args.dry_run, as_json=args.json)
+    return _mirror(service, profile, dry_run=args.dry_run, as_json=args.json,
+                   limit_for=lambda site: rate_limit(args, site))  # fmt: skip
 
 
 def run_mirror(args: argparse.Namespace, service: ConnectionService) -> int:
     profile = SyncProfile(args.source, args.destination, delete=args.delete,
                           exclude=args.exclude, include=args.include, jobs=args.jobs,
                           checksum=args.checksum, time_offset=args.time_offset)  # fmt: skip
-    return _mirror(service, profile, dry_run=args.dry_run, as_json=args.json)
+    return _mirror(service, profile, dry_run=args.dry_run, as_json=args.json,
+                   limit_for=lambda site: rate_limit(args, site))  # fmt: skip
 
 
 def _is_url(text: str) -> bool:
@@ -94,7 +98,7 @@ def _is_url(text: str) -> bool:
 
 
 def _mirror(service: ConnectionService, profile: SyncProfile, *, dry_run: bool,
-            as_json: bool) -> int:  # fmt: skip
+            as_json: bool, limit_for: Callable[[Site], RateLimit | None]) -> int:  # fmt: skip
     if _is_url(profile.source) == _is_url(profile.destination):
         raise UsageError("One of SOURCE and DESTINATION must be a URL, the other a local folder")
     if not 1 <= profile.jobs <= 10:
@@ -106,6 +110,7 @@ def _mirror(service: ConnectionService, profile: SyncProfile, *, dry_run: bool,
     if upload and not os.path.isdir(local_root):
         raise UsageError(f"{local_root} is not a folder")
     site = service.site_for(url)
+    limit = limit_for(site)  # a bad --limit-rate stops here, before connecting
     offset = profile.time_offset or _saved_offset(site)
     options = Options(delete=profile.delete, exclude=profile.exclude, include=profile.include,
                       checksum=profile.checksum, time_offset=offset)  # fmt: skip
@@ -121,7 +126,7 @@ def _mirror(service: ConnectionService, profile: SyncProfile, *, dry_run: bool,
         if dry_run:
             _print_plan(plan, options.delete, as_json)
             return EXIT_TRANSFER if plan.unlisted else EXIT_OK  # the plan is incomplete
-        return _carry_out(plan, sides, options, profile.jobs, lambda: service.open(site))
+        return _carry_out(plan, sides, options, profile.jobs, lambda: service.open(site), limit)
 
 
 def _saved_offset(site: Site) -> float:
@@ -153,6 +158,7 @@ def _carry_out(
     options: Options,
     jobs: int,
     open_session: Callable[[], RemoteFS],
+    limit: RateLimit | None = None,
 ) -> int:
     source, source_root, target, target_root = sides
     make_folders(plan, target, target_root)
@@ -168,7 +174,8 @@ def _carry_out(
         queue = TransferQueue(on_change=display.changed)
         queue.add(copies)
         engine = TransferEngine(queue, session, slots=jobs, conflict=Conflict.OVERWRITE,
-                                progress=display.moved, resume_partials=True)  # fmt: skip
+                                progress=display.moved, resume_partials=True,
+                                limit=limit)  # fmt: skip
         finished = run_engine(engine, session, display)
         display.finish(finished)
         failed = sum(1 for job in finished if job.state is State.FAILED)

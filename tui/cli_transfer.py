@@ -24,6 +24,7 @@ from tui.textsafe import printable
 from tui.transfer.engine import Conflict, TransferEngine
 from tui.transfer.queue import Direction, Job, State, TransferQueue
 from tui.transfer.rate import Rate, eta
+from tui.transfer.ratelimit import RateLimit, parse_rate
 from tui.transfer.segments import DEFAULT_SEGMENTS, SEGMENT_THRESHOLD
 
 CONFLICT_KEYS = {"o": Conflict.OVERWRITE, "n": Conflict.NEWER, "s": Conflict.SKIP,
@@ -39,11 +40,47 @@ def add_options(parser: argparse.ArgumentParser) -> None:
                         help="when the target exists (default: always, as cp does)")  # fmt: skip
     parser.add_argument("--resume", action="store_true",
                         help="continue from partial files left by an interrupted run")  # fmt: skip
+    add_limit_rate(parser)
     if parser.prog.endswith(" get"):
         parser.add_argument(
             "--segments", type=int, default=DEFAULT_SEGMENTS, metavar="N",
             help=f"streams for one file of {SEGMENT_THRESHOLD >> 20} MiB or more, 1 to 16 "
                  f"(default {DEFAULT_SEGMENTS}; 1: one stream)")  # fmt: skip
+
+
+def add_limit_rate(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--limit-rate", metavar="RATE", type=_rate_argument,
+                        help="at most RATE bytes a second for all transfers together, as curl "
+                             "writes it: 500K, 2M (0: no cap; default: the saved site's "
+                             "limit_rate, else [transfers] limit_rate in config.toml)")  # fmt: skip
+
+
+def _rate_argument(text: str) -> int:
+    """``--limit-rate``'s value in bytes a second, 0 for none; checked while parsing, so a
+    bad one is a usage error before anything connects."""
+    try:
+        return parse_rate(text) or 0
+    except ValueError as error:
+        raise argparse.ArgumentTypeError(str(error)) from None
+
+
+def rate_limit(args: argparse.Namespace, site: Site) -> RateLimit | None:
+    """The batch's one rate cap: ``--limit-rate``, else the saved site's (same host:port),
+    else ``[transfers] limit_rate``; ``None`` when there is none (then it costs nothing).
+
+    Raises:
+        ConfigError: a saved setting is not a rate.
+    """
+    if args.limit_rate is not None:
+        rate = args.limit_rate
+    else:
+        from tui.config import load_config
+        from tui.sites import load_sites
+
+        saved = next((s.limit_rate for s in load_sites() if s.key == site.key and s.limit_rate),
+                     None)  # fmt: skip
+        rate = saved or load_config().limit_rate
+    return RateLimit(rate) if rate else None
 
 
 def run(fs: RemoteFS, site: Site, args: argparse.Namespace, open_session) -> int:  # type: ignore[no-untyped-def]
@@ -69,6 +106,7 @@ def run(fs: RemoteFS, site: Site, args: argparse.Namespace, open_session) -> int
         progress=display.moved,
         resume_partials=args.resume,
         segments=segments,
+        limit=rate_limit(args, site),
     )
     jobs = run_engine(engine, sessions, display)
     display.finish(jobs)

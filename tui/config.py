@@ -17,6 +17,10 @@ ca_file = "/etc/ssl/private-ca.pem"  # also trust this CA bundle (or --ca-file)
 [transfers]
 sessions = 2      # parallel sessions per site, 1 to 10
 segments = 4      # streams for one large download, 1 to 16 (1: one stream)
+limit_rate = "2M" # one cap for all transfers together, curl's syntax (500K, 2M); 0: none
+
+[connection]
+keepalive = 60    # seconds between NOOPs that keep an idle session open (0: never)
 
 [sync.www]        # ferryman sync www (from cron or a systemd timer)
 source = "/srv/www"
@@ -55,6 +59,10 @@ class Config:
             which is what a slow SSH link wants.
         ca_file: A PEM bundle of CA certificates trusted besides certifi's and the
             system's (a private CA), as ``--ca-file`` gives it for one run.
+        limit_rate: Bytes per second for all transfers of a batch together (``None``: no
+            cap); ``--limit-rate`` and a saved site's ``limit_rate`` come first.
+        keepalive: Seconds between the NOOPs that keep an idle session open (below the
+            usual server idle timeouts of 300 s and more); 0 turns them off.
     """
 
     keys: dict[str, str] = field(default_factory=dict)
@@ -65,6 +73,8 @@ class Config:
     sync: dict[str, SyncProfile] = field(default_factory=dict)
     light: bool = False
     ca_file: str | None = None
+    limit_rate: int | None = None
+    keepalive: float = 60.0
 
 
 @dataclass(slots=True)
@@ -115,6 +125,10 @@ def load_config(path: str | None = None) -> Config:
     ca_file = data.get("trust", {}).get("ca_file")
     if ca_file is not None and not isinstance(ca_file, str):
         raise ConfigError(f"{path}: [trust] ca_file must be the path of a PEM file")
+    limit_rate = _rate(path, "[transfers] limit_rate", transfers.get("limit_rate", 0))
+    keepalive = data.get("connection", {}).get("keepalive", 60)
+    if isinstance(keepalive, bool) or not isinstance(keepalive, int | float) or keepalive < 0:
+        raise ConfigError(f"{path}: [connection] keepalive must be seconds (0: off)")
     return Config(
         keys=dict(keys),
         show_hidden=bool(panes.get("show_hidden", False)),
@@ -124,7 +138,19 @@ def load_config(path: str | None = None) -> Config:
         sync={name: _profile(path, name, table) for name, table in data.get("sync", {}).items()},
         light=bool(data.get("display", {}).get("light", False)),
         ca_file=os.path.expanduser(ca_file) if ca_file else None,
+        limit_rate=limit_rate,
+        keepalive=float(keepalive),
     )
+
+
+def _rate(path: str, where: str, value: object) -> int | None:
+    """A rate setting (``"500K"``, ``2097152``) as bytes per second, ``None`` for no cap."""
+    from tui.units import parse_rate
+
+    try:
+        return parse_rate(value)  # type: ignore[arg-type]
+    except (ValueError, TypeError) as error:
+        raise ConfigError(f"{path}: {where}: {error}") from None
 
 
 def _profile(path: str, name: str, table: object) -> SyncProfile:

@@ -21,6 +21,8 @@ from __future__ import annotations
 import dataclasses
 import threading
 from collections.abc import Callable
+from datetime import datetime
+from typing import TYPE_CHECKING, Any, cast
 
 from tui import keychain
 from tui.backends import OptionValue
@@ -29,8 +31,10 @@ from tui.remote.base import LogCallback, MinimumProgress, RemoteFS, Session, Ses
 from tui.sites import Site, check_credentials, netrc_credentials, parse_url
 from tui.trust.kinds import Report
 from tui.trust.policy import TrustPolicy, TrustPrompt
-from tui.trust.revocation import RevocationChecker
 from tui.trust.store import TrustStore
+
+if TYPE_CHECKING:  # they import cryptography: only a certificate to judge needs them
+    from tui.trust.revocation import RevocationChecker
 
 PasswordPrompt = Callable[[Site], str | None]
 """Asked for a password when a user name is known but no password is; ``None`` cancels."""
@@ -87,7 +91,7 @@ class ConnectionService:
             prompt=prompt,
             fingerprints=trust,
             require_revocation=require_revocation,
-            revocation=RevocationChecker(timeout=min(timeout, 5.0)) if check_revocation else None,
+            revocation=_revocation(min(timeout, 5.0)) if check_revocation else None,
         )
         self.allow_downgrade = allow_downgrade
         self.password_prompt = password_prompt
@@ -207,6 +211,31 @@ class ConnectionService:
         )
         session: Session = site.backend.factory()(site, settings)
         return session
+
+
+class _RevocationOnDemand:
+    """A RevocationChecker made at the first certificate that names a revocation source:
+    its module imports cryptography's OCSP and CRL parsers, which most commands never
+    need (issue 23). Thread-safe."""
+
+    def __init__(self, timeout: float) -> None:
+        self.timeout = timeout
+        self._checker: RevocationChecker | None = None
+        self._lock = threading.Lock()
+
+    def check(
+        self, chain: list[Any], anchors: Any, *, now: datetime | None = None
+    ) -> tuple[str, str]:
+        with self._lock:
+            if self._checker is None:
+                from tui.trust.revocation import RevocationChecker
+
+                self._checker = RevocationChecker(timeout=self.timeout)
+        return self._checker.check(chain, anchors, now=now)
+
+
+def _revocation(timeout: float) -> RevocationChecker:
+    return cast("RevocationChecker", _RevocationOnDemand(timeout))
 
 
 def _masking(log: LogCallback, site: Site) -> LogCallback:

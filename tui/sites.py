@@ -10,7 +10,6 @@ from __future__ import annotations
 import json
 import netrc
 import os
-import tomllib
 from dataclasses import dataclass, field
 from urllib.parse import quote, unquote, urlsplit
 
@@ -40,6 +39,8 @@ class Site:
         name: The saved site's name, if it came from the site manager.
         time_offset: Seconds to add to the server's file times when comparing folders (a
             server whose clock is wrong, or that lists local time as vsftpd may).
+        limit_rate: Bytes per second for transfers with this site (``None``: the
+            ``[transfers]`` setting); in sites.toml as curl writes it, ``"500K"``.
     """
 
     host: str
@@ -52,6 +53,7 @@ class Site:
     encoding: str
     name: str | None
     time_offset: float
+    limit_rate: int | None
 
     def __init__(
         self,
@@ -68,6 +70,7 @@ class Site:
         *,
         protocol: str = "ftp",
         options: dict[str, backends.OptionValue] | None = None,
+        limit_rate: int | None = None,
     ) -> None:
         self.host, self.port, self.protocol = host, port, protocol
         backend = backends.for_protocol(protocol)
@@ -79,6 +82,7 @@ class Site:
             self.options["passive"] = passive
         self.user, self.password, self.path = user, password, path
         self.encoding, self.name, self.time_offset = encoding, name, time_offset
+        self.limit_rate = limit_rate
 
     @property
     def tls(self) -> str:
@@ -255,7 +259,7 @@ def netrc_credentials(
     return (login or user or "anonymous", password or "")
 
 
-SITE_FIELDS = ("name", "host", "port", "user", "path", "encoding", "time_offset")
+SITE_FIELDS = ("name", "host", "port", "user", "path", "encoding", "time_offset", "limit_rate")
 """What every saved site has; ``protocol`` (when not FTP) and the backend's options follow."""
 
 
@@ -271,6 +275,8 @@ def load_sites(path: str | None = None) -> list[Site]:
     Raises:
         ConfigError: the file exists but is not valid.
     """
+    import tomllib  # here: most commands never read sites.toml (issue 23, start-up time)
+
     path = path or sites_path()
     try:
         with open(path, "rb") as handle:
@@ -293,6 +299,8 @@ def load_sites(path: str | None = None) -> list[Site]:
             site = Site(**fields, protocol=protocol, options=options)
         except TypeError as error:
             raise ConfigError(f"A site in {path} is malformed: {error}") from error
+        if site.limit_rate is not None:
+            site.limit_rate = _site_rate(path, site)
         for option in backend.options:
             if option.choices and site.options[option.name] not in option.choices:
                 raise ConfigError(
@@ -301,6 +309,15 @@ def load_sites(path: str | None = None) -> list[Site]:
                 )
         sites.append(site)
     return sites
+
+
+def _site_rate(path: str, site: Site) -> int | None:
+    from tui.units import parse_rate
+
+    try:
+        return parse_rate(site.limit_rate)  # type: ignore[arg-type]
+    except (ValueError, TypeError) as error:
+        raise ConfigError(f"Site {site.name!r} in {path}: limit_rate: {error}") from None
 
 
 def save_sites(sites: list[Site], path: str | None = None) -> None:

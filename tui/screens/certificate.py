@@ -20,7 +20,8 @@ from tui.remote.tls import fingerprint
 from tui.screens.quiet import QuietScreen
 from tui.textsafe import printable
 from tui.trust.certificate import CertificateReport, Section, alt_names, name_fields, short_name
-from tui.trust.policy import TrustDecision, cannot_save
+from tui.trust.policy import TrustDecision
+from tui.trust.x509 import cannot_save
 
 VERDICT_TEXT = {
     "trusted-ca": ("Trusted: verified by a certificate authority", "green"),

@@ -15,6 +15,7 @@ if TYPE_CHECKING:
     from tui.errors import CertificateNotTrusted
     from tui.sites import Site
     from tui.transfer.queue import Job, TransferQueue
+    from tui.transfer.ratelimit import RateLimit
 
 
 class Ferryman(Protocol):
@@ -22,6 +23,8 @@ class Ferryman(Protocol):
 
     settings: Config
     transfers: TransferQueue
+    rate_limit: RateLimit
+    rate_chosen: bool
 
     @property
     def service(self) -> ConnectionService: ...
@@ -31,3 +34,5 @@ class Ferryman(Protocol):
     def offer_unfinished(self, site: Site) -> None: ...
 
     def rejected(self, error: CertificateNotTrusted) -> bool: ...
+
+    def log_note(self, text: str) -> None: ...

@@ -176,7 +176,17 @@ class MainScreen(CompareSync, TransferQueueActions, EditFile, FileOperations):
     @work(thread=True, exclusive=True, group="connect", exit_on_error=False)
     def _connect(self, site: Site, path: str | None) -> None:
         self._connecting = site
-        self.post_message(self.SiteConnected(site, self.ferryman.service.open(site), path))
+        fs = self._kept_alive(self.ferryman.service.open(site))
+        self.post_message(self.SiteConnected(site, fs, path))
+
+    def _kept_alive(self, fs: RemoteFS) -> RemoteFS:
+        """The browsing session stays up while the user reads (NOOP after
+        ``[connection] keepalive`` idle seconds) and reconnects quietly if it dropped anyway;
+        both are said in the protocol log (issue 23)."""
+        from tui.remote.keepalive import KeptAlive
+
+        interval = self.ferryman.settings.keepalive
+        return KeptAlive(fs, interval=interval, note=self.ferryman.log_note).start()
 
     @on(SiteConnected)
     def _connected(self, event: SiteConnected) -> None:

@@ -10,8 +10,12 @@ from __future__ import annotations
 
 from collections import Counter
 
+from textual import on
+
+from tui.screens.confirm import InputScreen
 from tui.screens.main_parts import MainParts
 from tui.transfer.queue import Job, State
+from tui.transfer.ratelimit import format_rate, parse_rate
 from tui.widgets.file_pane import FilePane
 from tui.widgets.log_panel import LogPanel
 from tui.widgets.transfer_panel import TransferPanel
@@ -42,6 +46,7 @@ class TransferQueueActions(MainParts):
         if panels:
             return panels.first()
         panel = TransferPanel(self.ferryman.transfers, id="transfers")
+        panel.limit = self.ferryman.rate_limit  # the cap it shows and its key sets
         self.mount(panel, before=self.query_one(LogPanel))
         return panel
 
@@ -64,6 +69,30 @@ class TransferQueueActions(MainParts):
                 self.query_one(f"#{pane_id}", FilePane).reload(folder)
             self.reload_after.clear()
             self.status.activity = finished_summary(self.ferryman.transfers.jobs())
+
+    @on(TransferPanel.RateCapRequested)
+    def _ask_rate_cap(self, event: TransferPanel.RateCapRequested) -> None:
+        """``l`` in the panel: one cap for every transfer, up and down, set or cleared while
+        they run (they follow within a quarter of a second). It stays the user's choice:
+        a site connected later does not put its own ``limit_rate`` over it."""
+        limit = self.ferryman.rate_limit
+
+        def answered(text: str | None) -> None:
+            if text is None:
+                return
+            try:
+                rate = parse_rate(text.strip() or "0")
+            except ValueError as error:
+                self.notify(str(error), severity="error", markup=False)
+                return
+            limit.set_rate(rate)
+            self.ferryman.rate_chosen = True
+            self.notify(f"Rate cap: {format_rate(rate)}" + ("/s" if rate else ""), timeout=3)
+            self.transfer_panel().wake()
+
+        current = format_rate(limit.rate) if limit.rate else ""
+        prompt = "Rate cap for all transfers together (500K, 2M; empty or 0: none):"
+        self.app.push_screen(InputScreen(prompt, current), answered)
 
     def action_toggle_transfers(self) -> None:
         """Go to the queue, showing it if needed; from the queue, hide it. A queue that F5

@@ -61,6 +61,7 @@ from tui.transfer.partial import (  # noqa: F401 - part of this module's interfa
     state_path,
     write_record,
 )
+from tui.transfer.ratelimit import RateLimit, paced
 from tui.transfer.tree import ensure_remote_dir, remove_tree  # noqa: F401 - as before
 
 BLOCK_SIZE = 256 * 1024
@@ -136,6 +137,7 @@ def download_file(
     verify: Verify | None = None,
     mtime: datetime | None = None,
     note: Note | None = None,
+    limit: RateLimit | None = None,
 ) -> int:
     """Download one file to ``local_path`` through a temporary file; returns bytes received.
 
@@ -144,7 +146,8 @@ def download_file(
     partial file only when its record names this source or an overlap proves it a prefix;
     else the copy starts over and ``note`` is told. ``verify(remote, local)`` checks the
     complete temporary file before it replaces anything; a target the user cannot write is
-    refused, and a replaced target keeps its permission bits.
+    refused, and a replaced target keeps its permission bits. ``limit``: the batch's
+    shared rate cap (ratelimit.py), charged after each block.
 
     Raises:
         NotFound, PermissionDenied (also for a read-only target), DiskFull, TransferFailed,
@@ -152,6 +155,7 @@ def download_file(
         Cancelled.
     """
     check_replaceable(local_path)
+    progress = paced(progress, limit, cancel)
     part = part_path(os.path.abspath(local_path))
     with claim(part), open_part(part, os.O_WRONLY, 0o666) as descriptor:
         if expected_size is None:
@@ -224,6 +228,7 @@ def upload_file(
     verify: Verify | None = None,
     in_place: bool = False,
     note: Note | None = None,
+    limit: RateLimit | None = None,
 ) -> int:
     """Upload one file to ``remote_path`` through a temporary remote file; returns bytes sent.
 
@@ -234,6 +239,7 @@ def upload_file(
     it replaces anything.
     ``in_place``: nothing is at ``remote_path`` (the caller checked, or made its folder), so
     a file under ``IN_PLACE_LIMIT`` is written there directly, and removed if it fails.
+    ``limit``: the batch's shared rate cap (ratelimit.py), charged after each block.
 
     Raises:
         NotFound (local file), PermissionDenied, DiskFull, TransferFailed, ConnectionLost,
@@ -243,6 +249,7 @@ def upload_file(
         source = open(local_path, "rb")  # noqa: SIM115 - closed below
         size = os.fstat(source.fileno()).st_size
     in_place = in_place and size < IN_PLACE_LIMIT
+    progress = paced(progress, limit, cancel)
     part = remote_path if in_place else part_path(remote_path)
     with claim(part, fs):
         return _upload_through(fs, source, size, local_path, part, remote_path, in_place,

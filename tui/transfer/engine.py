@@ -36,6 +36,7 @@ from tui.transfer.conflicts import free_name, nothing_there, resume_target, targ
 from tui.transfer.copy import download_file, upload_file, verify_checksum
 from tui.transfer.partial import part_path, remove_partial
 from tui.transfer.queue import Conflict, Direction, Job, State, TransferQueue
+from tui.transfer.ratelimit import RateLimit
 from tui.transfer.segments import DEFAULT_SEGMENTS, SEGMENT_THRESHOLD, download_segmented
 from tui.transfer.walk import MAX_DEPTH, expand
 
@@ -95,6 +96,8 @@ class TransferEngine:
         segment_threshold: The size from which a download is segmented.
         max_depth: Folders this deep below a copied folder fail as an endless tree (a link
             loop, or a server that invents folders forever) instead of being expanded.
+        limit: One rate cap for every stream of the engine, up and down (``--limit-rate``;
+            the app passes one whose rate its key changes); ``None``: no cap.
     """
 
     def __init__(
@@ -116,6 +119,7 @@ class TransferEngine:
         segments: int = DEFAULT_SEGMENTS,
         segment_threshold: int = SEGMENT_THRESHOLD,
         max_depth: int = MAX_DEPTH,
+        limit: RateLimit | None = None,
     ) -> None:
         if not 1 <= slots <= 10:
             raise ValueError("slots must be 1 to 10")
@@ -135,6 +139,7 @@ class TransferEngine:
         self.segments = max(1, min(segments, 16))
         self.segment_threshold = segment_threshold
         self.max_depth = max_depth
+        self.limit = limit
         self._prompt_lock = threading.Lock()  # one question at a time
         self._stopping = threading.Event()
         self._threads: list[threading.Thread] = []
@@ -273,18 +278,18 @@ class TransferEngine:
             download_segmented(
                 session, self.open_session, job.source, job.target, size=job.size,
                 segments=self.segments, resume=resume, progress=report,
-                cancel=job.stop, verify=verify, note=notes.append,
+                cancel=job.stop, verify=verify, note=notes.append, limit=self.limit,
             )  # fmt: skip
         elif job.direction is Direction.DOWNLOAD:
             download_file(
                 session, job.source, job.target, expected_size=job.size, resume=resume,
                 progress=report, cancel=job.stop, verify=verify, mtime=job.mtime,
-                note=notes.append,
+                note=notes.append, limit=self.limit,
             )  # fmt: skip
         else:
             upload_file(session, job.source, job.target, resume=resume, progress=report,
                         cancel=job.stop, verify=verify, in_place=job.in_place,
-                        note=notes.append)  # fmt: skip
+                        note=notes.append, limit=self.limit)  # fmt: skip
 
         report.flush()
         self._keep_time(job, session)

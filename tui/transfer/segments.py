@@ -50,6 +50,7 @@ from tui.transfer.partial import (
     state_path,
     write_record,
 )
+from tui.transfer.ratelimit import RateLimit
 
 SEGMENT_THRESHOLD = 64 * 1024 * 1024
 """Files at least this large are fetched in segments (when the server can start at an
@@ -117,6 +118,7 @@ def download_segmented(
     cancel: threading.Event | None = None,
     verify: Verify | None = None,
     note: Note | None = None,
+    limit: RateLimit | None = None,
 ) -> int:
     """Download ``remote_path`` (``size`` bytes) over up to ``segments`` sessions: ``fs``
     (the caller's, left open) and ones made by ``open_session`` (closed again here).
@@ -142,6 +144,7 @@ def download_segmented(
             _preallocate(descriptor, size, part)
         run = _Run(fs, open_session, remote_path, part, about, descriptor, ranges,
                    progress, cancel)  # fmt: skip
+        run.limit = limit  # one budget with every other stream of the batch
         received = run.go(segments)
         try:
             check_unchanged(fs, remote_path, about, grew=run.grew)
@@ -240,6 +243,7 @@ class _Run:
         self.errors: list[BaseException] = []
         self.received = 0
         self.unsaved = 0
+        self.limit: RateLimit | None = None
 
     def go(self, segments: int) -> int:
         helpers = [
@@ -336,6 +340,8 @@ class _Run:
                 with translate(f"Cannot write {self.part}"):
                     write_at(self.descriptor, view[:count], item.position)
                 self._advance(item, count)
+                if self.limit is not None:  # outside the lock: the other streams go on
+                    self.limit.take(count, self.cancel)
             if item.end == self.size:
                 finished = reader.readinto(view[:1]) == 0  # the server's end, then its 226
                 self.grew = self.grew or not finished  # more than the size: it is growing

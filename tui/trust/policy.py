@@ -21,6 +21,12 @@ identity for a site replaces the site's old pin (the store keeps it as history).
 
 Only the kind-specific part is dispatched (``tui.trust.kinds.KindRules``): for X.509 the
 per-section verification and revocation (``tui.trust.x509``).
+
+The certificate parser (cryptography, and the modules built on it) is imported only where a
+certificate is judged beyond what ssl verified: a CLI command to a CA-verified server whose
+certificate names no revocation source never loads it (``judged_by_ssl``; issue 23 measured
+0.03 s of every call), and the viewer still gets a full report when it asks
+(``report_for``).
 """
 
 from __future__ import annotations
@@ -28,16 +34,19 @@ from __future__ import annotations
 import enum
 import threading
 from collections.abc import Callable, Iterable
+from typing import TYPE_CHECKING
 
 from tui.errors import CertificateNotTrusted
 from tui.identity import X509, PeerIdentity, kind_noun, normalize_fingerprint, show_fingerprint
-from tui.trust.certificate import VALIDITY
 from tui.trust.kinds import GENERAL, KindRules, Report, rules_for
-from tui.trust.revocation import RevocationChecker
 from tui.trust.store import TrustStore
-from tui.trust.x509 import CertificateRules, cannot_save, failing_parts, pin_for
+
+if TYPE_CHECKING:
+    from tui.trust.revocation import RevocationChecker
+    from tui.trust.x509 import CertificateRules
 
 ONCE_SOURCE = "once"  # the source of a pin accepted for this run only (never in the file)
+VALIDITY = "validity"  # tui.trust.certificate.VALIDITY, without importing the parser
 
 __all__ = [
     "GENERAL",
@@ -45,11 +54,10 @@ __all__ = [
     "TrustDecision",
     "TrustPolicy",
     "TrustPrompt",
-    "cannot_save",
-    "failing_parts",
-    "pin_for",
+    "judged_by_ssl",
     "refusal_message",
 ]
+
 
 
 class TrustDecision(enum.Enum):
@@ -97,19 +105,33 @@ class TrustPolicy:
         self.require_revocation = require_revocation
         self.revocation = revocation
         self._reports: dict[str, Report] = {}
+        self._passed: dict[str, PeerIdentity] = {}  # accepted on ssl's word: reported on demand
         self._lock = threading.Lock()
-        self._x509 = CertificateRules(
-            ca_file=ca_file, revocation=revocation, require_revocation=require_revocation
-        )
+        self._x509: CertificateRules | None = None
 
     def rules(self, kind: str) -> KindRules:
         """The kind-specific part of the decision for ``kind``."""
-        return self._x509 if kind == X509 else rules_for(kind)
+        if kind != X509:
+            return rules_for(kind)
+        with self._lock:
+            if self._x509 is None:
+                from tui.trust.x509 import CertificateRules
+
+                self._x509 = CertificateRules(
+                    ca_file=self.ca_file,
+                    revocation=self.revocation,
+                    require_revocation=self.require_revocation,
+                )
+            return self._x509
 
     def report_for(self, site: str) -> Report | None:
         """The last report for a site (the viewer shows it for the current connection)."""
         with self._lock:
-            return self._reports.get(site)
+            report = self._reports.get(site)
+            passed = self._passed.get(site) if report is None else None
+        if passed is not None:
+            return self.evaluate(passed)  # no revocation source: nothing to fetch
+        return report
 
     def evaluate(self, identity: PeerIdentity) -> Report:
         """Build the report and its verdict, without asking anyone."""
@@ -152,6 +174,11 @@ class TrustPolicy:
         Raises:
             CertificateNotTrusted: refused, with the report attached for the viewer.
         """
+        if judged_by_ssl(identity, revocation=self.revocation is not None):
+            with self._lock:  # the viewer builds its report from the identity when asked
+                self._passed[identity.site] = identity
+                self._reports.pop(identity.site, None)
+            return True
         report = self.evaluate(identity)
         if report.trusted:
             return True
@@ -179,6 +206,27 @@ class TrustPolicy:
         # The kept report (the viewer's "current certificate") reflects the decision.
         report.verdict = "trusted-store"
         return True
+
+
+# The DER of the two OIDs through which a certificate names where its revocation is told:
+# id-ad-ocsp (1.3.6.1.5.5.7.48.1, in Authority Information Access) and
+# cRLDistributionPoints (2.5.29.31).
+_REVOCATION_SOURCES = (bytes.fromhex("06082b06010505073001"), bytes.fromhex("0603551d1f"))
+
+
+def judged_by_ssl(identity: PeerIdentity, *, revocation: bool) -> bool:
+    """Whether ssl's verification is the whole judgement of an X.509 identity, so the
+    certificate need not be parsed: the chain and the host name verified, and there is no
+    revocation source to ask (checking is off, or the certificate names no OCSP responder
+    and no CRL; the checker would say ``not-checked``, which blocks nothing). The verdict
+    is ``trusted-ca`` either way. The byte search can only err towards the full judgement
+    (the OID's bytes inside some other field), never past it."""
+    if identity.kind != X509 or not identity.verified or identity.problems:
+        return False
+    peer = getattr(identity, "peer", None)
+    if peer is None or not peer.chain:
+        return False
+    return not revocation or not any(oid in peer.leaf for oid in _REVOCATION_SOURCES)
 
 
 def refusal_message(report: Report) -> str:

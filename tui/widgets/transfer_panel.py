@@ -23,6 +23,7 @@ from textual.widgets import Static
 
 from tui.transfer.queue import FINISHED, Job, State, TransferQueue
 from tui.transfer.rate import Rate, eta
+from tui.transfer.ratelimit import RateLimit, format_rate
 from tui.widgets.job_list import JobHeader, JobList, bar
 from tui.widgets.rows import human_size
 
@@ -58,6 +59,14 @@ class TransferPanel(Vertical, can_focus=False):
         Binding("f", "cycle_filter", "Filter", id="transfers.filter"),
         Binding("plus", "move(-1)", "Up the queue", show=False, id="transfers.up"),
         Binding("minus", "move(1)", "Down the queue", show=False, id="transfers.down"),
+        Binding(
+            "l",
+            "limit_rate",
+            "Rate cap",
+            id="transfers.limit_rate",
+            tooltip="Set or clear one speed limit for all transfers",
+            show=False,  # F1 lists it; the key bar keeps F1-F10 whole at 80 columns
+        ),  # fmt: skip
     ]
 
     shown: reactive[str] = reactive("all")
@@ -79,6 +88,10 @@ class TransferPanel(Vertical, can_focus=False):
             self.panel = panel
             self.count = count
 
+    class RateCapRequested(Message):
+        """``l``: the user wants to set or clear the one rate cap for all transfers; the
+        screen asks for the rate (issue 23)."""
+
     def __init__(self, queue: TransferQueue, *, id: str | None = None) -> None:
         super().__init__(id=id)
         self.queue = queue
@@ -90,6 +103,7 @@ class TransferPanel(Vertical, can_focus=False):
         self._focus_on_mount = False
         self._follow_on_mount: Job | None = None
         self._told: tuple[int, str] | None = None  # the job (and reason) last highlighted
+        self.limit: RateLimit | None = None  # the engine's rate cap, shown and set here
 
     def compose(self) -> ComposeResult:
         yield Static("", id="transfer-total")
@@ -214,6 +228,8 @@ class TransferPanel(Vertical, can_focus=False):
             summary.append(f"  {tally.failed} failed", style="bold red")
         if tally.cancelled:
             summary.append(f"  {tally.cancelled} cancelled", style="yellow")
+        if self.limit is not None and self.limit.rate:
+            summary.append(f"  cap {format_rate(self.limit.rate)}/s", style="yellow")
         summary.append(f"  [{self.shown}]", style="dim")
         line = self.query_one("#transfer-total", Static)
         room = line.content_size.width or 78
@@ -307,6 +323,11 @@ class TransferPanel(Vertical, can_focus=False):
 
     def action_cycle_filter(self) -> None:
         self.shown = FILTERS[(FILTERS.index(self.shown) + 1) % len(FILTERS)]
+
+    def action_limit_rate(self) -> None:
+        """Ask (through the screen) for a rate cap for all transfers together."""
+        if self.limit is not None:
+            self.post_message(self.RateCapRequested())
 
     def action_move(self, offset: int) -> None:
         job = self._selected()
