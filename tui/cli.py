@@ -36,7 +36,7 @@ from tui.textsafe import printable
 # and tests/core/test_layers.py keeps them out of the start-up path.
 if TYPE_CHECKING:
     from tui.connection import ConnectionService
-    from tui.remote.base import Entry, RemoteFS
+    from tui.remote.base import Entry, MinimumProgress, RemoteFS
 
 COMMANDS = ("ls", "get", "put", "mirror", "sync", "cert", "trust")
 PASSWORD_ENV = "FERRYMAN_PASSWORD"
@@ -84,6 +84,20 @@ def _common(parser: argparse.ArgumentParser) -> None:
         default=30.0,
         metavar="S",
         help="seconds to wait for the server (default 30)",
+    )
+    group.add_argument(
+        "--speed-limit",
+        type=float,
+        metavar="BYTES",
+        help="a data connection slower than BYTES a second for --speed-time seconds is a "
+        "stall: dropped and, for transfers, resumed (default: 1 KiB in a whole --timeout; "
+        "0 turns it off)",
+    )
+    group.add_argument(
+        "--speed-time",
+        type=float,
+        metavar="S",
+        help="the window of --speed-limit (default: --timeout)",
     )
     group.add_argument(
         "--netrc-file", metavar="FILE", help="read credentials from FILE, not ~/.netrc"
@@ -265,6 +279,18 @@ def _mask_urls(text: str) -> str:
     return _URL_CREDENTIALS.sub(r"\1:***@", text)
 
 
+def _min_progress(args: argparse.Namespace) -> MinimumProgress | None:
+    """curl's ``--speed-limit``/``--speed-time``, or None for the default rule."""
+    from tui.remote.base import MinimumProgress
+
+    if args.speed_limit is None and args.speed_time is None:
+        return None
+    if (args.speed_limit or 0) < 0 or (args.speed_time is not None and args.speed_time <= 0):
+        raise UsageError("--speed-limit must be 0 or more and --speed-time more than 0")
+    limit = 1024 / args.timeout if args.speed_limit is None else args.speed_limit
+    return MinimumProgress.from_speed(limit, args.speed_time or args.timeout)
+
+
 def _service(args: argparse.Namespace) -> ConnectionService:
     from tui.connection import ConnectionService
 
@@ -277,6 +303,7 @@ def _service(args: argparse.Namespace) -> ConnectionService:
     except ValueError as error:
         raise UsageError(f"--trust: {error}") from error
     return ConnectionService(
+        min_progress=_min_progress(args),
         trust=trusted,
         require_revocation=args.require_revocation,
         allow_downgrade=args.allow_downgrade,

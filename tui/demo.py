@@ -155,9 +155,11 @@ class SandboxServer:
         # so two sandboxes at once (tests) would race and stopping one would close both.
         server = self._server = FTPServer((self.host, self.port), handler, ioloop=IOLoop())
         self.port = server.address[1]
+        # The loop itself, not serve_forever: that first logs the listening address, and a
+        # server stopped before its thread got there raised EBADF in the thread.
         self._thread = threading.Thread(
-            target=server.serve_forever,
-            kwargs={"timeout": 0.2, "blocking": True, "handle_exit": False},
+            target=server.ioloop.loop,
+            kwargs={"timeout": 0.2, "blocking": True},
             name=f"sandbox-ftp-{self.port}",
             daemon=True,
         )

@@ -108,3 +108,30 @@ def test_a_throttled_real_server__stalls_as_a_dropped_connection(plain_server, r
         with pytest.raises(ConnectionLost, match="stalled"):
             download_file(fs, "/big.bin", str(tmp_path / "big.bin"))
         assert time.monotonic() - started < 9
+
+
+def test_speed_limit_and_speed_time_on_the_command_line__set_the_stall_rule(
+    plain_server, root, capsys
+):
+    """curl's --speed-limit/--speed-time: a listing at ~128 B/s, which the default rule
+    allows with a 30 s timeout (1 KiB in 30 s), is a stall with --speed-limit 4096
+    --speed-time 0.5: one line, exit 3 (the session is dropped), in seconds."""
+    from pyftpdlib.handlers import ThrottledDTPHandler
+
+    handler = plain_server._server.handler
+    limits = {"read_limit": 0, "write_limit": 128}
+    handler.dtp_handler = type("Slow", (ThrottledDTPHandler,), limits)
+    for number in range(100):
+        write(root, f"file-with-a-long-name-{number:03d}.txt", b"x")
+    started = time.monotonic()
+    code = main(["ls", plain_server.url("ftp"), "--speed-limit", "4096", "--speed-time", "0.5"])
+    assert code == 3
+    err = capsys.readouterr().err
+    assert "stalled (less than 2 KiB in 0.5 s)" in err and len(err.strip().splitlines()) == 1
+    assert time.monotonic() - started < 5
+
+
+@pytest.mark.parametrize("flags", [["--speed-limit", "-1"], ["--speed-time", "0"]])
+def test_a_speed_limit_that_makes_no_sense__is_a_usage_error(plain_server, flags, capsys):
+    assert main(["ls", plain_server.url("ftp"), *flags]) == 2
+    assert "--speed-limit" in capsys.readouterr().err
