@@ -286,8 +286,8 @@ class TrustStore:
 
     def _read(self) -> dict[str, SiteRecord]:
         try:
-            with open(self.path, encoding="utf-8") as handle:
-                text = handle.read()
+            with open(self.path, "rb") as handle:
+                raw = handle.read()
         except FileNotFoundError:
             return {}
         except OSError as error:
@@ -295,7 +295,9 @@ class TrustStore:
                 f"Cannot read the trust store {self.path}: {error.strerror}"
             ) from error
         try:
-            data = json.loads(text)
+            # Decoded here, not by open(): bytes that are not UTF-8 are damage like any other
+            # (UnicodeDecodeError is a ValueError), kept and reported, never a traceback.
+            data = json.loads(raw.decode("utf-8"))
             if not isinstance(data, dict) or not isinstance(data.get("sites"), dict):
                 raise ValueError("no 'sites' table")
             if data.get("schema") != SCHEMA:

@@ -1,0 +1,60 @@
+"""Attacks across the seams of issue 19's fixes: a hostile server and a careless user
+against the trust store, the walk and mirror, and the transfer engine together. Each test is
+a fault found by attacking the merged fixes; its row says what Ferryman does now."""
+
+from __future__ import annotations
+
+import glob
+import os
+
+import pytest
+
+from tests.conftest import write
+from tests.core.scripted import Script, ScriptedServer
+from tui.cli import main
+from tui.demo import SandboxServer
+from tui.trust.store import TrustStore, TrustStoreCorrupt, default_path
+
+
+def test_a_trust_store_that_is_not_utf8__is_damaged_with_a_copy_not_an_internal_error(capsys):
+    path = default_path()
+    os.makedirs(os.path.dirname(path), exist_ok=True)
+    with open(path, "wb") as handle:
+        handle.write(b'{"schema": 1, "sites": {"\xff.example:21": {}}}')
+    with pytest.raises(TrustStoreCorrupt, match="damaged"):
+        TrustStore().sites()
+    assert main(["trust", "list"]) == 1
+    error = capsys.readouterr().err
+    assert error.count("\n") == 1 and "damaged" in error and "internal error" not in error
+    (backup,) = glob.glob(path + ".damaged-*")
+    with open(backup, "rb") as handle:
+        assert b"\xff" in handle.read()  # the user's file is kept as it was
+
+
+def _listing(*names: bytes) -> bytes:
+    return b"".join(b"-rw-r--r-- 1 u g 2 Nov 24 01:57 " + name + b"\r\n" for name in names)
+
+
+def test_a_mirror_from_a_server_with_unsafe_names__says_what_it_left_out(tmp_path, capsys):
+    listing = _listing(b"ok", b"x/..", b"a\rb", b"\xe2\x80\xaeevil\x1b]0;t\x07")
+    with ScriptedServer(Script(listing=listing, files={b"ok": b"ok"})) as server:
+        code = main(["mirror", server.url("top"), str(tmp_path / "copy")])
+    error = capsys.readouterr().err
+    assert os.listdir(tmp_path / "copy") == ["ok"]
+    assert code == 5  # the copy is not the source: a script must not read it as complete
+    skipped = [line for line in error.splitlines() if "skipped" in line]
+    assert len(skipped) == 3 and "\x1b" not in error and "\u202e" not in error
+    assert any("x/.." in line for line in skipped)
+
+
+def test_a_mirror_up_of_a_name_ftp_cannot_send__says_so_and_fails(tmp_path, capsys):
+    source, served = tmp_path / "source", tmp_path / "served"
+    served.mkdir()
+    write(str(source), "ok.txt", b"ok")
+    write(str(source), "a\r\nDELE ok.txt", b"evil")
+    with SandboxServer(str(served)) as server:
+        code = main(["mirror", str(source), server.url("ftp", "copy")])
+    error = capsys.readouterr().err
+    assert sorted(os.listdir(served / "copy")) == ["ok.txt"]
+    assert code == 5
+    assert "skipped" in error and "DELE ok.txt" in error and "\r" not in error
