@@ -119,7 +119,7 @@ def _mirror(service: ConnectionService, profile: SyncProfile, *, dry_run: bool,
         plan = compare(*sides, options)
         if dry_run:
             _print_plan(plan, options.delete, as_json)
-            return EXIT_TRANSFER if plan.unlisted else EXIT_OK  # the plan is incomplete
+            return EXIT_TRANSFER if plan.unlisted or plan.uncopied else EXIT_OK  # incomplete
         return _carry_out(plan, sides, options, profile.jobs, lambda: service.open(site))
 
 
@@ -171,6 +171,11 @@ def _carry_out(
         finished = run_engine(engine, session, display)
         display.finish(finished)
         failed = sum(1 for job in finished if job.state is State.FAILED)
+    # Names either walk could not take (unsafe, or FTP cannot send them) are said; those of
+    # the source mean the copy is not the source, so the run ends in failure as a failed
+    # copy does.
+    for line in plan.skipped:
+        _say(f"ferryman: skipped {line}")
     for line in plan.unlisted:
         _say(f"ferryman: not listed: {line}")
     if plan.unlisted and options.delete:
@@ -188,7 +193,7 @@ def _carry_out(
         finally:
             if side is not target:
                 side.close()
-    return EXIT_TRANSFER if failed else EXIT_OK
+    return EXIT_TRANSFER if failed or plan.uncopied else EXIT_OK
 
 
 def _say(line: str) -> None:

@@ -38,6 +38,8 @@ def _listing(*names: bytes) -> bytes:
 def test_a_mirror_from_a_server_with_unsafe_names__says_what_it_left_out(tmp_path, capsys):
     listing = _listing(b"ok", b"x/..", b"a\rb", b"\xe2\x80\xaeevil\x1b]0;t\x07")
     with ScriptedServer(Script(listing=listing, files={b"ok": b"ok"})) as server:
+        assert main(["mirror", server.url("top"), str(tmp_path / "plan"), "--dry-run"]) == 5
+        assert capsys.readouterr().out.count("skipped") == 3
         code = main(["mirror", server.url("top"), str(tmp_path / "copy")])
     error = capsys.readouterr().err
     assert os.listdir(tmp_path / "copy") == ["ok"]
