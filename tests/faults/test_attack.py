@@ -8,11 +8,14 @@ import glob
 import os
 
 import pytest
+from textual.widgets import Label
 
 from tests.conftest import write
 from tests.core.scripted import Script, ScriptedServer
+from tests.ui.conftest import local_dir, make_app, settle  # noqa: F401 (fixtures)
 from tui.cli import main
 from tui.demo import SandboxServer
+from tui.screens.sync_plan import SyncPlanScreen
 from tui.trust.store import TrustStore, TrustStoreCorrupt, default_path
 
 
@@ -60,3 +63,18 @@ def test_a_mirror_up_of_a_name_ftp_cannot_send__says_so_and_fails(tmp_path, caps
     assert sorted(os.listdir(served / "copy")) == ["ok.txt"]
     assert code == 5
     assert "skipped" in error and "DELE ok.txt" in error and "\r" not in error
+
+
+async def test_the_apps_sync_plan_with_a_name_it_cannot_copy__names_it(
+    make_app, plain_server, root, local_dir  # noqa: F811 (fixtures)
+):
+    write(local_dir, "fine.txt", b"fine")
+    write(local_dir, "line\nbreak.txt", b"cannot be sent")
+    app = make_app(plain_server.url("ftp"))
+    async with app.run_test(size=(80, 24)) as pilot:
+        await settle(pilot, app)
+        await pilot.press("tab", "y")  # from the local pane to the remote one
+        await settle(pilot, app)
+        assert isinstance(app.screen, SyncPlanScreen)
+        left_out = str(app.screen.query_one("#left-out", Label).render())
+    assert "line\\nbreak.txt" in left_out and "\n" not in left_out  # escaped, on one line
