@@ -78,3 +78,46 @@ async def test_the_apps_sync_plan_with_a_name_it_cannot_copy__names_it(
         assert isinstance(app.screen, SyncPlanScreen)
         left_out = str(app.screen.query_one("#left-out", Label).render())
     assert "line\\nbreak.txt" in left_out and "\n" not in left_out  # escaped, on one line
+
+
+# Every folder lists two folders and a file, with no `unique` fact (LIST): the same folder
+# under two names, a loop without a link. The depth limit alone bounds a path, not the tree:
+# 2**64 folders.
+FAN = (b"drwxr-xr-x 1 u g 2 Nov 24 01:57 x\r\ndrwxr-xr-x 1 u g 2 Nov 24 01:57 y\r\n"
+       b"-rw-r--r-- 1 u g 2 Nov 24 01:57 f\r\n")  # fmt: skip
+
+
+@pytest.mark.timeout(30)
+@pytest.mark.parametrize("command", ["get", "mirror"])
+def test_a_folder_listed_under_two_names__is_a_loop_not_an_endless_tree(
+    command, tmp_path, capsys
+):
+    script = Script(listing=FAN, files={b"f": b"ff"}, max_commands=5000)
+    with ScriptedServer(script) as server:
+        recursive = ["-r"] if command == "get" else []
+        recursive += ["-j", "1"]  # the scripted server serves one session at a time
+        code = main([command, *recursive, server.url("top"), str(tmp_path / "copy")])
+        listings = sum(1 for line in server.received if line.startswith(b"LIST"))
+    assert code == 5 and "loop" in capsys.readouterr().err
+    assert listings < 100  # stopped after a few repeats, not 2**64 folders (or a timeout)
+
+
+@pytest.mark.parametrize("command", ["get", "mirror"])
+def test_a_real_tree_whose_folders_list_alike__is_copied_whole(command, root, tmp_path, capsys):
+    # mkdir -p {a,b}/{a,b}/{a,b} with a file in each, all in one minute: over LIST (no
+    # unique facts) most folders list exactly as the folders they are inside.
+    paths = [f"{x}/{y}/{z}" for x in "ab" for y in "ab" for z in "ab"]
+    for path in paths:
+        for depth in range(4):
+            write(root, os.path.join(*path.split("/")[:depth], "f"), b"f")
+    when = 1_700_000_000
+    for folder, _, _ in sorted(os.walk(root), key=lambda row: -len(row[0])):
+        for name in os.listdir(folder):
+            os.utime(os.path.join(folder, name), (when, when))
+    with SandboxServer(root, mlsd=False) as server:
+        recursive = ["-r"] if command == "get" else []
+        code = main([command, *recursive, server.url("ftp", ""), str(tmp_path / "copy")])
+    assert code == 0, capsys.readouterr().err
+    copied = {os.path.relpath(os.path.join(f, n), tmp_path / "copy")
+              for f, _, names in os.walk(tmp_path / "copy") for n in names}  # fmt: skip
+    assert len(copied) == 15 and all(name.endswith("f") for name in copied)
