@@ -121,3 +121,23 @@ def test_a_real_tree_whose_folders_list_alike__is_copied_whole(command, root, tm
     copied = {os.path.relpath(os.path.join(f, n), tmp_path / "copy")
               for f, _, names in os.walk(tmp_path / "copy") for n in names}  # fmt: skip
     assert len(copied) == 15 and all(name.endswith("f") for name in copied)
+
+
+@pytest.mark.timeout(30)
+def test_unique_facts_that_lie__do_not_hide_a_folder_listed_under_two_names(tmp_path, capsys):
+    # MLSD with a fresh `unique` fact for every folder in every listing: a loop that the
+    # unique facts alone would never catch.
+    count = iter(range(10**6))
+
+    def mlsd(folder: bytes) -> bytes:
+        return b"".join(
+            b"type=dir;modify=20240101000000;unique=%d; %s\r\n" % (next(count), name)
+            for name in (b"x", b"y")
+        ) + b"type=file;size=2;modify=20240101000000; f\r\n"
+
+    script = Script(mlsd_for=mlsd, files={b"f": b"ff"}, max_commands=5000)
+    with ScriptedServer(script) as server:
+        code = main(["mirror", "-j", "1", server.url("top"), str(tmp_path / "copy")])
+        listings = sum(1 for line in server.received if line.startswith(b"MLSD"))
+    assert code == 5 and "loop" in capsys.readouterr().err
+    assert listings < 100

@@ -3,11 +3,11 @@ folder of a copy, for the transfer engine (``expand``).
 
 A walk ends: it lists no folder deeper than ``MAX_DEPTH`` below its root, and none that is
 the same folder as one it is inside (MLSD's ``unique`` fact repeated: a symbolic-link loop
-that the server shows as folders). Without ``unique`` facts (LIST), a folder whose listing
-has two or more folders and is the same, entry for entry, as ``REPEATS`` of the folders it
-is inside is taken for a loop: a server that lists a folder under two names inside itself
-makes a tree that doubles at every level, which the depth limit alone would let grow to
-2**64 folders. A folder it did not list, or whose listing failed, is
+that the server shows as folders). A folder whose listing has two or more folders and is
+the same, entry for entry (``unique`` facts aside: a server can invent them), as
+``REPEATS`` of the folders it is inside is taken for a loop: a server that lists a folder
+under two names inside itself makes a tree that doubles at every level, which the depth
+limit alone would let grow to 2**64 folders. A folder it did not list, or whose listing failed, is
 reported in ``unlisted``, never taken as empty: what lies under it is not known, and a mirror
 must not delete anything on that evidence.
 """
@@ -34,7 +34,7 @@ MAX_DEPTH = 64
 
 REPEATS = 3
 """How many of the folders a folder is inside may list exactly as it does (two or more
-folders, no ``unique`` facts) before it is taken for a loop; ``mkdir -p {a,b}/{a,b}`` made
+folders) before it is taken for a loop; ``mkdir -p {a,b}/{a,b}`` made
 in one minute repeats a listing once or twice."""
 
 TEMPORARY = "Ferryman's temporary file (not copied)"
@@ -57,15 +57,15 @@ def a_loop() -> EndlessTree:
 
 
 def repeated(entries: list[Entry], lineage: tuple[str, ...]) -> tuple[str, ...]:
-    """``lineage`` with a mark for this listing, when it can make the tree grow and the
-    server gave no ``unique`` facts to tell its folders apart.
+    """``lineage`` with a mark for this listing (its names, types, sizes and times), when it
+    can make the tree grow.
 
     Raises:
         EndlessTree: the listing is the same as that of ``REPEATS`` folders it is inside.
     """
-    folders = [entry for entry in entries if entry.is_dir]
-    if len(folders) < 2 or any(entry.unique for entry in folders):
-        return lineage  # it cannot fan out, or the unique facts tell the folders apart
+    if sum(1 for entry in entries if entry.is_dir) < 2:
+        return lineage  # it cannot fan out: the depth limit bounds it
+    # Unique facts are left out: a server can invent a fresh one for each listing.
     rows = sorted(repr((e.name, e.type.value, e.size, e.mtime)) for e in entries)
     mark = _MARK + hashlib.sha256("\n".join(rows).encode("utf-8", "replace")).hexdigest()
     if lineage.count(mark) >= REPEATS:
