@@ -8,6 +8,8 @@ import glob
 import os
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from textual.widgets import Label
 
 from tests.conftest import write
@@ -15,6 +17,7 @@ from tests.core.scripted import Script, ScriptedServer
 from tests.ui.conftest import local_dir, make_app, settle  # noqa: F401 (fixtures)
 from tui.cli import main
 from tui.demo import SandboxServer
+from tui.remote.listing import parse_mlsd_line
 from tui.screens.sync_plan import SyncPlanScreen
 from tui.trust.store import TrustStore, TrustStoreCorrupt, default_path
 
@@ -141,3 +144,19 @@ def test_unique_facts_that_lie__do_not_hide_a_folder_listed_under_two_names(tmp_
         listings = sum(1 for line in server.received if line.startswith(b"MLSD"))
     assert code == 5 and "loop" in capsys.readouterr().err
     assert listings < 100
+
+
+def test_an_mlsd_perm_fact_with_terminal_escapes__is_not_printed_by_ls(capsys):
+    listing = b"type=file;size=2;perm=\x1b[2J\x1b[H; evil\r\n"
+    with ScriptedServer(Script(mlsd_for=lambda folder: listing)) as server:
+        assert main(["ls", server.url("top")]) == 0
+    out = capsys.readouterr().out
+    assert "\x1b" not in out and out.rstrip().endswith("evil")
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.text(max_size=40).filter(lambda fact: ";" not in fact and " " not in fact))
+def test_any_mlsd_perm_fact__gives_ascii_letters_or_no_perms(fact):
+    entry = parse_mlsd_line(f"type=file;size=1;perm={fact}; name")
+    assert entry is not None and entry.name == "name"
+    assert entry.perms is None or (entry.perms.isascii() and entry.perms.isalpha())
