@@ -160,3 +160,23 @@ def test_any_mlsd_perm_fact__gives_ascii_letters_or_no_perms(fact):
     entry = parse_mlsd_line(f"type=file;size=1;perm={fact}; name")
     assert entry is not None and entry.name == "name"
     assert entry.perms is None or (entry.perms.isascii() and entry.perms.isalpha())
+
+
+@pytest.mark.parametrize("planted", [".f.txt.ferryman-part", ".f.txt.ferryman-part.segments.new"])
+def test_a_link_planted_at_a_partial_name__is_not_followed(
+    planted, plain_server, root, tmp_path, capsys
+):
+    # A shared download folder: someone else put a link where Ferryman writes its partial
+    # file (or its record), pointing at a file of the user's.
+    write(root, "f.txt", b"from the server")
+    victim, folder = tmp_path / "victim", tmp_path / "shared"
+    victim.write_bytes(b"precious")
+    folder.mkdir()
+    os.symlink(victim, folder / planted)
+    code = main(["get", plain_server.url("ftp", "f.txt"), str(folder / "f.txt")])
+    assert victim.read_bytes() == b"precious"
+    assert not os.path.islink(folder / "f.txt")
+    if planted.endswith("-part"):  # refused, at once: the link stays until someone acts
+        assert code == 5 and "is a link" in capsys.readouterr().err
+    else:  # the record's temporary name is made anew: the download goes on
+        assert code == 0 and (folder / "f.txt").read_bytes() == b"from the server"
