@@ -16,9 +16,12 @@ from tests.conftest import write
 from tests.core.scripted import Script, ScriptedServer
 from tests.ui.conftest import local_dir, make_app, settle  # noqa: F401 (fixtures)
 from tui.cli import main
+from tui.connection import ConnectionService
 from tui.demo import SandboxServer
 from tui.remote.listing import parse_mlsd_line
 from tui.screens.sync_plan import SyncPlanScreen
+from tui.transfer.partial import identity, part_path, source_mtime, write_record
+from tui.transfer.segments import download_segmented, plan
 from tui.trust.store import TrustStore, TrustStoreCorrupt, default_path
 
 
@@ -35,6 +38,9 @@ def test_a_trust_store_that_is_not_utf8__is_damaged_with_a_copy_not_an_internal_
     (backup,) = glob.glob(path + ".damaged-*")
     with open(backup, "rb") as handle:
         assert b"\xff" in handle.read()  # the user's file is kept as it was
+
+
+MiB = 1024 * 1024
 
 
 def _listing(*names: bytes) -> bytes:
@@ -180,3 +186,39 @@ def test_a_link_planted_at_a_partial_name__is_not_followed(
         assert code == 5 and "is a link" in capsys.readouterr().err
     else:  # the record's temporary name is made anew: the download goes on
         assert code == 0 and (folder / "f.txt").read_bytes() == b"from the server"
+
+
+def test_a_segmented_download_interrupted_then_its_source_rewritten__resumes_to_the_new_file(
+    plain_server, root, tmp_path
+):
+    """Stopped part-way (the partial and record as an interrupted run leaves them: the first
+    range whole, the others part-way), the source is then replaced by another file of the
+    same size and time (a restore, `cp -p`, `rsync -t`) that differs only in the last range:
+    the record still names it and the overlap at the end of the solid start agrees, so only
+    a check of every range's received bytes tells that the copy is not the source's."""
+    old = os.urandom(4 * MiB)
+    served = write(root, "s.bin", old)
+    target = tmp_path / "s.bin"
+    part = part_path(str(target))
+    service = ConnectionService(timeout=10, check_revocation=False)
+    session = lambda: service.open(plain_server.url("ftp"))  # noqa: E731
+    ranges = plan(len(old), 3)
+    for item, done in zip(ranges, (ranges[0].end, MiB // 2, MiB // 2), strict=True):
+        item.done = done
+    with open(part, "wb") as handle:
+        handle.truncate(len(old))
+        for item in ranges:
+            handle.seek(item.start)
+            handle.write(old[item.start : item.position])
+    with session() as fs:
+        write_record(part, identity("/s.bin", len(old), source_mtime(fs, "/s.bin")),
+                     [[r.start, r.end, r.done] for r in ranges])  # fmt: skip
+    new = old[: ranges[-1].start] + os.urandom(len(old) - ranges[-1].start)
+    when = os.stat(served).st_mtime
+    write(root, "s.bin", new)
+    os.utime(served, (when, when))
+    notes: list[str] = []
+    with session() as fs:
+        download_segmented(fs, session, "/s.bin", str(target), size=len(new), segments=3,
+                           resume=True, note=notes.append)  # fmt: skip
+    assert target.read_bytes() == new and "started over" in notes[0]

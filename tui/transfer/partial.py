@@ -203,16 +203,17 @@ def source_matches(fs: RemoteFS, remote: str, local: str, offset: int) -> bool:
     return _overlap(fs, remote, local, offset) is True
 
 
-def source_differs(fs: RemoteFS, remote: str, local: str, offset: int) -> bool:
-    """Whether the overlap before ``offset`` was re-read and found different: the check a
-    partial file with a matching record still passes (a record's time can be as coarse as
-    a listing's minute), where bytes that cannot be had prove nothing either way."""
-    return _overlap(fs, remote, local, offset) is False
+def source_differs(fs: RemoteFS, remote: str, local: str, offset: int, floor: int = 0) -> bool:
+    """Whether the overlap before ``offset`` (not before ``floor``: where a segment's bytes
+    begin) was re-read and found different: the check a partial file with a matching record
+    still passes (a record's time can be as coarse as a listing's minute), where bytes that
+    cannot be had prove nothing either way."""
+    return _overlap(fs, remote, local, offset, floor) is False
 
 
-def _overlap(fs: RemoteFS, remote: str, local: str, offset: int) -> bool | None:
+def _overlap(fs: RemoteFS, remote: str, local: str, offset: int, floor: int = 0) -> bool | None:
     """True: the overlap is equal; False: it differs; None: it could not be compared."""
-    start = max(0, offset - OVERLAP)
+    start = max(floor, offset - OVERLAP)
     try:
         with open(local, "rb") as handle:
             handle.seek(start)
