@@ -222,3 +222,24 @@ def test_a_segmented_download_interrupted_then_its_source_rewritten__resumes_to_
         download_segmented(fs, session, "/s.bin", str(target), size=len(new), segments=3,
                            resume=True, note=notes.append)  # fmt: skip
     assert target.read_bytes() == new and "started over" in notes[0]
+
+
+def test_a_damaged_trust_store_read_by_every_run__is_copied_once(capsys):
+    """cron runs ls every minute against a damaged store: one copy of it, not one a run."""
+    path = default_path()
+    os.makedirs(os.path.dirname(path), exist_ok=True)
+    with open(path, "w", encoding="utf-8") as handle:
+        handle.write("{ not json")
+    with pytest.raises(TrustStoreCorrupt):
+        TrustStore().sites()
+    (first,) = glob.glob(path + ".damaged-*")
+    os.rename(first, path + ".damaged-20000101T000000")  # as if made by an earlier run
+    for _ in range(2):
+        with pytest.raises(TrustStoreCorrupt, match="damaged-20000101T000000"):
+            TrustStore().sites()
+    assert glob.glob(path + ".damaged-*") == [path + ".damaged-20000101T000000"]
+    with open(path, "w", encoding="utf-8") as handle:
+        handle.write("{ damaged another way")
+    with pytest.raises(TrustStoreCorrupt):
+        TrustStore().sites()
+    assert len(glob.glob(path + ".damaged-*")) == 2  # other damage: kept as well

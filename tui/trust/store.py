@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import contextlib
 import fcntl
+import glob
 import json
 import os
 import shutil
@@ -311,6 +312,13 @@ class TrustStore:
         return {site: record_from_json(record) for site, record in data["sites"].items()}
 
     def _backup(self) -> str:
+        # Every run reads the store: the same damage is copied once, not once a run.
+        with open(self.path, "rb") as handle:
+            damaged = handle.read()
+        for earlier in sorted(glob.glob(glob.escape(self.path) + ".damaged-*")):
+            with contextlib.suppress(OSError), open(earlier, "rb") as handle:
+                if handle.read(len(damaged) + 1) == damaged:
+                    return earlier
         stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%S")
         backup = f"{self.path}.damaged-{stamp}"
         if not os.path.exists(backup):
