@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import glob
 import os
+import subprocess
 
 import pytest
 from hypothesis import given, settings
@@ -14,6 +15,7 @@ from textual.widgets import Label
 
 from tests.conftest import write
 from tests.core.scripted import Script, ScriptedServer
+from tests.faults.test_cli_exits import assert_interrupted_cleanly, ferryman, interrupt, slow
 from tests.ui.conftest import local_dir, make_app, settle  # noqa: F401 (fixtures)
 from tui.cli import main
 from tui.connection import ConnectionService
@@ -21,7 +23,7 @@ from tui.demo import SandboxServer
 from tui.remote.listing import parse_mlsd_line
 from tui.screens.sync_plan import SyncPlanScreen
 from tui.transfer.partial import identity, part_path, source_mtime, write_record
-from tui.transfer.segments import download_segmented, plan
+from tui.transfer.segments import SEGMENT_THRESHOLD, download_segmented, plan
 from tui.trust.store import TrustStore, TrustStoreCorrupt, default_path
 
 
@@ -243,3 +245,20 @@ def test_a_damaged_trust_store_read_by_every_run__is_copied_once(capsys):
     with pytest.raises(TrustStoreCorrupt):
         TrustStore().sites()
     assert len(glob.glob(path + ".damaged-*")) == 2  # other damage: kept as well
+
+
+def test_ctrl_c_during_a_segmented_download__exits_130_at_once_and_resumes_whole(
+    plain_server, root, tmp_path
+):
+    data = os.urandom(SEGMENT_THRESHOLD)  # the smallest file fetched in segments
+    write(root, "big.bin", data)
+    slow(plain_server, 4 << 20)
+    dest = str(tmp_path)
+    url = plain_server.url("ftp", "big.bin")
+    code, took, shown = interrupt(dest, "get", url, dest, "--segments", "4")
+    assert_interrupted_cleanly(code, took, shown, dest)
+    slow(plain_server, 1 << 30)
+    resumed = subprocess.run(ferryman("get", url, dest, "--resume"), capture_output=True,
+                             timeout=60, stdin=subprocess.DEVNULL)  # fmt: skip
+    assert resumed.returncode == 0, resumed.stderr
+    assert (tmp_path / "big.bin").read_bytes() == data
