@@ -262,3 +262,19 @@ def test_ctrl_c_during_a_segmented_download__exits_130_at_once_and_resumes_whole
                              timeout=60, stdin=subprocess.DEVNULL)  # fmt: skip
     assert resumed.returncode == 0, resumed.stderr
     assert (tmp_path / "big.bin").read_bytes() == data
+
+
+@pytest.mark.timeout(20)
+@pytest.mark.parametrize("command", [["put", "-r"], ["mirror"], ["put"]])
+def test_a_named_pipe_in_what_is_uploaded__fails_and_does_not_hang(
+    command, plain_server, root, tmp_path, capsys
+):
+    source = tmp_path / "source"
+    write(str(source), "ok.txt", b"ok")
+    os.mkfifo(source / "pipe")  # no one ever writes to it: reading it waits for ever
+    what = source / "pipe" if command == ["put"] else source
+    destination = plain_server.url("ftp", "up" if command == ["mirror"] else "")
+    code = main([*command, str(what), destination])
+    assert code == 5
+    assert "not a regular file" in capsys.readouterr().err
+    assert not any(name.endswith("pipe") for _, _, names in os.walk(root) for name in names)

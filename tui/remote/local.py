@@ -19,6 +19,7 @@ from tui.errors import (
     FerrymanError,
     IsADirectory,
     NotFound,
+    NotSupported,
     PermissionDenied,
     RemoteError,
 )
@@ -52,6 +53,29 @@ def translate(action: str) -> Iterator[None]:
         yield
     except OSError as error:
         raise os_error(error, action) from error
+
+
+def open_regular(path: str) -> BufferedReader:
+    """Open a local file to upload. A pipe, socket or device in a tree is refused, not
+    read: opening a pipe that no one writes to waits for ever (without ``O_NONBLOCK``), and
+    a device may never end.
+
+    Raises:
+        NotSupported: not a regular file. OSError: it cannot be opened.
+    """
+    nonblocking = getattr(os, "O_NONBLOCK", 0)
+    descriptor = os.open(path, os.O_RDONLY | nonblocking)
+    try:
+        if not stat_module.S_ISREG(os.fstat(descriptor).st_mode):
+            raise NotSupported(
+                f"{path} is not a regular file (a pipe, socket or device): not copied"
+            )
+        if nonblocking:
+            os.set_blocking(descriptor, True)
+        return os.fdopen(descriptor, "rb")
+    except BaseException:
+        os.close(descriptor)
+        raise
 
 
 def entry_from_stat(name: str, info: os.stat_result, target: str | None = None) -> Entry:
