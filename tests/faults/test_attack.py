@@ -20,7 +20,9 @@ from tests.ui.conftest import local_dir, make_app, settle  # noqa: F401 (fixture
 from tui.cli import main
 from tui.connection import ConnectionService
 from tui.demo import SandboxServer
+from tui.errors import NotSupported
 from tui.remote.listing import parse_mlsd_line
+from tui.remote.local import LocalFS
 from tui.screens.sync_plan import SyncPlanScreen
 from tui.transfer.partial import identity, part_path, source_mtime, write_record
 from tui.transfer.segments import SEGMENT_THRESHOLD, download_segmented, plan
@@ -278,3 +280,10 @@ def test_a_named_pipe_in_what_is_uploaded__fails_and_does_not_hang(
     assert code == 5
     assert "not a regular file" in capsys.readouterr().err
     assert not any(name.endswith("pipe") for _, _, names in os.walk(root) for name in names)
+
+
+@pytest.mark.timeout(10)
+def test_a_named_pipe_opened_to_read_in_the_local_pane__is_refused_not_waited_on(tmp_path):
+    os.mkfifo(tmp_path / "pipe")  # F3 on it in the app: the viewer's worker read it
+    with pytest.raises(NotSupported, match="not a regular file"):
+        LocalFS().open_read(str(tmp_path / "pipe"))

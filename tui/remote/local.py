@@ -61,15 +61,16 @@ def open_regular(path: str) -> BufferedReader:
     a device may never end.
 
     Raises:
-        NotSupported: not a regular file. OSError: it cannot be opened.
+        NotSupported: not a regular file. OSError: it cannot be opened, or is a folder.
     """
     nonblocking = getattr(os, "O_NONBLOCK", 0)
     descriptor = os.open(path, os.O_RDONLY | nonblocking)
     try:
-        if not stat_module.S_ISREG(os.fstat(descriptor).st_mode):
-            raise NotSupported(
-                f"{path} is not a regular file (a pipe, socket or device): not copied"
-            )
+        mode = os.fstat(descriptor).st_mode
+        if stat_module.S_ISDIR(mode):  # as open() says it, for translate
+            raise IsADirectoryError(errno.EISDIR, os.strerror(errno.EISDIR), path)
+        if not stat_module.S_ISREG(mode):
+            raise NotSupported(f"{path} is not a regular file (a pipe, socket or device): not read")
         if nonblocking:
             os.set_blocking(descriptor, True)
         return os.fdopen(descriptor, "rb")
@@ -273,7 +274,7 @@ class LocalFS(RemoteFS):
         target = self.resolve(path)
         action = f"Cannot read {target}"
         with translate(action):
-            handle = open(target, "rb")  # noqa: SIM115 - closed by the reader
+            handle = open_regular(target)  # a pipe would block the viewer's worker
             if offset:
                 handle.seek(offset)
         return LocalReader(handle, action)
