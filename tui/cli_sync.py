@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import math
 import os
 import sys
 from collections.abc import Callable
@@ -56,7 +57,7 @@ def add_parsers(commands, common: Callable[[argparse.ArgumentParser], None]) -> 
                         help="parallel sessions, 1 to 10 (default 2)")  # fmt: skip
     mirror.add_argument("--checksum", action="store_true",
                         help="compare files of equal size by the server's checksum")  # fmt: skip
-    mirror.add_argument("--time-offset", type=float, default=0.0, metavar="S",
+    mirror.add_argument("--time-offset", type=_offset, default=0.0, metavar="S",
                         help="seconds to add to the server's times (a wrong clock); default: "
                              "the site's time_offset in sites.toml")  # fmt: skip
     _plan_options(mirror)
@@ -91,6 +92,17 @@ def run_mirror(args: argparse.Namespace, service: ConnectionService) -> int:
 
 def _is_url(text: str) -> bool:
     return "://" in text
+
+
+def _offset(text: str) -> float:
+    """``--time-offset``: a finite number of seconds (nan would make every file differ)."""
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a number of seconds: {text!r}") from None
+    if not math.isfinite(value):
+        raise argparse.ArgumentTypeError(f"{text} is not a finite number of seconds")
+    return value
 
 
 def _mirror(service: ConnectionService, profile: SyncProfile, *, dry_run: bool,

@@ -21,6 +21,7 @@ from tui.cli import main
 from tui.connection import ConnectionService
 from tui.demo import SandboxServer
 from tui.errors import NotSupported
+from tui.paths import config_dir
 from tui.remote.listing import parse_mlsd_line
 from tui.remote.local import LocalFS
 from tui.screens.sync_plan import SyncPlanScreen
@@ -287,3 +288,28 @@ def test_a_named_pipe_opened_to_read_in_the_local_pane__is_refused_not_waited_on
     os.mkfifo(tmp_path / "pipe")  # F3 on it in the app: the viewer's worker read it
     with pytest.raises(NotSupported, match="not a regular file"):
         LocalFS().open_read(str(tmp_path / "pipe"))
+
+
+@pytest.mark.parametrize("value", ["0", "-1", "nan", "inf", "1e308"])
+def test_a_timeout_that_is_no_time__is_a_usage_error(value, capsys):
+    # Before: "Operation failed: ... Timeout value out of range" (exit 1), or a connect
+    # that failed at once with "Operation now in progress" (exit 3), after a connection.
+    assert main(["ls", "--timeout", value, "ftp://u@127.0.0.1:1/"]) == 2
+    error = capsys.readouterr().err.splitlines()[-1]
+    assert error.startswith("ferryman: Invalid input") and "--timeout" in error
+
+
+@pytest.mark.parametrize("value", ["nan", "inf", "-inf"])
+def test_a_time_offset_that_is_no_number__is_a_usage_error(value, tmp_path, capsys):
+    assert main(["mirror", "--time-offset", value, "ftp://u@127.0.0.1:1/", str(tmp_path)]) == 2
+    assert "--time-offset" in capsys.readouterr().err
+
+
+def test_a_sync_profile_with_a_time_offset_of_nan__is_a_config_error(capsys):
+    path = os.path.join(config_dir(), "config.toml")
+    os.makedirs(os.path.dirname(path), exist_ok=True)
+    with open(path, "w", encoding="utf-8") as handle:
+        handle.write('[sync.nightly]\nsource = "ftp://u@127.0.0.1:1/"\ndestination = "/tmp/x"\n'
+                     "time_offset = nan\n")  # fmt: skip
+    assert main(["sync", "nightly"]) == 1
+    assert "time_offset must be a number" in capsys.readouterr().err
