@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import glob
 import os
+import stat
 import subprocess
 
 import pytest
@@ -313,3 +314,23 @@ def test_a_sync_profile_with_a_time_offset_of_nan__is_a_config_error(capsys):
                      "time_offset = nan\n")  # fmt: skip
     assert main(["sync", "nightly"]) == 1
     assert "time_offset must be a number" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("kind", ["pipe", "device"])
+def test_a_download_onto_a_device_or_pipe__is_refused_and_it_stays(
+    kind, plain_server, root, tmp_path, capsys
+):
+    # `ferryman get URL /dev/null` as root renamed the download over /dev/null.
+    write(root, "f.txt", b"from the server")
+    target = tmp_path / "sink"
+    if kind == "pipe":
+        os.mkfifo(target)
+    else:
+        if os.geteuid() != 0:
+            pytest.skip("making a device node needs root")
+        os.mknod(target, 0o666 | stat.S_IFCHR, os.makedev(1, 3))  # a /dev/null of its own
+    for segments in ("1", "4"):
+        assert main(["get", "--segments", segments, plain_server.url("ftp", "f.txt"),
+                     str(target)]) == 5  # fmt: skip
+        assert "not a regular file" in capsys.readouterr().err
+        assert not stat.S_ISREG(os.lstat(target).st_mode)

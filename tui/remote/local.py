@@ -104,15 +104,23 @@ def check_replaceable(path: str) -> None:
     ``access()`` always lets write, is held to the bits too), or that ``access()`` says
     this user cannot write.
 
+    A device or a pipe is refused too: the copy would be renamed over it, and
+    ``get URL /dev/null`` run as root would leave a regular file where /dev/null was.
+
     Raises:
-        PermissionDenied: the file is read-only.
+        PermissionDenied: the file is read-only. NotSupported: it is a device, pipe or
+            socket.
     """
     try:
         info = os.stat(path)
     except OSError:
         return  # nothing there (or nothing to judge): the copy finds out for itself
-    if not stat_module.S_ISREG(info.st_mode):
+    if stat_module.S_ISDIR(info.st_mode):
         return
+    if not stat_module.S_ISREG(info.st_mode):
+        raise NotSupported(
+            f"Cannot replace {path}: it is not a regular file (a device, pipe or socket)"
+        )
     if not info.st_mode & 0o222 or not os.access(path, os.W_OK):
         raise PermissionDenied(f"Cannot replace {path}: it is read-only")
 
