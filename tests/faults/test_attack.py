@@ -334,3 +334,16 @@ def test_a_download_onto_a_device_or_pipe__is_refused_and_it_stays(
                      str(target)]) == 5  # fmt: skip
         assert "not a regular file" in capsys.readouterr().err
         assert not stat.S_ISREG(os.lstat(target).st_mode)
+
+
+@pytest.mark.parametrize("reply", [b"abc S3cretPW\r\n", b"2x0 S3cretPW\r\n", b"\xffS3cretPW\r\n",
+                                   b"abc S3'cr\\etPW\r\n"])  # fmt: skip
+def test_a_malformed_reply_to_pass_that_echoes_the_password__masks_it(reply, capsys):
+    # The well-formed echoes (530, 421) were masked; a malformed one was quoted whole.
+    password = "S3'cr%5CetPW" if b"'" in reply else "S3cretPW"
+    with ScriptedServer(Script(replies={b"PASS": reply})) as server:
+        url = server.url("").replace("user:pass@", f"user:{password}@")
+        assert main(["ls", "-v", url]) == 3
+    captured = capsys.readouterr()
+    assert "S3cret" not in captured.err + captured.out and "etPW" not in captured.err
+    assert "malformed reply" in captured.err

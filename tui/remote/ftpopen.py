@@ -199,11 +199,23 @@ class SessionOpener:
             raise error_for_reply(reply, f"Login as {user!r} failed") from None
         except (OSError, EOFError) as error:
             raise ConnectionLost(f"{self.site.key} closed the connection during login") from error
+        except FerrymanError as error:
+            # A reply the reader refused (malformed, too long) is quoted in its message.
+            if password and password in f"{error.message}{error.reply}":
+                error.message = _without(error.message, password)
+                error.reply = error.reply and _without(error.reply, password)
+                error.args = (error.message,)
+            raise
 
 
 def _without(reply: str, password: str) -> str:
-    """The reply to USER/PASS with the password masked: a server may echo what it got."""
-    return reply.replace(password, "****") if password else reply
+    """The reply to USER/PASS with the password masked: a server may echo what it got
+    (also as ``repr`` quotes it in a message: a backslash or quote doubled)."""
+    if not password:
+        return reply
+    for form in (password, repr(password)[1:-1], repr(f"'{password}")[2:-1]):
+        reply = reply.replace(form, "****")
+    return reply
 
 
 def read_features(control: Control, caps: Capabilities) -> None:
