@@ -351,3 +351,21 @@ def test_a_malformed_reply_to_pass_that_echoes_the_password__masks_it(reply, cap
     captured = capsys.readouterr()
     assert "S3cret" not in captured.err + captured.out and "etPW" not in captured.err
     assert "malformed reply" in captured.err
+
+
+@pytest.mark.parametrize("verb", [b"PWD", b"CWD", b"LIST", b"RETR"])
+@pytest.mark.parametrize("reply", [b"550 no S3cretPW here\r\n", b"5x0 S3cretPW\r\n"])
+def test_a_reply_after_login_that_echoes_the_password__is_masked_in_the_error(
+    verb, reply, tmp_path, capsys
+):
+    listing = b"-rw-r--r-- 1 u g 4 Nov 24 01:57 f\r\n"
+    script = Script(replies={verb: reply}, files={b"f": b"data"}, listing=listing)
+    with ScriptedServer(script) as server:
+        if verb == b"RETR":
+            url = server.url("f").replace("user:pass@", "user:S3cretPW@")
+            code = main(["get", "-j", "1", url, str(tmp_path / "f")])
+        else:
+            code = main(["ls", server.url("d/").replace("user:pass@", "user:S3cretPW@")])
+    captured = capsys.readouterr()
+    assert code != 0 and "****" in captured.err
+    assert "S3cret" not in captured.err + captured.out

@@ -200,12 +200,18 @@ class SessionOpener:
         except (OSError, EOFError) as error:
             raise ConnectionLost(f"{self.site.key} closed the connection during login") from error
         except FerrymanError as error:
-            # A reply the reader refused (malformed, too long) is quoted in its message.
-            if password and password in f"{error.message}{error.reply}":
-                error.message = _without(error.message, password)
-                error.reply = error.reply and _without(error.reply, password)
-                error.args = (error.message,)
+            mask_password(error, password)  # a refused reply is quoted in its message
             raise
+
+
+def mask_password(error: FerrymanError, password: str | None) -> None:
+    """Mask ``password`` in ``error``'s message and reply, in place: a server may echo it
+    in any reply, and errors quote replies (the -v log masks its own lines)."""
+    if not password:
+        return
+    error.message = _without(error.message, password)
+    error.reply = error.reply and _without(error.reply, password)
+    error.args = (error.message,)
 
 
 def _without(reply: str, password: str) -> str:
