@@ -53,6 +53,18 @@ class _Parser(argparse.ArgumentParser):
         raise UsageError(_mask_urls(message))
 
 
+def _timeout(text: str) -> float:
+    """``--timeout``: seconds above 0, at most a day. 0, a negative number, nan or inf
+    reached the socket and failed later, as a connection error or an "Operation failed"."""
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a number of seconds: {text!r}") from None
+    if not 0 < value <= 86400:  # false for nan too
+        raise argparse.ArgumentTypeError(f"{text} is not a number of seconds from 0 to 86400")
+    return value
+
+
 def _common(parser: argparse.ArgumentParser) -> None:
     group = parser.add_argument_group("connection")
     group.add_argument(
@@ -80,7 +92,7 @@ def _common(parser: argparse.ArgumentParser) -> None:
     )
     group.add_argument(
         "--timeout",
-        type=float,
+        type=_timeout,
         default=30.0,
         metavar="S",
         help="seconds to wait for the server (default 30)",

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import math
 import os
 import sys
 from collections.abc import Callable
@@ -57,7 +58,7 @@ def add_parsers(commands, common: Callable[[argparse.ArgumentParser], None]) -> 
                         help="parallel sessions, 1 to 10 (default 2)")  # fmt: skip
     mirror.add_argument("--checksum", action="store_true",
                         help="compare files of equal size by the server's checksum")  # fmt: skip
-    mirror.add_argument("--time-offset", type=float, default=0.0, metavar="S",
+    mirror.add_argument("--time-offset", type=_offset, default=0.0, metavar="S",
                         help="seconds to add to the server's times (a wrong clock); default: "
                              "the site's time_offset in sites.toml")  # fmt: skip
     _plan_options(mirror)
@@ -97,6 +98,17 @@ def _is_url(text: str) -> bool:
     return "://" in text
 
 
+def _offset(text: str) -> float:
+    """``--time-offset``: a finite number of seconds (nan would make every file differ)."""
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a number of seconds: {text!r}") from None
+    if not math.isfinite(value):
+        raise argparse.ArgumentTypeError(f"{text} is not a finite number of seconds")
+    return value
+
+
 def _mirror(service: ConnectionService, profile: SyncProfile, *, dry_run: bool,
             as_json: bool, limit_for: Callable[[Site], RateLimit | None]) -> int:  # fmt: skip
     if _is_url(profile.source) == _is_url(profile.destination):
@@ -125,7 +137,7 @@ def _mirror(service: ConnectionService, profile: SyncProfile, *, dry_run: bool,
         plan = compare(sides[0], sides[1], sides[2], sides[3], options)
         if dry_run:
             _print_plan(plan, options.delete, as_json)
-            return EXIT_TRANSFER if plan.unlisted else EXIT_OK  # the plan is incomplete
+            return EXIT_TRANSFER if plan.unlisted or plan.uncopied else EXIT_OK  # incomplete
         return _carry_out(plan, sides, options, profile.jobs, lambda: service.open(site), limit)
 
 
@@ -179,6 +191,11 @@ def _carry_out(
         finished = run_engine(engine, session, display)
         display.finish(finished)
         failed = sum(1 for job in finished if job.state is State.FAILED)
+    # Names either walk could not take (unsafe, or FTP cannot send them) are said; those of
+    # the source mean the copy is not the source, so the run ends in failure as a failed
+    # copy does.
+    for line in plan.skipped:
+        _say(f"ferryman: skipped {line}")
     for line in plan.unlisted:
         _say(f"ferryman: not listed: {line}")
     if plan.unlisted and options.delete:
@@ -196,7 +213,7 @@ def _carry_out(
         finally:
             if side is not target:
                 side.close()
-    return EXIT_TRANSFER if failed else EXIT_OK
+    return EXIT_TRANSFER if failed or plan.uncopied else EXIT_OK
 
 
 def _say(line: str) -> None:

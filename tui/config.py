@@ -36,6 +36,7 @@ time_offset = 0   # seconds to add to the server's times
 
 from __future__ import annotations
 
+import math
 import os
 import tomllib
 from dataclasses import dataclass, field
@@ -171,7 +172,7 @@ def _profile(path: str, name: str, table: object) -> SyncProfile:
     if not isinstance(jobs, int) or not 1 <= jobs <= 10:
         raise ConfigError(f"{where}: jobs must be 1 to 10")
     offset = table.get("time_offset", 0)
-    if not isinstance(offset, int | float):
+    if not isinstance(offset, int | float) or not math.isfinite(offset):  # TOML has nan, inf
         raise ConfigError(f"{where}: time_offset must be a number of seconds")
     return SyncProfile(
         source=table["source"],

@@ -48,6 +48,8 @@ class Script:
     pace: float = 0.0
     endless: bytes = b""
     pace_data: float = 0.0
+    # MLSD: offered in FEAT when given; called with the folder of the last CWD (raw bytes).
+    mlsd_for: Callable[[bytes], bytes] | None = None
 
 
 class ScriptedServer:
@@ -123,6 +125,7 @@ class ScriptedServer:
                 conn.sendall(b"230 logged in\r\n")
             elif verb == b"FEAT":
                 extra = b" HASH SHA-256*\r\n" if script.hash_digest else b""
+                extra += b" MLST type*;size*;modify*;unique*;\r\n" if script.mlsd_for else b""
                 conn.sendall(b"211-Features:\r\n SIZE\r\n" + extra + b"211 End\r\n")
             elif verb == b"OPTS":
                 conn.sendall(b"200 ok\r\n")
@@ -166,6 +169,9 @@ class ScriptedServer:
                 )
                 if script.drop_mid_listing:
                     return
+                data_listener = None
+            elif verb == b"MLSD" and script.mlsd_for and (data_listener or self._active_target):
+                self._send_data(conn, data_listener, script.mlsd_for(argument or folder), False)
                 data_listener = None
             elif verb == b"RETR" and (data_listener or self._active_target):
                 name = argument.rsplit(b"/", 1)[-1]

@@ -39,7 +39,13 @@ from tui.remote.base import (
 from tui.remote.ftpcontrol import Control, LogCallback
 from tui.remote.ftpio import FTPReader, FTPWriter
 from tui.remote.ftplist import receive_listing
-from tui.remote.ftpopen import LoginGate, SessionOpener, read_features, unix_like
+from tui.remote.ftpopen import (
+    LoginGate,
+    SessionOpener,
+    mask_password,
+    read_features,
+    unix_like,
+)
 from tui.remote.listing import ListingReader, parse_mlsd_line
 from tui.remote.replies import error_for_reply, parse_digest, parse_mdtm, parse_size
 from tui.remote.tls import TLSCheck
@@ -173,7 +179,17 @@ class FTPFS(RemoteFS):
 
     @contextmanager
     def _translate(self, action: str) -> Iterator[None]:
-        """Turn ftplib and socket exceptions into Ferryman errors that name the action."""
+        """Turn ftplib and socket exceptions into Ferryman errors that name the action, with
+        the password masked in whatever of the server's they quote."""
+        try:
+            with self._translated(action):
+                yield
+        except FerrymanError as error:
+            mask_password(error, self.site.password)
+            raise
+
+    @contextmanager
+    def _translated(self, action: str) -> Iterator[None]:
         try:
             yield
         except FerrymanError as error:

@@ -199,11 +199,29 @@ class SessionOpener:
             raise error_for_reply(reply, f"Login as {user!r} failed") from None
         except (OSError, EOFError) as error:
             raise ConnectionLost(f"{self.site.key} closed the connection during login") from error
+        except FerrymanError as error:
+            mask_password(error, password)  # a refused reply is quoted in its message
+            raise
+
+
+def mask_password(error: FerrymanError, password: str | None) -> None:
+    """Mask ``password`` in ``error``'s message and reply, in place: a server may echo it
+    in any reply, and errors quote replies (the -v log masks its own lines)."""
+    if not password:
+        return
+    error.message = _without(error.message, password)
+    error.reply = error.reply and _without(error.reply, password)
+    error.args = (error.message,)
 
 
 def _without(reply: str, password: str) -> str:
-    """The reply to USER/PASS with the password masked: a server may echo what it got."""
-    return reply.replace(password, "****") if password else reply
+    """The reply to USER/PASS with the password masked: a server may echo what it got
+    (also as ``repr`` quotes it in a message: a backslash or quote doubled)."""
+    if not password:
+        return reply
+    for form in (password, repr(password)[1:-1], repr(f"'{password}")[2:-1]):
+        reply = reply.replace(form, "****")
+    return reply
 
 
 def read_features(control: Control, caps: Capabilities) -> None:

@@ -103,7 +103,7 @@ def parse_mlsd_line(line: str) -> Entry | None:
         entry_type = EntryType.FILE  # "file", another "os.unix=…" kind, or none given
     size = _int(facts.get("size") or facts.get("sizd"))
     mtime = _mlsd_time(facts.get("modify", ""))
-    perms = _mode_string(facts.get("unix.mode")) or _shared(facts.get("perm"))
+    perms = _mode_string(facts.get("unix.mode")) or _shared(_perm_fact(facts.get("perm")))
     return Entry(
         name=name,
         type=entry_type,
@@ -371,6 +371,14 @@ def _mode_string(value: str | None) -> str | None:
     if not value or len(value) > 6 or not all(ch in "01234567" for ch in value):
         return None
     return stat.filemode(int(value, 8) & 0o7777)[1:]
+
+
+def _perm_fact(value: str | None) -> str | None:
+    """MLSD's ``perm`` fact: RFC 3659 letters (``adfrw``); anything else is no permissions,
+    as it is shown in a column where an escape sequence would be acted on."""
+    if value and len(value) <= 16 and value.isascii() and value.isalpha():
+        return value
+    return None
 
 
 _SHARED: dict[str, str] = {}

@@ -19,6 +19,7 @@ from tui.errors import (
     FerrymanError,
     IsADirectory,
     NotFound,
+    NotSupported,
     PermissionDenied,
     RemoteError,
 )
@@ -54,6 +55,30 @@ def translate(action: str) -> Iterator[None]:
         raise os_error(error, action) from error
 
 
+def open_regular(path: str) -> BufferedReader:
+    """Open a local file to upload. A pipe, socket or device in a tree is refused, not
+    read: opening a pipe that no one writes to waits for ever (without ``O_NONBLOCK``), and
+    a device may never end.
+
+    Raises:
+        NotSupported: not a regular file. OSError: it cannot be opened, or is a folder.
+    """
+    nonblocking = getattr(os, "O_NONBLOCK", 0)
+    descriptor = os.open(path, os.O_RDONLY | nonblocking)
+    try:
+        mode = os.fstat(descriptor).st_mode
+        if stat_module.S_ISDIR(mode):  # as open() says it, for translate
+            raise IsADirectoryError(errno.EISDIR, os.strerror(errno.EISDIR), path)
+        if not stat_module.S_ISREG(mode):
+            raise NotSupported(f"{path} is not a regular file (a pipe, socket or device): not read")
+        if nonblocking:
+            os.set_blocking(descriptor, True)
+        return os.fdopen(descriptor, "rb")
+    except BaseException:
+        os.close(descriptor)
+        raise
+
+
 def entry_from_stat(name: str, info: os.stat_result, target: str | None = None) -> Entry:
     mode = info.st_mode
     if stat_module.S_ISLNK(mode):
@@ -79,15 +104,23 @@ def check_replaceable(path: str) -> None:
     ``access()`` always lets write, is held to the bits too), or that ``access()`` says
     this user cannot write.
 
+    A device or a pipe is refused too: the copy would be renamed over it, and
+    ``get URL /dev/null`` run as root would leave a regular file where /dev/null was.
+
     Raises:
-        PermissionDenied: the file is read-only.
+        PermissionDenied: the file is read-only. NotSupported: it is a device, pipe or
+            socket.
     """
     try:
         info = os.stat(path)
     except OSError:
         return  # nothing there (or nothing to judge): the copy finds out for itself
-    if not stat_module.S_ISREG(info.st_mode):
+    if stat_module.S_ISDIR(info.st_mode):
         return
+    if not stat_module.S_ISREG(info.st_mode):
+        raise NotSupported(
+            f"Cannot replace {path}: it is not a regular file (a device, pipe or socket)"
+        )
     if not info.st_mode & 0o222 or not os.access(path, os.W_OK):
         raise PermissionDenied(f"Cannot replace {path}: it is read-only")
 
@@ -249,7 +282,7 @@ class LocalFS(RemoteFS):
         target = self.resolve(path)
         action = f"Cannot read {target}"
         with translate(action):
-            handle = open(target, "rb")  # noqa: SIM115 - closed by the reader
+            handle = open_regular(target)  # a pipe would block the viewer's worker
             if offset:
                 handle.seek(offset)
         return LocalReader(handle, action)

@@ -82,6 +82,14 @@ class SyncPlanScreen(QuietScreen, ModalScreen[bool]):
                 if len(self.kept) > 4:
                     kept.append(f" and {len(self.kept) - 4} more")
                 yield Label(kept)
+            # What the walks could not take: never silent, or a sync would look complete.
+            missing = self.plan.skipped + [f"not listed: {u}" for u in self.plan.unlisted]
+            if missing:
+                left_out = Text("Left out: ", style="bold red")
+                left_out.append("; ".join(printable(line) for line in missing[:4]))
+                if len(missing) > 4:
+                    left_out.append(f" and {len(missing) - 4} more")
+                yield Label(left_out, id="left-out")
             yield Label(Text("space ticks or unticks · a ticks every copy · a ticked "
                              "extra is deleted", style="dim"))  # fmt: skip
             with Horizontal(classes="dialog-buttons"):

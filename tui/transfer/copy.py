@@ -36,7 +36,7 @@ from tui.errors import (
     TransferFailed,
 )
 from tui.remote.base import RemoteFS, Writer
-from tui.remote.local import LocalReader, check_replaceable, keep_mode, translate
+from tui.remote.local import LocalReader, check_replaceable, keep_mode, open_regular, translate
 from tui.transfer.disk import PartWriter
 from tui.transfer.partial import (  # noqa: F401 - part of this module's interface
     Note,
@@ -246,7 +246,7 @@ def upload_file(
         Cancelled.
     """
     with translate(f"Cannot read {local_path}"):
-        source = open(local_path, "rb")  # noqa: SIM115 - closed below
+        source = open_regular(local_path)
         size = os.fstat(source.fileno()).st_size
     in_place = in_place and size < IN_PLACE_LIMIT
     progress = paced(progress, limit, cancel)

@@ -39,6 +39,7 @@ from tui.errors import (
     FerrymanError,
     NotFound,
     NotSupported,
+    PermissionDenied,
     ProtocolError,
     RemoteError,
     SourceChanged,
@@ -100,7 +101,12 @@ def write_record(part: str, about: dict[str, Any], ranges: list[list[int]] | Non
     data = dict(about)
     if ranges is not None:
         data["ranges"] = ranges
-    with open(temporary, "w", encoding="utf-8") as handle:
+    # Made anew (O_EXCL), never opened through whatever is at that name: a link planted
+    # there would have this JSON written into the file it points at.
+    with contextlib.suppress(FileNotFoundError):
+        os.unlink(temporary)
+    descriptor = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o644)
+    with os.fdopen(descriptor, "w", encoding="utf-8") as handle:
         json.dump(data, handle)
     os.replace(temporary, path)
 
@@ -197,16 +203,17 @@ def source_matches(fs: RemoteFS, remote: str, local: str, offset: int) -> bool:
     return _overlap(fs, remote, local, offset) is True
 
 
-def source_differs(fs: RemoteFS, remote: str, local: str, offset: int) -> bool:
-    """Whether the overlap before ``offset`` was re-read and found different: the check a
-    partial file with a matching record still passes (a record's time can be as coarse as
-    a listing's minute), where bytes that cannot be had prove nothing either way."""
-    return _overlap(fs, remote, local, offset) is False
+def source_differs(fs: RemoteFS, remote: str, local: str, offset: int, floor: int = 0) -> bool:
+    """Whether the overlap before ``offset`` (not before ``floor``: where a segment's bytes
+    begin) was re-read and found different: the check a partial file with a matching record
+    still passes (a record's time can be as coarse as a listing's minute), where bytes that
+    cannot be had prove nothing either way."""
+    return _overlap(fs, remote, local, offset, floor) is False
 
 
-def _overlap(fs: RemoteFS, remote: str, local: str, offset: int) -> bool | None:
+def _overlap(fs: RemoteFS, remote: str, local: str, offset: int, floor: int = 0) -> bool | None:
     """True: the overlap is equal; False: it differs; None: it could not be compared."""
-    start = max(0, offset - OVERLAP)
+    start = max(floor, offset - OVERLAP)
     try:
         with open(local, "rb") as handle:
             handle.seek(start)
@@ -379,8 +386,17 @@ def open_part(part: str, flags: int, mode: int) -> Iterator[int]:
         TransferFailed: another process holds it. PermissionDenied, DiskFull...: it cannot
             be opened.
     """
-    with translate(f"Cannot write {part}"):
-        descriptor = os.open(part, flags | os.O_CREAT, mode)
+    # O_NOFOLLOW: a link at the partial name is not Ferryman's partial file; written
+    # through, it would overwrite the file it points at, then be renamed over the target.
+    try:
+        descriptor = os.open(part, flags | os.O_CREAT | getattr(os, "O_NOFOLLOW", 0), mode)
+    except OSError as error:
+        if error.errno == errno.ELOOP:
+            raise PermissionDenied(  # not retried: it stays a link until someone acts
+                f"{part} is a link, not a partial file of Ferryman; not followed (remove it)"
+            ) from None
+        with translate(f"Cannot write {part}"):
+            raise
     try:
         _lock(descriptor, part)
         yield descriptor

@@ -187,7 +187,13 @@ def _resumable(
     else:
         proven = prefix > 0 and source_matches(fs, remote, part, prefix)
     if proven and trusted and (recorded := load_state(part, size)) is not None:
-        return recorded
+        # The overlap above proves the solid start only; a source replaced by one of the
+        # same size and time can differ in the ranges beyond it: re-read each one's tail.
+        if not any(item.done and item.position > prefix
+                   and source_differs(fs, remote, part, item.position, floor=item.start)
+                   for item in recorded):  # fmt: skip
+            return recorded
+        proven = False
     ranges = plan(size, segments)
     if proven and prefix:
         _credit_prefix(ranges, prefix)

@@ -115,6 +115,9 @@ class Plan:
     unlisted: list[str] = field(default_factory=list)
     """Folders (either side) that were not listed, with the reason: while there is one,
     the plan deletes nothing."""
+    uncopied: list[str] = field(default_factory=list)
+    """The source's part of ``skipped``: names the copy cannot carry, so the destination
+    will not match the source."""
 
     def copies(self) -> list[Item]:
         return [i for i in self.items if i.selected and i.action.copies and not i.is_dir]
@@ -160,8 +163,9 @@ def compare(
 ) -> Plan:
     """Walk both trees and decide, for every path, what a mirror would do."""
     skipped: list[str] = []
+    uncopied: list[str] = []
     unlisted: list[str] = []
-    left = walk(source, source_root, options, skipped, unlisted)
+    left = walk(source, source_root, options, uncopied, unlisted)
     try:
         right = walk(target, target_root, options, skipped, unlisted)
     except NotFound:
@@ -187,7 +191,7 @@ def compare(
             if item.action is Action.EXTRA:  # not known to be only there: kept
                 item.selected = False
                 item.note = "kept: a folder could not be listed"
-    return Plan(items, skipped, unlisted)
+    return Plan(items, uncopied + skipped, unlisted, uncopied)
 
 
 def _compare_files(

@@ -3,13 +3,18 @@ folder of a copy, for the transfer engine (``expand``).
 
 A walk ends: it lists no folder deeper than ``MAX_DEPTH`` below its root, and none that is
 the same folder as one it is inside (MLSD's ``unique`` fact repeated: a symbolic-link loop
-that the server shows as folders). A folder it did not list, or whose listing failed, is
+that the server shows as folders). A folder whose listing has two or more folders and is
+the same, entry for entry (``unique`` facts aside: a server can invent them), as
+``REPEATS`` of the folders it is inside is taken for a loop: a server that lists a folder
+under two names inside itself makes a tree that doubles at every level, which the depth
+limit alone would let grow to 2**64 folders. A folder it did not list, or whose listing failed, is
 reported in ``unlisted``, never taken as empty: what lies under it is not known, and a mirror
 must not delete anything on that evidence.
 """
 
 from __future__ import annotations
 
+import hashlib
 import os
 import posixpath
 from typing import Protocol
@@ -24,7 +29,13 @@ from tui.transfer.queue import Direction, Job
 MAX_DEPTH = 64
 """How deep below a walk's root folders are found; one this deep is not listed (reported)."""
 
+REPEATS = 3
+"""How many of the folders a folder is inside may list exactly as it does (two or more
+folders) before it is taken for a loop; ``mkdir -p {a,b}/{a,b}`` made
+in one minute repeats a listing once or twice."""
+
 TEMPORARY = "Ferryman's temporary file (not copied)"
+_MARK = "listing:"  # in a lineage, a listing's mark (see ``repeated``), not a unique fact
 
 
 class Filter(Protocol):
@@ -49,6 +60,23 @@ def too_deep(limit: int) -> EndlessTree:
 def a_loop() -> EndlessTree:
     """The error for a folder that is one of the folders it is inside."""
     return EndlessTree("the same folder as one it is inside (a link loop), not followed")
+
+
+def repeated(entries: list[Entry], lineage: tuple[str, ...]) -> tuple[str, ...]:
+    """``lineage`` with a mark for this listing (its names, types, sizes and times), when it
+    can make the tree grow.
+
+    Raises:
+        EndlessTree: the listing is the same as that of ``REPEATS`` folders it is inside.
+    """
+    if sum(1 for entry in entries if entry.is_dir) < 2:
+        return lineage  # it cannot fan out: the depth limit bounds it
+    # Unique facts are left out: a server can invent a fresh one for each listing.
+    rows = sorted(repr((e.name, e.type.value, e.size, e.mtime)) for e in entries)
+    mark = _MARK + hashlib.sha256("\n".join(rows).encode("utf-8", "replace")).hexdigest()
+    if lineage.count(mark) >= REPEATS:
+        raise a_loop()
+    return (*lineage, mark)
 
 
 def walk(
@@ -79,6 +107,7 @@ def walk(
         relative, lineage = pending.pop()
         try:
             entries = _listing(fs, root, relative, lineage, limit)
+            lineage = repeated(entries, lineage)
         except ConnectionLost:
             raise
         except _FOLDER_ERRORS as error:
@@ -111,7 +140,8 @@ def _listing(
 ) -> list[Entry]:
     if relative and relative.count("/") + 1 >= limit:
         raise too_deep(limit)
-    if lineage and lineage[-1] in lineage[:-1]:
+    own = lineage[-1] if lineage else ""
+    if own and not own.startswith(_MARK) and own in lineage[:-1]:  # marks count to REPEATS
         raise a_loop()
     return fs.listdir(fs_join(fs, root, relative))
 
@@ -146,7 +176,9 @@ def expand(job: Job, session: RemoteFS, max_depth: int = MAX_DEPTH) -> list[Job]
         with translate(f"Cannot create {job.target}"):
             os.makedirs(job.target, exist_ok=True)
         skipped = []
-        for entry in session.listdir(job.source):
+        entries = session.listdir(job.source)
+        lineage = repeated(entries, lineage)
+        for entry in entries:
             try:
                 target = local_child(job.target, entry.name)
             except InvalidName as error:

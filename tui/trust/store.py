@@ -29,6 +29,7 @@ from __future__ import annotations
 
 import contextlib
 import fcntl
+import glob
 import json
 import os
 import shutil
@@ -244,8 +245,8 @@ class TrustStore:
             TrustStoreCorrupt: the file is damaged; TrustStoreTooNew: a newer Ferryman wrote it.
         """
         try:
-            with open(self.path, encoding="utf-8") as handle:
-                text = handle.read()
+            with open(self.path, "rb") as handle:
+                raw = handle.read()
         except FileNotFoundError:
             return {}, SCHEMA
         except OSError as error:
@@ -253,7 +254,9 @@ class TrustStore:
                 f"Cannot read the trust store {self.path}: {error.strerror}"
             ) from error
         try:
-            data = json.loads(text)
+            # Decoded here, not by open(): bytes that are not UTF-8 are damage like any other
+            # (UnicodeDecodeError is a ValueError), kept and reported, never a traceback.
+            data = json.loads(raw.decode("utf-8"))
             if not isinstance(data, dict) or not isinstance(data.get("sites"), dict):
                 raise ValueError("no 'sites' table")
             schema = data.get("schema")
@@ -275,6 +278,13 @@ class TrustStore:
         return sites, schema
 
     def _backup(self) -> str:
+        # Every run reads the store: the same damage is copied once, not once a run.
+        with open(self.path, "rb") as handle:
+            damaged = handle.read()
+        for earlier in sorted(glob.glob(glob.escape(self.path) + ".damaged-*")):
+            with contextlib.suppress(OSError), open(earlier, "rb") as handle:
+                if handle.read(len(damaged) + 1) == damaged:
+                    return earlier
         stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%S")
         backup = f"{self.path}.damaged-{stamp}"
         if not os.path.exists(backup):
