@@ -197,7 +197,7 @@ def _endless(folder: bytes) -> bytes:
 
 
 def test_a_server_inventing_folders_forever__get_r_stops_at_the_depth_limit(tmp_path, capsys):
-    script = Script(listing_for=_endless, files={b"f.txt": b"f"}, max_commands=2000)
+    script = Script(listing_for=_endless, files={b"f.txt": b"x" * 12}, max_commands=2000)
     with ScriptedServer(script) as server:
         code = main(["get", "-r", server.url("top"), str(tmp_path / "got"), "-j", "1",
                      "--timeout", "5"])  # fmt: skip
@@ -211,7 +211,7 @@ def test_a_server_inventing_folders_forever__get_r_stops_at_the_depth_limit(tmp_
 def test_a_server_inventing_folders_forever__mirror_stops_and_deletes_nothing(tmp_path, capsys):
     local = tmp_path / "copy"
     _tree(str(local), {"extra.txt": b"x"})
-    script = Script(listing_for=_endless, files={b"f.txt": b"f"}, max_commands=2000)
+    script = Script(listing_for=_endless, files={b"f.txt": b"x" * 12}, max_commands=2000)
     with ScriptedServer(script) as server:
         code = main(["mirror", server.url("top"), str(local), "--delete", "-j", "1",
                      "--timeout", "5"])  # fmt: skip
