@@ -123,6 +123,7 @@ class Sessions:
         self._open = open_session
         self._given: list[RemoteFS] = []
         self._lock = threading.Lock()
+        self._down = False
 
     def __call__(self) -> RemoteFS:
         with self._lock:
@@ -133,6 +134,9 @@ class Sessions:
         session = self._open()
         with self._lock:
             self._given.append(session)
+            down = self._down
+        if down:  # opened while Ctrl+C was being handled: it must not start a transfer
+            _shut(session)
         return session
 
     def shut_down(self) -> None:
@@ -141,16 +145,22 @@ class Sessions:
         transfer does not read its control connection (vsftpd): a polite QUIT there waited
         three seconds for an answer that could not come."""
         with self._lock:
+            self._down = True
             given = list(self._given)
         for session in given:
-            try:
-                sock = getattr(session, "control", None)  # an FTP session's Control
-                sock = getattr(sock, "sock", None)
-            except FerrymanError:
-                continue  # already disconnected
-            if isinstance(sock, socket.socket):
-                with contextlib.suppress(OSError):
-                    sock.shutdown(socket.SHUT_RDWR)
+            _shut(session)
+
+
+def _shut(session: RemoteFS) -> None:
+    """Shut an FTP session's control socket down (reads on it return at once)."""
+    try:
+        sock = getattr(session, "control", None)  # an FTP session's Control
+        sock = getattr(sock, "sock", None)
+    except FerrymanError:
+        return  # already disconnected
+    if isinstance(sock, socket.socket):
+        with contextlib.suppress(OSError):
+            sock.shutdown(socket.SHUT_RDWR)
 
 
 INTERRUPT_GRACE = 0.2
