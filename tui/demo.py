@@ -17,6 +17,8 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
+    from pyftpdlib.servers import FTPServer
+
     from tui.config import Config
 
 DEMO_USER = "demo"
@@ -116,6 +118,7 @@ class SandboxServer:
         self.port = port
         self._server = None
         self._thread: threading.Thread | None = None
+        self._stopping = False
 
     def start(self) -> SandboxServer:
         from pyftpdlib.authorizers import DummyAuthorizer
@@ -155,11 +158,10 @@ class SandboxServer:
         # so two sandboxes at once (tests) would race and stopping one would close both.
         server = self._server = FTPServer((self.host, self.port), handler, ioloop=IOLoop())
         self.port = server.address[1]
-        # The loop itself, not serve_forever: that first logs the listening address, and a
-        # server stopped before its thread got there raised EBADF in the thread.
+        self._stopping = False  # a restart after a stop serves again
         self._thread = threading.Thread(
-            target=server.ioloop.loop,
-            kwargs={"timeout": 0.2, "blocking": True},
+            target=self._serve,
+            args=(server,),
             name=f"sandbox-ftp-{self.port}",
             daemon=True,
         )
@@ -177,7 +179,19 @@ class SandboxServer:
         context.use_privatekey_file(self.tls.key)
         return context
 
+    def _serve(self, server: FTPServer) -> None:
+        # The loop itself, not serve_forever, which first logs the listening address: a
+        # server stopped before its thread got there raised EBADF reading it. ``stop`` closes
+        # the sockets and the poller from another thread (pyftpdlib has no thread-safe stop),
+        # so the poll under way may fail with EBADF: that is the stop, not a fault.
+        try:
+            server.ioloop.loop(timeout=0.2, blocking=True)
+        except (OSError, ValueError):
+            if not self._stopping:
+                raise
+
     def stop(self) -> None:
+        self._stopping = True
         if self._server is not None:
             self._server.close_all()
             self._server = None
