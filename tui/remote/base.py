@@ -201,6 +201,10 @@ class SessionSettings(NamedTuple):
         log: Receives the protocol conversation, or None.
         before_login: The login gate, or None.
         min_progress: When a data stream counts as stalled (None: the default rule).
+        ask: Answers a prompt the transport meets while logging in (ssh's password,
+            key passphrase or one-time code): called with the prompt's text and whether
+            the answer may be shown as it is typed; returns the answer, or None to cancel.
+            None: nobody can answer, and such a prompt fails the login.
     """
 
     timeout: float = 30.0
@@ -209,6 +213,7 @@ class SessionSettings(NamedTuple):
     log: LogCallback | None = None
     before_login: LoginGate | None = None
     min_progress: MinimumProgress | None = None
+    ask: Callable[[str, bool], str | None] | None = None
 
 
 class Session(Protocol):

@@ -1,0 +1,292 @@
+"""Provides SSHChannel: the user's own OpenSSH client, running the server's ``sftp`` subsystem.
+
+``open_channel`` runs ``ssh [-F CONFIG] [-p PORT] [-l USER] -s -- HOST sftp``, so every
+``~/.ssh/config`` feature works as the user set it (aliases, ``IdentityFile``, ``ProxyJump``,
+the agent, FIDO keys); HOST is passed as given, never resolved or rewritten. The SFTP
+client speaks over the process's stdin and stdout; stderr is captured (never on the screen)
+and explained by :meth:`SSHChannel.failure`. ssh gets the user's environment as it is, plus
+the bridge's variables (``tui.remote.sshbridge``).
+
+Host keys: ``-oStrictHostKeyChecking=yes -oUpdateHostKeys=no`` and OpenSSH 8.5's
+``KnownHostsCommand``, which hands the key offered in the live handshake to the bridge. It
+is described as an ``ssh-host-key`` identity and judged by ``settings.decider`` (the trust
+policy; ``tui.trust.hostkey`` reads the user's known_hosts for it) before any credential is
+used: accepted, the helper prints a known_hosts line for exactly that key; refused, it prints
+nothing, ssh gives up, and :meth:`failure` is the decider's error. The user's known_hosts is
+never written. A host *certificate* is left to ssh's own ``@cert-authority`` check (the
+signature, principals, validity and revoked CAs): when no CA vouches for it, ssh falls back
+to the certificate's plain key, which is judged like any host key.
+
+Prompts (password, passphrase, one-time code) reach ``settings.ask`` through ``SSH_ASKPASS``
+with ``SSH_ASKPASS_REQUIRE=force``; with no ``ask`` a prompt fails as ``AuthFailed``. One
+password prompt per connection (``NumberOfPasswordPrompts=1``): the caller decides whether
+to ask again.
+
+Sessions to one destination share one authenticated connection: ``ControlMaster=auto`` with
+a ``ControlPath`` in the process's private runtime directory and ``ControlPersist=60``; the
+masters are stopped with ``ssh -O exit`` when Ferryman exits (``sshbridge``).
+
+Not thread-safe: one channel serves one session.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import collections
+import contextlib
+import math
+import os
+import re
+import shutil
+import signal
+import subprocess
+import threading
+from typing import IO, TYPE_CHECKING
+
+from tui.errors import (
+    AuthFailed,
+    ConnectFailed,
+    ConnectionLost,
+    FerrymanError,
+    IdentityNotTrusted,
+    NotSupported,
+)
+from tui.identity import SSH_HOST_KEY, Identity, fingerprint
+from tui.remote import sshbridge
+from tui.remote.base import SessionSettings
+from tui.remote.sshexplain import explain, known_hosts_files
+from tui.textsafe import printable
+
+if TYPE_CHECKING:
+    from tui.sites import Site
+
+CONFIG_ENV = "FERRYMAN_SSH_CONFIG"
+"""An ssh_config file to use instead of ``~/.ssh/config`` (``ssh -F``), for tests."""
+MINIMUM = (8, 5)  # KnownHostsCommand
+STDERR_LIMIT = 64 * 1024
+_VERSIONS: dict[tuple[str, float], tuple[int, int]] = {}
+
+
+def ssh_command() -> list[str]:
+    """``ssh`` found on PATH (and ``-F CONFIG`` when set), checked to be OpenSSH ≥ 8.5.
+
+    Raises:
+        NotSupported: no ssh, not OpenSSH, or older than 8.5.
+    """
+    path = shutil.which("ssh")
+    if path is None:
+        raise NotSupported("SFTP needs the OpenSSH client (ssh), and none is on PATH")
+    version = _version(path)
+    if version < MINIMUM:
+        raise NotSupported(
+            f"SFTP needs OpenSSH 8.5 or newer (for KnownHostsCommand); {path} is "
+            f"OpenSSH {version[0]}.{version[1]}"
+        )
+    config = os.environ.get(CONFIG_ENV)
+    return [path, "-F", config] if config else [path]
+
+
+def _version(path: str) -> tuple[int, int]:
+    try:
+        key = (path, os.stat(path).st_mtime)
+    except OSError:
+        key = (path, 0.0)
+    if key not in _VERSIONS:
+        try:
+            result = subprocess.run(
+                [path, "-V"], stdin=subprocess.DEVNULL, capture_output=True, timeout=10,
+                start_new_session=True,
+            )  # fmt: skip
+        except (OSError, subprocess.SubprocessError) as error:
+            raise NotSupported(f"Cannot run {path}: {error}") from None
+        said = (result.stderr + result.stdout).decode("utf-8", "replace")
+        found = re.search(r"OpenSSH_(\d+)\.(\d+)", said)
+        if found is None:
+            first = printable(said.strip().splitlines()[0] if said.strip() else "nothing")
+            raise NotSupported(f"SFTP needs the OpenSSH client; {path} says {first[:80]!r}")
+        _VERSIONS[key] = (int(found.group(1)), int(found.group(2)))
+    return _VERSIONS[key]
+
+
+class SSHChannel:
+    """A running ssh whose stdin and stdout carry the SFTP packets.
+
+    Attributes:
+        stdin: SFTP packets are written here (unbuffered).
+        stdout: And read from here (unbuffered: reads may be short).
+    """
+
+    stdin: IO[bytes]
+    stdout: IO[bytes]
+
+    def __init__(self, site: Site, settings: SessionSettings, command: list[str]) -> None:
+        self.site = site
+        self.settings = settings
+        self.identity: Identity | None = None  # the host key judged, if ssh asked
+        self._errors: list[FerrymanError] = []
+        self._stderr: collections.deque[bytes] = collections.deque()
+        self._stderr_size = 0
+        self._closed = False
+        self._files: tuple[str, ...] | None = None
+        self._runtime = sshbridge.runtime()
+        self._runtime.ssh_for_exit = command[0]
+        self._token = self._runtime.register(self._handle)
+        self._command = command
+        try:
+            self.process = subprocess.Popen(
+                command, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                bufsize=0, start_new_session=True,
+                env={**os.environ, **self._runtime.environment(self._token)},
+            )  # fmt: skip
+        except OSError as error:
+            self._runtime.unregister(self._token)
+            raise NotSupported(f"Cannot run {command[0]}: {error.strerror or error}") from None
+        assert self.process.stdin and self.process.stdout and self.process.stderr
+        self.stdin, self.stdout = self.process.stdin, self.process.stdout
+        self._reader = threading.Thread(target=self._read_stderr, daemon=True)
+        self._reader.start()
+
+    # --- the bridge's requests (in the bridge's threads) ---------------------------------
+
+    def _handle(self, operation: str, arguments: list[str]) -> str | None:
+        try:
+            if operation == "known-hosts":
+                return self._known_hosts(arguments)
+            if operation == "askpass":
+                return self._askpass(arguments)
+        except FerrymanError as error:
+            self._errors.append(error)
+        except Exception as error:  # a decider or prompt that broke: refuse, and say why
+            self._errors.append(ConnectFailed(f"SSH connection to {self.site.key} failed: {error}"))
+        return None
+
+    def _known_hosts(self, arguments: list[str]) -> str | None:
+        reason, name, key_type, _, key = (arguments + [""] * 5)[:5]
+        if reason != "HOSTNAME" or key_type.endswith("-cert-v01@openssh.com"):
+            return None  # ordering hints; certificates are ssh's own check (module docstring)
+        try:
+            blob = base64.b64decode(key, validate=True)
+        except (binascii.Error, ValueError):
+            return None
+        if self._files is None:
+            self._files = known_hosts_files(self._command, self.site)
+        identity = Identity(
+            site=self.site.key, host=self.site.host, kind=SSH_HOST_KEY,
+            sha256=fingerprint(blob),
+            details=(("key_type", key_type), ("key", key), ("known_hosts_name", name),
+                     ("known_hosts_files", " ".join(self._files))),
+        )  # fmt: skip
+        self.identity = identity
+        if not self.settings.decider(identity):
+            raise IdentityNotTrusted(f"The host key of {self.site.key} was refused", identity)
+        return f"{name} {key_type} {key}"
+
+    def _askpass(self, arguments: list[str]) -> str | None:
+        prompt, style = (arguments + ["", ""])[:2]
+        shown = printable(prompt.strip())[:300]
+        if "continue connecting (yes/no" in prompt:
+            # Only an ssh we did not start asks this: ProxyJump's, for the jump host.
+            raise ConnectFailed(
+                f"ssh met a host key it does not know on the way to {self.site.key} (a "
+                f"ProxyJump host?): {shown.splitlines()[0] if shown else ''}. Connect to that "
+                "host with ssh once and add its key to known_hosts"
+            )
+        if self.settings.ask is None:
+            raise AuthFailed(f"ssh asks {shown!r} for {self.site.key}, and no one can answer here")
+        answer = self.settings.ask(prompt.strip(), style == "confirm")
+        if answer is None:
+            raise AuthFailed(f"Login to {self.site.key} cancelled ({shown})")
+        return answer
+
+    # --- the process -----------------------------------------------------------------------
+
+    def _read_stderr(self) -> None:
+        stream = self.process.stderr
+        assert stream is not None
+        with contextlib.suppress(OSError, ValueError):
+            for line in iter(stream.readline, b""):
+                self._stderr.append(line[:4096])
+                self._stderr_size += len(line[:4096])
+                while self._stderr_size > STDERR_LIMIT and len(self._stderr) > 1:
+                    self._stderr_size -= len(self._stderr.popleft())
+
+    def stderr_text(self) -> str:
+        return b"".join(list(self._stderr)).decode("utf-8", "replace")
+
+    def failure(self) -> FerrymanError:
+        """What went wrong, as one clear error: the decider's or the prompt's own error
+        first, else what ssh's stderr says (waiting a few seconds for ssh to end)."""
+        if not self._errors:
+            with contextlib.suppress(subprocess.TimeoutExpired):
+                self.process.wait(timeout=5)
+            self._reader.join(timeout=2)
+        if self._errors:
+            return self._errors[0]
+        if self.process.returncode is None:
+            return ConnectionLost(f"The SSH connection to {self.site.key} stopped answering")
+        return explain(self.stderr_text(), self.process.returncode, self.site, self.identity)
+
+    def close(self) -> None:
+        """End ssh: end of input first (the server ends the session), then a bounded wait,
+        then SIGTERM and SIGKILL to its process group. Idempotent; never raises."""
+        if self._closed:
+            return
+        self._closed = True
+        with contextlib.suppress(OSError, ValueError):
+            self.stdin.close()
+        for stop, wait in ((None, 2.0), (signal.SIGTERM, 1.0), (signal.SIGKILL, 2.0)):
+            if stop is not None:
+                with contextlib.suppress(OSError):
+                    os.killpg(self.process.pid, stop)
+            try:
+                self.process.wait(timeout=wait)
+                break
+            except subprocess.TimeoutExpired:
+                continue
+        for stream in (self.stdout, self.process.stderr):
+            with contextlib.suppress(OSError, ValueError, AttributeError):
+                stream.close()  # type: ignore[union-attr]
+        self._reader.join(timeout=1)
+        self._runtime.unregister(self._token)
+
+    def __enter__(self) -> SSHChannel:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
+def open_channel(site: Site, settings: SessionSettings) -> SSHChannel:
+    """Start ssh for the site's sftp subsystem.
+
+    The host key is judged through ``settings.decider`` (an ``ssh-host-key`` identity)
+    before any credential is used; prompts go to ``settings.ask``. ssh is started and the
+    channel returned at once: a failure to connect (refused key, login, unreachable host,
+    no subsystem) shows as the end of ``stdout``, and :meth:`SSHChannel.failure` then says
+    which, as ``ConnectFailed``, ``IdentityNotTrusted``, ``AuthFailed`` or ``NotSupported``.
+
+    Raises:
+        NotSupported: no ssh, or one older than OpenSSH 8.5.
+    """
+    base = ssh_command()
+    runtime = sshbridge.runtime()
+    helper = sshbridge.escape_percent(runtime.helper)
+    control = sshbridge.escape_percent(os.path.join(runtime.directory, "cm-")) + "%C"
+    options = [
+        "-T", "-a", "-x",
+        "-oClearAllForwardings=yes",
+        "-oStrictHostKeyChecking=yes",
+        "-oUpdateHostKeys=no",
+        f'-oKnownHostsCommand="{helper}" known-hosts %I %H %t %f %K',
+        "-oNumberOfPasswordPrompts=1",
+        f"-oConnectTimeout={max(1, math.ceil(settings.timeout))}",
+        "-oControlMaster=auto",
+        f"-oControlPath={control}",
+        "-oControlPersist=60",
+    ]  # fmt: skip
+    if site.port != 22:
+        options += ["-p", str(site.port)]
+    if site.user:
+        options += ["-l", site.user]
+    return SSHChannel(site, settings, [*base, *options, "-s", "--", site.host, "sftp"])
