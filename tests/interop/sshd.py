@@ -131,6 +131,11 @@ class SSHD:
         self.stop()
         raise RuntimeError(f"sshd did not listen on {self.port}: {self.log_text()}")
 
+    def authorize(self, public_key: str) -> None:
+        """Let ``public_key`` log in as the account (sshd reads the file at each login)."""
+        with open(os.path.join(self.directory, "authorized_keys"), "a", encoding="ascii") as f:
+            f.write(public_key + "\n")
+
     def log_text(self) -> str:
         with open(self.log, encoding="utf-8", errors="replace") as handle:
             return handle.read()[-4000:]
@@ -157,6 +162,7 @@ class Client:
 
     def __init__(self, directory: str) -> None:
         self.directory = directory
+        os.makedirs(directory, mode=0o700, exist_ok=True)
         self.config = os.path.join(directory, "ssh_config")
         self.known_hosts = os.path.join(directory, "known_hosts")
         self.global_known_hosts = os.path.join(directory, "ssh_known_hosts")

@@ -120,15 +120,19 @@ class Runtime:
         """Stop the masters, close the socket, remove the directory (at exit)."""
         with contextlib.suppress(OSError):
             self._listener.close()
+        self.stop_masters()
+        shutil.rmtree(self.directory, ignore_errors=True)
+
+    def stop_masters(self) -> None:
+        """Stop every shared connection (``ssh -O exit``): the next session logs in anew."""
         for name in os.listdir(self.directory):
             if name.startswith("cm-") and self.ssh_for_exit:
                 with contextlib.suppress(OSError, subprocess.SubprocessError):
                     subprocess.run(
-                        [self.ssh_for_exit, "-o", "ControlPath=" + escape_percent(
+                        [self.ssh_for_exit, "-F", "/dev/null", "-o", "ControlPath=" + escape_percent(
                             os.path.join(self.directory, name)), "-O", "exit", "ferryman"],
                         stdin=subprocess.DEVNULL, capture_output=True, timeout=5,
                     )  # fmt: skip
-        shutil.rmtree(self.directory, ignore_errors=True)
 
 
 def escape_percent(text: str) -> str:
@@ -138,6 +142,12 @@ def escape_percent(text: str) -> str:
 
 _RUNTIME: Runtime | None = None
 _RUNTIME_LOCK = threading.Lock()
+
+
+def stop_masters() -> None:
+    """Stop this process's shared connections, if it has any (tests; a forgotten site)."""
+    if _RUNTIME is not None:
+        _RUNTIME.stop_masters()
 
 
 def runtime() -> Runtime:

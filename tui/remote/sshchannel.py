@@ -13,9 +13,12 @@ is described as an ``ssh-host-key`` identity and judged by ``settings.decider`` 
 policy; ``tui.trust.hostkey`` reads the user's known_hosts for it) before any credential is
 used: accepted, the helper prints a known_hosts line for exactly that key; refused, it prints
 nothing, ssh gives up, and :meth:`failure` is the decider's error. The user's known_hosts is
-never written. A host *certificate* is left to ssh's own ``@cert-authority`` check (the
-signature, principals, validity and revoked CAs): when no CA vouches for it, ssh falls back
-to the certificate's plain key, which is judged like any host key.
+never written. A host *certificate* is judged by its plain key (what is pinned); when a
+known_hosts file lists its CA as ``@cert-authority`` for the host (``ssh-keygen -F`` says,
+so the matching is ssh's own) it is vouched for, and the helper prints nothing: ssh's own
+CA check then decides (signature, principals, validity, revoked CAs), so an invalid
+certificate is refused, never let through as a plain key. Otherwise the plain key is judged
+like any host key, and accepted, printed: ssh falls back to it.
 
 Prompts (password, passphrase, one-time code) reach ``settings.ask`` through ``SSH_ASKPASS``
 with ``SSH_ASKPASS_REQUIRE=force``; with no ``ask`` a prompt fails as ``AuthFailed``. One
@@ -52,10 +55,15 @@ from tui.errors import (
     IdentityNotTrusted,
     NotSupported,
 )
-from tui.identity import SSH_HOST_KEY, Identity, fingerprint
+from tui.identity import SSH_HOST_KEY, Identity, fingerprint, openssh_fingerprint
 from tui.remote import sshbridge
 from tui.remote.base import SessionSettings
-from tui.remote.sshexplain import explain, known_hosts_files
+from tui.remote.sshexplain import (
+    certificate_keys,
+    explain,
+    known_hosts_files,
+    listed_authority,
+)
 from tui.textsafe import printable
 
 if TYPE_CHECKING:
@@ -133,6 +141,10 @@ class SSHChannel:
         self._runtime.ssh_for_exit = command[0]
         self._token = self._runtime.register(self._handle)
         self._command = command
+        # ssh's messages go to a file (-E): with ControlPersist, a session's failure is told
+        # by the master, which no longer has a stderr (see failure()).
+        self.log_path = os.path.join(self._runtime.directory, f"log-{self._token}")
+        command = [command[0], "-E", self.log_path, *command[1:]]
         try:
             self.process = subprocess.Popen(
                 command, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
@@ -163,23 +175,41 @@ class SSHChannel:
 
     def _known_hosts(self, arguments: list[str]) -> str | None:
         reason, name, key_type, _, key = (arguments + [""] * 5)[:5]
-        if reason != "HOSTNAME" or key_type.endswith("-cert-v01@openssh.com"):
-            return None  # ordering hints; certificates are ssh's own check (module docstring)
+        if reason != "HOSTNAME":
+            return None  # ordering hints: ssh's own order stands
         try:
             blob = base64.b64decode(key, validate=True)
         except (binascii.Error, ValueError):
             return None
         if self._files is None:
             self._files = known_hosts_files(self._command, self.site)
+        details: tuple[tuple[str, str], ...] = ()
+        vouched = False
+        if key_type.endswith("-cert-v01@openssh.com"):
+            # A host certificate: the plain key inside it is what is judged and pinned.
+            keys = certificate_keys(blob)
+            if keys is None:
+                return None
+            key_type, blob, authority = keys
+            key = base64.b64encode(blob).decode("ascii")
+            listed = listed_authority(self._files, name, authority)
+            vouched = listed is not None
+            ca = openssh_fingerprint(fingerprint(authority))
+            details = (("certificate", f"signed by the CA {ca}, listed in {listed}" if listed
+                        else f"signed by the CA {ca}, which known_hosts does not list"),)  # fmt: skip
         identity = Identity(
             site=self.site.key, host=self.site.host, kind=SSH_HOST_KEY,
-            sha256=fingerprint(blob),
-            details=(("key_type", key_type), ("key", key), ("known_hosts_name", name),
-                     ("known_hosts_files", " ".join(self._files))),
+            sha256=fingerprint(blob), verified=vouched,
+            details=(("key_type", key_type), ("key", key), *details,
+                     ("known_hosts_name", name), ("known_hosts_files", " ".join(self._files))),
         )  # fmt: skip
         self.identity = identity
         if not self.settings.decider(identity):
             raise IdentityNotTrusted(f"The host key of {self.site.key} was refused", identity)
+        if vouched:
+            # ssh checks the certificate against that CA itself (signature, names, dates);
+            # printing the plain key would let an invalid certificate through.
+            return None
         return f"{name} {key_type} {key}"
 
     def _askpass(self, arguments: list[str]) -> str | None:
@@ -212,7 +242,8 @@ class SSHChannel:
                     self._stderr_size -= len(self._stderr.popleft())
 
     def stderr_text(self) -> str:
-        return b"".join(list(self._stderr)).decode("utf-8", "replace")
+        """What ssh said: its log file's end, and anything on stderr."""
+        return _tail(self.log_path) + b"".join(list(self._stderr)).decode("utf-8", "replace")
 
     def failure(self) -> FerrymanError:
         """What went wrong, as one clear error: the decider's or the prompt's own error
@@ -225,7 +256,24 @@ class SSHChannel:
             return self._errors[0]
         if self.process.returncode is None:
             return ConnectionLost(f"The SSH connection to {self.site.key} stopped answering")
-        return explain(self.stderr_text(), self.process.returncode, self.site, self.identity)
+        said = self.stderr_text()
+        if not said.strip() and self.process.returncode == 255 and self._master_alive():
+            # Logged in (the shared connection is up), yet the session ended at once without
+            # a word: the server refused the subsystem. Under ControlPersist only the master
+            # hears the refusal, and it does not log it.
+            said = "subsystem request failed (the shared connection is up)"
+        return explain(said, self.process.returncode, self.site, self.identity)
+
+    def _master_alive(self) -> bool:
+        """Whether a shared (ControlMaster) connection to this destination is running."""
+        check = [*self._command[:-4], "-O", "check", "--", self.site.host]
+        try:
+            return subprocess.run(
+                check, stdin=subprocess.DEVNULL, capture_output=True, timeout=10,
+                start_new_session=True,
+            ).returncode == 0  # fmt: skip
+        except (OSError, subprocess.SubprocessError):
+            return False
 
     def close(self) -> None:
         """End ssh: end of input first (the server ends the session), then a bounded wait,
@@ -255,6 +303,16 @@ class SSHChannel:
 
     def __exit__(self, *exc: object) -> None:
         self.close()
+
+
+def _tail(path: str) -> str:
+    """The last ``STDERR_LIMIT`` bytes of a log file ('' if there is none)."""
+    try:
+        with open(path, "rb") as handle:
+            handle.seek(max(0, os.path.getsize(path) - STDERR_LIMIT))
+            return handle.read().decode("utf-8", "replace")
+    except OSError:
+        return ""
 
 
 def open_channel(site: Site, settings: SessionSettings) -> SSHChannel:

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import os
 import pwd
+import shutil
 import subprocess
 from typing import TYPE_CHECKING
 
@@ -117,3 +118,87 @@ def _expand(name: str) -> str:
             home = os.path.expanduser("~")
         return home + name[1:]
     return name
+
+
+# --- host certificates ------------------------------------------------------------------------
+
+#: A certificate's public-key fields, by the plain key type (PROTOCOL.certkeys).
+_KEY_FIELDS = {
+    "ssh-rsa": 2, "ssh-dss": 4, "ssh-ed25519": 1, "ecdsa-sha2-nistp256": 2,
+    "ecdsa-sha2-nistp384": 2, "ecdsa-sha2-nistp521": 2, "sk-ssh-ed25519@openssh.com": 2,
+    "sk-ecdsa-sha2-nistp256@openssh.com": 3,
+}  # fmt: skip
+_CERT_SUFFIX = "-cert-v01@openssh.com"
+
+
+def _strings(blob: bytes, offset: int, count: int) -> tuple[list[bytes], int]:
+    """``count`` SSH strings from ``offset``; raises ValueError past the end."""
+    found = []
+    for _ in range(count):
+        if offset + 4 > len(blob):
+            raise ValueError("truncated")
+        size = int.from_bytes(blob[offset : offset + 4], "big")
+        if offset + 4 + size > len(blob):
+            raise ValueError("truncated")
+        found.append(blob[offset + 4 : offset + 4 + size])
+        offset += 4 + size
+    return found, offset
+
+
+def plain_type(certificate_type: str) -> str:
+    """``ssh-ed25519-cert-v01@openssh.com`` → ``ssh-ed25519`` (security-key types keep
+    their ``@openssh.com``)."""
+    base = certificate_type.removesuffix(_CERT_SUFFIX)
+    return base + "@openssh.com" if base.startswith("sk-") else base
+
+
+def certificate_keys(blob: bytes) -> tuple[str, bytes, bytes] | None:
+    """An OpenSSH host certificate's plain key and signing CA key: (plain key type, plain
+    key blob, CA key blob), or None when ``blob`` is not a certificate this reads. The
+    signature is not checked here: ssh checks it (and the names and dates) itself."""
+    try:
+        (name, _nonce), offset = _strings(blob, 0, 2)
+        kind = plain_type(name.decode("ascii"))
+        if not name.decode("ascii").endswith(_CERT_SUFFIX) or kind not in _KEY_FIELDS:
+            return None
+        start = offset
+        _, offset = _strings(blob, offset, _KEY_FIELDS[kind])
+        fields = blob[start:offset]
+        offset += 8 + 4  # serial, type
+        _, offset = _strings(blob, offset, 2)  # key id, principals
+        offset += 16  # valid after, valid before
+        (_, _, _, authority, _), _ = _strings(blob, offset, 5)
+    except (ValueError, UnicodeDecodeError):
+        return None
+    encoded = kind.encode("ascii")
+    return kind, len(encoded).to_bytes(4, "big") + encoded + fields, authority
+
+
+def listed_authority(files: tuple[str, ...], name: str, authority: bytes) -> str | None:
+    """Where a known_hosts file lists ``authority`` as ``@cert-authority`` for ``name``
+    (``file:line``), asked of ``ssh-keygen -F`` so that the matching is ssh's own (hashed
+    names, wildcards, negation); None when none does."""
+    keygen = shutil.which("ssh-keygen")
+    if keygen is None:
+        return None
+    import base64
+
+    wanted = base64.b64encode(authority).decode("ascii")
+    for path in files:
+        if not os.path.isfile(path):
+            continue
+        try:
+            result = subprocess.run(
+                [keygen, "-F", name, "-f", path], stdin=subprocess.DEVNULL,
+                capture_output=True, timeout=10, start_new_session=True,
+            )  # fmt: skip
+        except (OSError, subprocess.SubprocessError):
+            continue
+        line_number = "?"
+        for line in result.stdout.decode("utf-8", "replace").splitlines():
+            if line.startswith("# Host ") and " found: line " in line:
+                line_number = line.split(" found: line ")[1].split()[0]
+            fields = line.split()
+            if fields[:1] == ["@cert-authority"] and wanted in fields[2:]:
+                return f"{path}:{line_number}"
+    return None

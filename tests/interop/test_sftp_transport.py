@@ -1,0 +1,260 @@
+"""The SSH transport against a private OpenSSH sshd: host keys judged like certificates
+(unknown, known in a hashed known_hosts, @cert-authority, changed, @revoked), ssh's prompts
+through the askpass bridge, a ProxyJump alias, one shared login for parallel sessions, and
+every way ssh fails explained in one line (no ssh, an old ssh, no sftp subsystem, a refused
+connection, a refused login)."""
+
+from __future__ import annotations
+
+import base64
+import os
+import stat
+
+import pytest
+
+from tests.interop.conftest import IN_CI
+from tests.interop.servers import password
+from tests.interop.sftp_probe import registered
+from tests.interop.sshd import SSHD, Client, keygen, missing
+from tui.cli import main
+from tui.connection import ConnectionService
+from tui.errors import AuthFailed, CertificateNotTrusted, ConnectFailed, NotSupported
+from tui.identity import SSH_HOST_KEY, fingerprint, openssh_fingerprint
+from tui.remote import sshbridge
+from tui.trust.policy import TrustDecision
+from tui.trust.store import TrustedIdentity, TrustStore
+
+
+def host_fingerprint(server: SSHD, key_type: str = "ssh-ed25519") -> str:
+    """The host key's SHA256 in OpenSSH's form, as ``ssh-keygen -l`` prints it."""
+    return openssh_fingerprint(fingerprint(base64.b64decode(server.key(key_type))))
+
+
+@pytest.fixture(scope="session")
+def sshd_ready() -> None:
+    reason = missing()
+    if reason is not None:
+        message = f"private sshd unavailable: {reason}. Install: sudo tests/interop/install-servers.sh"
+        if IN_CI:
+            pytest.fail(message)
+        pytest.skip(message)
+
+
+@pytest.fixture(scope="session")
+def server(sshd_ready):
+    started = SSHD().start()
+    yield started
+    started.stop()
+
+
+@pytest.fixture
+def client(server, tmp_path, monkeypatch) -> Client:
+    made = Client(str(tmp_path / "client"))
+    server.authorize(made.public_key)
+    monkeypatch.setenv("FERRYMAN_SSH_CONFIG", made.config)
+    monkeypatch.delenv("SSH_AUTH_SOCK", raising=False)
+    with registered():
+        yield made
+    sshbridge.stop_masters()  # the next test logs in anew
+
+
+class Prompt:
+    def __init__(self, answer: TrustDecision) -> None:
+        self.answer, self.shown, self.verdicts = answer, [], []
+
+    def __call__(self, report):
+        self.shown.append(report)
+        self.verdicts.append(report.verdict)  # as shown: the policy records the decision after
+        return self.answer
+
+
+def url(server: SSHD, host: str = "127.0.0.1") -> str:
+    return f"sftpprobe://{host}:{server.port}/"
+
+
+def test_an_unknown_host_key__is_asked_about_and_the_cli_refuses_with_its_fingerprint(
+    server, client, capsys
+):
+    asked = Prompt(TrustDecision.ONCE)
+    with ConnectionService(prompt=asked, check_revocation=False).open(url(server)) as fs:
+        assert fs.version == 3 and fs.security.identity == SSH_HOST_KEY
+    (report,) = asked.shown
+    assert (report.kind, asked.verdicts, report.fingerprint) == (
+        SSH_HOST_KEY, ["untrusted"], host_fingerprint(server))  # fmt: skip
+    assert dict(report.fields)["known_hosts"].startswith("not listed")
+    sshbridge.stop_masters()
+    assert main(["ls", url(server)]) == 4
+    error = capsys.readouterr().err
+    assert error.count("\n") == 1 and host_fingerprint(server) in error
+    assert main(["ls", url(server), "--trust", host_fingerprint(server)]) == 0
+    assert TrustStore().sites() == {}  # neither accept-once nor --trust writes anything
+    assert os.path.getsize(client.known_hosts) == 0  # nor known_hosts
+
+
+def test_a_key_in_a_hashed_known_hosts__is_trusted_without_asking(server, client):
+    client.know(f"{server.name} {server.host_keys['ssh-ed25519']}", hashed=True)
+    with open(client.known_hosts, encoding="ascii") as handle:
+        assert handle.read().startswith("|1|")
+    asked = Prompt(TrustDecision.REJECT)
+    service = ConnectionService(prompt=asked, check_revocation=False)
+    service.open(url(server)).close()
+    assert asked.shown == []
+    assert service.policy.report_for(f"127.0.0.1:{server.port}").verdict == "trusted-ca"
+
+
+def test_a_host_certificate_signed_by_a_known_ca__is_trusted_without_asking(client, tmp_path):
+    ca = str(tmp_path / "ca")
+    ca_line = keygen(ca, "ed25519")
+    signed = SSHD(certificate_ca=ca, principals="127.0.0.1").start(client.public_key)
+    try:
+        client.know(f"@cert-authority [127.0.0.1]:* {ca_line}")
+        asked = Prompt(TrustDecision.REJECT)
+        ConnectionService(prompt=asked, check_revocation=False).open(url(signed)).close()
+        assert asked.shown == []
+    finally:
+        signed.stop()
+
+
+def test_a_host_certificate_of_an_unknown_ca__falls_back_to_judging_its_plain_key(
+    client, tmp_path
+):
+    ca = str(tmp_path / "ca")
+    keygen(ca, "ed25519")
+    signed = SSHD(certificate_ca=ca).start(client.public_key)
+    try:
+        asked = Prompt(TrustDecision.REJECT)
+        with pytest.raises(CertificateNotTrusted):
+            ConnectionService(prompt=asked, check_revocation=False).open(url(signed))
+        (report,) = asked.shown
+        assert report.fingerprint == host_fingerprint(signed)
+    finally:
+        signed.stop()
+
+
+def test_a_changed_host_key__is_refused_loudly_with_both_fingerprints(server, client, capsys):
+    site = f"127.0.0.1:{server.port}"
+    old = fingerprint(b"the key this site had before")
+    TrustStore().add(site, TrustedIdentity(
+        kind=SSH_HOST_KEY, sha256=old, failing=["general"], problems=[],
+        accepted_at="2026-01-01T00:00:00Z",
+        details={"key_type": "ssh-ed25519", "key": base64.b64encode(b"old").decode()},
+    ))  # fmt: skip
+    asked = Prompt(TrustDecision.REJECT)
+    with pytest.raises(CertificateNotTrusted) as refused:
+        ConnectionService(prompt=asked, check_revocation=False).open(url(server))
+    assert asked.verdicts == ["changed"]
+    message = str(refused.value)
+    assert "CHANGED" in message and openssh_fingerprint(old) in message
+    assert host_fingerprint(server) in message and refused.value.title == "Host key not trusted"
+    assert main(["ls", url(server)]) == 4
+    error = capsys.readouterr().err
+    assert error.count("\n") == 1 and "CHANGED" in error
+
+
+def test_a_revoked_host_key__is_refused_and_cannot_be_accepted(server, client, capsys):
+    client.know(f"@revoked {server.name} {server.host_keys['ssh-ed25519']}")
+    asked = Prompt(TrustDecision.ALWAYS)
+    with pytest.raises(CertificateNotTrusted, match="REVOKED"):
+        ConnectionService(prompt=asked, check_revocation=False).open(url(server))
+    assert asked.shown == [] and TrustStore().sites() == {}
+    assert main(["ls", url(server), "--trust", host_fingerprint(server)]) == 4
+    assert "REVOKED" in capsys.readouterr().err
+
+
+def test_an_alias_behind_a_proxyjump__connects_through_the_jump_host(server, client):
+    jump = SSHD().start(client.public_key)
+    try:
+        client.know(f"{jump.name} {jump.host_keys['ssh-ed25519']}")  # ssh checks the jump host
+        client.add_host("jumphost", jump)
+        client.add_host("behind", server, "ProxyJump jumphost")
+        asked = Prompt(TrustDecision.ONCE)
+        with ConnectionService(prompt=asked, check_revocation=False).open(
+            "sftpprobe://behind/"
+        ) as fs:
+            assert fs.version == 3
+        (report,) = asked.shown
+        assert report.site == "behind:22" and report.fingerprint == host_fingerprint(server)
+        assert "connection from 127.0.0.1" in jump.log_text().lower()
+    finally:
+        jump.stop()
+
+
+def test_password_login__goes_through_the_askpass_bridge_once_for_parallel_sessions(
+    server, client
+):
+    client.write(key=False)
+    asked: list[object] = []
+
+    def password_prompt(site):
+        asked.append((site.user, site.key))
+        return password()
+
+    service = ConnectionService(prompt=Prompt(TrustDecision.ONCE), check_revocation=False,
+                                password_prompt=password_prompt)  # fmt: skip
+    first = service.open(url(server))
+    second = service.open(url(server))  # through the first one's master: no second login
+    assert (first.version, second.version) == (3, 3)
+    assert asked == [("ferrytest", f"127.0.0.1:{server.port}")]
+    first.close()
+    second.close()
+
+
+def test_a_wrong_password__is_one_line_of_auth_failed(server, client):
+    client.write(key=False)
+    service = ConnectionService(prompt=Prompt(TrustDecision.ONCE), check_revocation=False,
+                                password_prompt=lambda site: "not the password")  # fmt: skip
+    with pytest.raises(AuthFailed) as refused:
+        service.open(url(server))
+    assert "refused the login" in str(refused.value) and "\n" not in str(refused.value)
+    assert "not the password" not in str(refused.value)
+
+
+def test_a_password_prompt_with_nobody_to_answer__fails_as_auth_failed(server, client, capsys):
+    client.write(key=False)
+    assert main(["ls", url(server), "--trust", host_fingerprint(server)]) == 3
+    error = capsys.readouterr().err
+    assert error.count("\n") == 1 and "password" in error.lower()
+
+
+def test_a_server_without_the_sftp_subsystem__is_not_supported(client):
+    bare = SSHD(subsystem=False).start(client.public_key)
+    try:
+        with pytest.raises(NotSupported, match="offers no SFTP"):
+            ConnectionService(prompt=Prompt(TrustDecision.ONCE), check_revocation=False).open(
+                url(bare)
+            )
+    finally:
+        bare.stop()
+
+
+def test_a_refused_connection__is_connect_failed(client):
+    closed = SSHD()  # a free port nobody listens on
+    with pytest.raises(ConnectFailed, match="refused the connection"):
+        ConnectionService(check_revocation=False).open(url(closed))
+
+
+def fake_ssh(folder, version_line: str | None) -> str:
+    os.makedirs(folder, exist_ok=True)
+    if version_line is not None:
+        path = os.path.join(folder, "ssh")
+        with open(path, "w", encoding="ascii") as handle:
+            handle.write(f"#!/bin/sh\necho '{version_line}' >&2\nexit 0\n")
+        os.chmod(path, stat.S_IRWXU)
+    return str(folder)
+
+
+@pytest.mark.parametrize(
+    ("version_line", "expected"),
+    [(None, "none is on PATH"), ("OpenSSH_8.2p1 Ubuntu-4ubuntu0.11, OpenSSL 1.1.1f", "8.5"),
+     ("Dropbear v2022.83", "needs the OpenSSH client")],
+    ids=["missing", "too-old", "not-openssh"],
+)  # fmt: skip
+def test_no_usable_ssh_client__is_not_supported_in_one_line(
+    client, tmp_path, monkeypatch, capsys, version_line, expected
+):
+    monkeypatch.setenv("PATH", fake_ssh(tmp_path / "bin", version_line))
+    with pytest.raises(NotSupported, match=expected):
+        ConnectionService(check_revocation=False).open("sftpprobe://127.0.0.1:2/")
+    assert main(["ls", "sftpprobe://127.0.0.1:2/"]) != 0
+    error = capsys.readouterr().err
+    assert error.count("\n") == 1 and expected in error
