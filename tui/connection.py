@@ -225,7 +225,6 @@ class ConnectionService:
         session: Session = site.backend.factory()(site, settings)
         return session
 
-
     def _asker(self, site: Site) -> Ask:
         """The session's prompt callback: a password prompt is answered with the site's
         password, found now (after the identity is accepted) as for any login; other

@@ -29,19 +29,22 @@ def missing() -> str | None:
     """Why the private sshd cannot run here, or None."""
     if os.geteuid() != 0:
         return "the private sshd needs root (it logs in the ferrytest account)"
-    for path in (SSHD_BINARY, shutil.which("ssh-keygen") or "ssh-keygen", shutil.which("ssh") or "ssh"):
+    for path in (
+        SSHD_BINARY,
+        shutil.which("ssh-keygen") or "ssh-keygen",
+        shutil.which("ssh") or "ssh",
+    ):
         if not os.path.exists(path):
             return f"{path} is not installed (openssh-server, openssh-client)"
     return None
 
 
-def keygen(path: str, key_type: str, *extra: str) -> str:
-    """Make a key pair without passphrase (unless ``extra`` says otherwise); the public
-    key's line."""
+def keygen(path: str, key_type: str, passphrase: str = "") -> str:
+    """Make a key pair; the public key's line."""
     bits = ["-b", "2048"] if key_type == "rsa" else []
     subprocess.run(
-        ["ssh-keygen", "-q", "-t", key_type, *bits, "-N", "", "-C", "ferryman-test", "-f", path,
-         *extra], check=True, capture_output=True, timeout=30,
+        ["ssh-keygen", "-q", "-t", key_type, *bits, "-N", passphrase, "-C", "ferryman-test",
+         "-f", path], check=True, capture_output=True, timeout=30,
     )  # fmt: skip
     with open(path + ".pub", encoding="ascii") as handle:
         return handle.read().strip()
@@ -58,8 +61,14 @@ class SSHD:
             certificates for ``principals``.
     """
 
-    def __init__(self, directory: str | None = None, *, subsystem: bool = True,
-                 certificate_ca: str | None = None, principals: str = "127.0.0.1") -> None:  # fmt: skip
+    def __init__(
+        self,
+        directory: str | None = None,
+        *,
+        subsystem: bool = True,
+        certificate_ca: str | None = None,
+        principals: str = "127.0.0.1",
+    ) -> None:
         self.directory = directory or tempfile.mkdtemp(prefix="ferryman-sshd-")
         self.port = free_port()
         self.subsystem = subsystem
@@ -160,14 +169,14 @@ class Client:
         public_key: The user key's public line (for a server's ``authorized_keys``).
     """
 
-    def __init__(self, directory: str) -> None:
+    def __init__(self, directory: str, passphrase: str = "") -> None:
         self.directory = directory
         os.makedirs(directory, mode=0o700, exist_ok=True)
         self.config = os.path.join(directory, "ssh_config")
         self.known_hosts = os.path.join(directory, "known_hosts")
         self.global_known_hosts = os.path.join(directory, "ssh_known_hosts")
         self.identity = os.path.join(directory, "id_ed25519")
-        self.public_key = keygen(self.identity, "ed25519")
+        self.public_key = keygen(self.identity, "ed25519", passphrase)
         for path in (self.known_hosts, self.global_known_hosts):
             open(path, "w").close()
         self.hosts: list[str] = []
@@ -176,8 +185,14 @@ class Client:
     def add_host(self, alias: str, server: SSHD, *extra: str) -> None:
         """An alias for ``server`` (``Host alias`` / ``HostName`` / ``Port``), plus lines."""
         self.hosts.append(
-            "\n".join([f"Host {alias}", "  HostName 127.0.0.1", f"  Port {server.port}",
-                       *(f"  {line}" for line in extra)])  # fmt: skip
+            "\n".join(
+                [
+                    f"Host {alias}",
+                    "  HostName 127.0.0.1",
+                    f"  Port {server.port}",
+                    *(f"  {line}" for line in extra),
+                ]
+            )  # fmt: skip
         )
         self.write()
 

@@ -34,7 +34,9 @@ def host_fingerprint(server: SSHD, key_type: str = "ssh-ed25519") -> str:
 def sshd_ready() -> None:
     reason = missing()
     if reason is not None:
-        message = f"private sshd unavailable: {reason}. Install: sudo tests/interop/install-servers.sh"
+        message = (
+            f"private sshd unavailable: {reason}. Install: sudo tests/interop/install-servers.sh"
+        )
         if IN_CI:
             pytest.fail(message)
         pytest.skip(message)
@@ -115,9 +117,7 @@ def test_a_host_certificate_signed_by_a_known_ca__is_trusted_without_asking(clie
         signed.stop()
 
 
-def test_a_host_certificate_of_an_unknown_ca__falls_back_to_judging_its_plain_key(
-    client, tmp_path
-):
+def test_a_host_certificate_of_an_unknown_ca__falls_back_to_judging_its_plain_key(client, tmp_path):
     ca = str(tmp_path / "ca")
     keygen(ca, "ed25519")
     signed = SSHD(certificate_ca=ca).start(client.public_key)
@@ -179,9 +179,7 @@ def test_an_alias_behind_a_proxyjump__connects_through_the_jump_host(server, cli
         jump.stop()
 
 
-def test_password_login__goes_through_the_askpass_bridge_once_for_parallel_sessions(
-    server, client
-):
+def test_password_login__goes_through_the_askpass_bridge_once_for_parallel_sessions(server, client):
     client.write(key=False)
     asked: list[object] = []
 
@@ -197,6 +195,24 @@ def test_password_login__goes_through_the_askpass_bridge_once_for_parallel_sessi
     assert asked == [("ferrytest", f"127.0.0.1:{server.port}")]
     first.close()
     second.close()
+
+
+def test_a_key_passphrase__is_asked_through_the_bridge_with_sshs_prompt(server, client, tmp_path):
+    locked = Client(str(tmp_path / "locked"), passphrase="open sesame")
+    server.authorize(locked.public_key)
+    os.environ["FERRYMAN_SSH_CONFIG"] = locked.config  # the client fixture restores it
+    prompts: list[tuple[str, bool]] = []
+
+    def ask(prompt, echo):
+        prompts.append((prompt, echo))
+        return "open sesame"
+
+    service = ConnectionService(prompt=Prompt(TrustDecision.ONCE), check_revocation=False,
+                                ask=ask)  # fmt: skip
+    service.open(url(server)).close()
+    ((prompt, echo),) = prompts
+    assert prompt.startswith("Enter passphrase for key") and locked.identity in prompt
+    assert echo is False
 
 
 def test_a_wrong_password__is_one_line_of_auth_failed(server, client):

@@ -51,7 +51,7 @@ class Runtime:
             # -I: the helper imports only the standard library, whatever the environment says.
             script.write(
                 "#!/bin/sh\n"
-                f"exec {shlex.quote(sys.executable)} -I {shlex.quote(sshhelper.__file__)} \"$@\"\n"
+                f'exec {shlex.quote(sys.executable)} -I {shlex.quote(sshhelper.__file__)} "$@"\n'
             )
         os.chmod(self.helper, 0o700)
         # SSH_ASKPASS names a program, not a command line: a script of its own.
@@ -84,8 +84,7 @@ class Runtime:
             sshhelper.SOCKET_ENV: self.socket_path,
             sshhelper.TOKEN_ENV: token,
             "SSH_ASKPASS": self.helper + "-askpass",
-            "SSH_ASKPASS_REQUIRE": "force",
-            "DISPLAY": os.environ.get("DISPLAY") or ":0",  # older clients want one set
+            "SSH_ASKPASS_REQUIRE": "force",  # with "force", ssh needs no DISPLAY (8.4+)
         }
 
     def _serve(self) -> None:
@@ -126,13 +125,15 @@ class Runtime:
     def stop_masters(self) -> None:
         """Stop every shared connection (``ssh -O exit``): the next session logs in anew."""
         for name in os.listdir(self.directory):
-            if name.startswith("cm-") and self.ssh_for_exit:
-                with contextlib.suppress(OSError, subprocess.SubprocessError):
-                    subprocess.run(
-                        [self.ssh_for_exit, "-F", "/dev/null", "-o", "ControlPath=" + escape_percent(
-                            os.path.join(self.directory, name)), "-O", "exit", "ferryman"],
-                        stdin=subprocess.DEVNULL, capture_output=True, timeout=5,
-                    )  # fmt: skip
+            if not (name.startswith("cm-") and self.ssh_for_exit):
+                continue
+            path = escape_percent(os.path.join(self.directory, name))
+            with contextlib.suppress(OSError, subprocess.SubprocessError):
+                subprocess.run(
+                    [self.ssh_for_exit, "-F", "/dev/null", "-o", f"ControlPath={path}",
+                     "-O", "exit", "ferryman"],
+                    stdin=subprocess.DEVNULL, capture_output=True, timeout=5,
+                )  # fmt: skip
 
 
 def escape_percent(text: str) -> str:

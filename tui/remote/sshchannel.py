@@ -195,8 +195,8 @@ class SSHChannel:
             listed = listed_authority(self._files, name, authority)
             vouched = listed is not None
             ca = openssh_fingerprint(fingerprint(authority))
-            details = (("certificate", f"signed by the CA {ca}, listed in {listed}" if listed
-                        else f"signed by the CA {ca}, which known_hosts does not list"),)  # fmt: skip
+            where = f"listed in {listed}" if listed else "which known_hosts does not list"
+            details = (("certificate", f"signed by the CA {ca}, {where}"),)
         identity = Identity(
             site=self.site.key, host=self.site.host, kind=SSH_HOST_KEY,
             sha256=fingerprint(blob), verified=vouched,

@@ -72,7 +72,9 @@ def explain(text: str, status: int, site: Site, identity: Identity | None) -> Fe
         return ConnectFailed(f"{where} is unreachable ({line})", reply=line)
     if line := find("kex_exchange_identification", "connection closed by", "connection reset",
                     "stdio forwarding failed", "channel 0: open failed"):  # fmt: skip
-        return ConnectFailed(f"{where} closed the connection before SFTP began ({line})", reply=line)
+        return ConnectFailed(
+            f"{where} closed the connection before SFTP began ({line})", reply=line
+        )
     meaningful = [line for line, low in zip(lines, lower, strict=True)
                   if not low.startswith(_NOISE)]  # fmt: skip
     if status == 255 and meaningful:

@@ -5,8 +5,8 @@ ssh runs it (through a small script in Ferryman's private runtime directory) as
 (``askpass PROMPT``). It sends one JSON line to the Unix socket named by
 ``FERRYMAN_SSH_SOCKET`` (with the channel's ``FERRYMAN_SSH_TOKEN``), reads one JSON line
 back, prints the answer and exits (with no answer: nothing printed, so ssh refuses the key;
-or exit status 1, which ssh takes as a cancelled prompt). Nothing here decides anything; the running Ferryman does
-(``tui.remote.sshchannel``).
+or exit status 1, which ssh takes as a cancelled prompt). Nothing here decides anything;
+the running Ferryman does (``tui.remote.sshchannel``).
 
 It is run as a file by ``python -I``, not imported: standard library only, so that it
 starts in a few milliseconds and no environment variable can change what it imports.

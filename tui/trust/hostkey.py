@@ -8,10 +8,12 @@ are OpenSSH's format, read as ssh reads them: plain host lists, hashed entries
 ``[host]:port`` for other ports, markers ``@cert-authority`` and ``@revoked``. Lines that do
 not parse are skipped, as ssh skips them.
 
-Host certificates are not judged here: the SSH transport leaves them to ssh's own
-``@cert-authority`` check (signature, principals and validity included), and ssh offers the
-certificate's plain key for judging when no CA vouches for it. An ``@cert-authority`` line
-is therefore read but never vouches for a plain key.
+Host certificates are judged by the plain key inside them. The SSH transport asks ssh
+(``ssh-keygen -F``) whether a known_hosts file lists the certificate's CA for the host; if
+so the identity arrives already ``verified`` and ssh's own ``@cert-authority`` check (the
+signature, principals, validity) decides the connection. An ``@cert-authority`` line is
+therefore read but never vouches for a plain key here: that would let a forged
+certificate's key through.
 
 The SSH backend describes the key as a ``tui.identity.Identity`` whose ``details`` carry
 ``key_type``, ``key`` (OpenSSH's base64), and what ssh searched for: ``known_hosts_name``
@@ -210,6 +212,9 @@ def verdict_for(identity: Identity) -> Verdict | None:
     return judge(name, details.get("key_type", ""), key, entries)
 
 
+_SEARCH = ("known_hosts_name", "known_hosts_files")  # how to look, not what was seen
+
+
 class HostKeyRules(SimpleRules):
     """The ``ssh-host-key`` kind: vouched or revoked by the user's known_hosts, else pinned."""
 
@@ -222,15 +227,16 @@ class HostKeyRules(SimpleRules):
         verdict = verdict_for(identity)
         if verdict is None:
             return super().report(identity)
-        details = dict(identity.details)
         verified = identity.verified or verdict.status == "vouched"
         report = IdentityReport(
             site=identity.site,
             host=identity.host,
             identity_kind=identity.kind,
             sha256=identity.sha256,
-            fields=[("key_type", details.get("key_type", "")), ("key", details.get("key", "")),
-                    ("known_hosts", verdict.says)],  # fmt: skip
+            fields=[
+                *((label, value) for label, value in identity.details if label not in _SEARCH),
+                ("known_hosts", verdict.says),
+            ],
             problems=[] if verified else [*identity.problems, f"Host key {verdict.says}"],
             verified_by_ca=verified,
         )
