@@ -26,7 +26,14 @@ from collections.abc import Callable
 from tui import keychain
 from tui.backends import OptionValue
 from tui.errors import AuthFailed, TLSDowngrade, UsageError
-from tui.remote.base import LogCallback, MinimumProgress, RemoteFS, Session, SessionSettings
+from tui.remote.base import (
+    OTHER_HOST_PROMPT,
+    LogCallback,
+    MinimumProgress,
+    RemoteFS,
+    Session,
+    SessionSettings,
+)
 from tui.sites import Site, check_credentials, netrc_credentials, parse_url
 from tui.trust import hostkey  # noqa: F401  (registers the SSH host-key rules)
 from tui.trust.kinds import Report
@@ -231,7 +238,7 @@ class ConnectionService:
         prompts go to ``ask``."""
 
         def ask(prompt: str, echo: bool) -> str | None:
-            if _PASSWORD_PROMPT.search(prompt):
+            if _PASSWORD_PROMPT.search(prompt) and not prompt.startswith(OTHER_HOST_PROMPT):
                 if site.user is None and (named := _PROMPT_USER.match(prompt.strip())):
                     site.user = named.group(1)  # the user ssh's configuration chose
                 if site.user is not None:

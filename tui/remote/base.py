@@ -191,6 +191,10 @@ class MinimumProgress:
         return f"less than {amount} in {seconds:g} s"
 
 
+OTHER_HOST_PROMPT = "On the way (another host): "
+"""Starts the text of a prompt that a host other than the site asks (``SessionSettings.ask``)."""
+
+
 class SessionSettings(NamedTuple):
     """What the connection service gives every backend's session factory.
 
@@ -204,7 +208,9 @@ class SessionSettings(NamedTuple):
         ask: Answers a prompt the transport meets while logging in (ssh's password,
             key passphrase or one-time code): called with the prompt's text and whether
             the answer may be shown as it is typed; returns the answer, or None to cancel.
-            None: nobody can answer, and such a prompt fails the login.
+            None: nobody can answer, and such a prompt fails the login. A prompt from
+            another host than the site's (a ProxyJump host) starts with
+            :data:`OTHER_HOST_PROMPT`: the site's own password must never answer it.
     """
 
     timeout: float = 30.0

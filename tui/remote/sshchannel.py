@@ -23,7 +23,9 @@ like any host key, and accepted, printed: ssh falls back to it.
 Prompts (password, passphrase, one-time code) reach ``settings.ask`` through ``SSH_ASKPASS``
 with ``SSH_ASKPASS_REQUIRE=force``; with no ``ask`` a prompt fails as ``AuthFailed``. One
 password prompt per connection (``NumberOfPasswordPrompts=1``): the caller decides whether
-to ask again.
+to ask again. A prompt from an ssh that ssh started in turn (a ProxyJump host's) starts
+with ``OTHER_HOST_PROMPT``, so that the site's own password never answers it; such an ssh's
+"continue connecting?" question about a host key it does not know is answered no.
 
 Sessions to one destination share one authenticated connection: ``ControlMaster=auto`` with
 a ``ControlPath`` in the process's private runtime directory and ``ControlPersist=60``; the
@@ -57,7 +59,7 @@ from tui.errors import (
 )
 from tui.identity import SSH_HOST_KEY, Identity, fingerprint, openssh_fingerprint
 from tui.remote import sshbridge
-from tui.remote.base import SessionSettings
+from tui.remote.base import OTHER_HOST_PROMPT, SessionSettings
 from tui.remote.sshexplain import (
     certificate_keys,
     explain,
@@ -213,7 +215,7 @@ class SSHChannel:
         return f"{name} {key_type} {key}"
 
     def _askpass(self, arguments: list[str]) -> str | None:
-        prompt, style = (arguments + ["", ""])[:2]
+        prompt, style, asker = (arguments + ["", "", ""])[:3]
         shown = printable(prompt.strip())[:300]
         if "continue connecting (yes/no" in prompt:
             # Only an ssh we did not start asks this: ProxyJump's, for the jump host.
@@ -224,7 +226,10 @@ class SSHChannel:
             )
         if self.settings.ask is None:
             raise AuthFailed(f"ssh asks {shown!r} for {self.site.key}, and no one can answer here")
-        answer = self.settings.ask(prompt.strip(), style == "confirm")
+        text = prompt.strip()
+        if asker != str(self.process.pid):
+            text = OTHER_HOST_PROMPT + text  # a ProxyJump host's: never the site's password
+        answer = self.settings.ask(text, style == "confirm")
         if answer is None:
             raise AuthFailed(f"Login to {self.site.key} cancelled ({shown})")
         return answer

@@ -56,7 +56,9 @@ def main(argv: list[str]) -> int:
     if operation == "askpass" and os.environ.get("SSH_ASKPASS_PROMPT") == "none":
         return 0  # a notice ("touch your security key"): ssh does not wait for an answer
     if operation == "askpass":
-        arguments = [*arguments[:1], os.environ.get("SSH_ASKPASS_PROMPT", "")]
+        # Which ssh asks: the one Ferryman started, or one it started in turn (ProxyJump).
+        prompt_kind = os.environ.get("SSH_ASKPASS_PROMPT", "")
+        arguments = [*arguments[:1], prompt_kind, str(os.getppid())]
     answer = ask(operation, arguments)
     if answer is None:
         # known-hosts: printing no line refuses the key (a failing command would stop ssh
