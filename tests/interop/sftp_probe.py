@@ -18,7 +18,7 @@ from tui import backends
 from tui.errors import ConnectionLost, NotSupported
 from tui.identity import SSH_HOST_KEY
 from tui.remote.base import Capabilities, Entry, EntryType, RemoteFS, Security, SessionSettings
-from tui.remote.sshchannel import SSHChannel, open_channel
+from tui.remote.sshchannel import SSHChannel, fetch_identity, open_channel
 from tui.sites import Site
 
 SCHEME = "sftpprobe"
@@ -104,14 +104,14 @@ class ProbeSession:
         return ProbeFS(channel, self.site, version)
 
     def fetch_identity(self) -> object:
-        raise NotSupported("the probe cannot fetch a host key alone")
+        return fetch_identity(self.site, self.settings)
 
 
 BACKEND = backends.Backend(
     protocol="sftpprobe",
     title="SFTP probe",
     schemes={SCHEME: backends.Scheme(22)},
-    features=backends.Features(identity_kinds=(SSH_HOST_KEY,), fetch_identity=False),
+    features=backends.Features(identity_kinds=(SSH_HOST_KEY,)),
     session=ProbeSession,
 )
 

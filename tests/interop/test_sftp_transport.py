@@ -7,6 +7,7 @@ connection, a refused login)."""
 from __future__ import annotations
 
 import base64
+import json
 import os
 import stat
 
@@ -92,6 +93,27 @@ def test_an_unknown_host_key__is_asked_about_and_the_cli_refuses_with_its_finger
     assert main(["ls", url(server), "--trust", host_fingerprint(server)]) == 0
     assert TrustStore().sites() == {}  # neither accept-once nor --trust writes anything
     assert os.path.getsize(client.known_hosts) == 0  # nor known_hosts
+
+
+def test_the_cert_and_trust_commands__show_and_pin_a_host_key_without_logging_in(
+    server, client, capsys
+):
+    before = server.log_text().count("Accepted publickey")
+    assert main(["cert", url(server)]) == 4
+    shown = capsys.readouterr().out
+    assert host_fingerprint(server) in shown and "NOT TRUSTED" in shown
+    assert main(["trust", "add", url(server), "--fingerprint", host_fingerprint(server)]) == 0
+    capsys.readouterr()
+    assert main(["cert", url(server), "--json"]) == 0
+    assert json.loads(capsys.readouterr().out)["verdict"] == "trusted-store"
+    assert server.log_text().count("Accepted publickey") == before  # never logged in
+    asked = Prompt(TrustDecision.REJECT)
+    ConnectionService(prompt=asked, check_revocation=False).open(url(server)).close()
+    assert asked.shown == []  # pinned
+    # Like a connection, it prefers the key type known_hosts lists (here the RSA key).
+    client.know(f"{server.name} {server.host_keys['ssh-rsa']}")
+    assert main(["cert", url(server)]) == 0
+    assert host_fingerprint(server, "ssh-rsa") in capsys.readouterr().out
 
 
 def test_a_key_in_a_hashed_known_hosts__is_trusted_without_asking(server, client):

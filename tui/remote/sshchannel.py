@@ -320,11 +320,71 @@ def _tail(path: str) -> str:
         return ""
 
 
+def _options(site: Site, settings: SessionSettings) -> list[str]:
+    runtime = sshbridge.runtime()
+    helper = sshbridge.escape_percent(runtime.helper)
+    options = [
+        "-T", "-a", "-x",
+        "-oClearAllForwardings=yes",
+        "-oStrictHostKeyChecking=yes",
+        "-oUpdateHostKeys=no",
+        f'-oKnownHostsCommand="{helper}" known-hosts %I %H %t %f %K',
+        "-oNumberOfPasswordPrompts=1",
+        f"-oConnectTimeout={max(1, math.ceil(settings.timeout))}",
+    ]  # fmt: skip
+    if site.port != 22:  # else the alias's own Port applies (ssh_config)
+        options += ["-p", str(site.port)]
+    if site.user:
+        options += ["-l", site.user]
+    return options
+
+
+def fetch_identity(site: Site, settings: SessionSettings) -> Identity:
+    """The host key the server offers, without logging in (``ferryman cert``).
+
+    ssh is started with no shared connection and every authentication method off, so it
+    negotiates the host key exactly as a connection would (preferring the key types
+    known_hosts lists), hands it to the helper, which records it, and then gives up at
+    the login having offered no credential (only the user name, in the "none" method).
+
+    Raises:
+        NotSupported, ConnectFailed: as ``open_channel``; ConnectFailed when ssh ended
+        without offering a key.
+    """
+    seen: list[Identity] = []
+
+    def record(identity: object) -> bool:
+        if isinstance(identity, Identity):
+            seen.append(identity)
+        return True  # printed for this ssh only, which cannot log in
+
+    no_login = [f"-o{method}Authentication=no" for method in (
+        "Pubkey", "Password", "KbdInteractive", "Hostbased", "GSSAPI")]  # fmt: skip
+    command = [
+        *ssh_command(), *_options(site, settings), "-oBatchMode=yes", *no_login,
+        "-oControlMaster=no", "-oControlPath=none", "-s", "--", site.host, "sftp",
+    ]  # fmt: skip
+    channel = SSHChannel(site, settings._replace(decider=record, ask=None), command)
+    try:
+        with contextlib.suppress(subprocess.TimeoutExpired):
+            channel.process.wait(timeout=settings.timeout + 5)
+        if seen:
+            return seen[0]
+        error = channel.failure()
+    finally:
+        channel.close()
+    if isinstance(error, IdentityNotTrusted):
+        error = ConnectFailed(f"{site.key} offered no host key that ssh could show")
+    raise error
+
+
 def open_channel(site: Site, settings: SessionSettings) -> SSHChannel:
     """Start ssh for the site's sftp subsystem.
 
     The host key is judged through ``settings.decider`` (an ``ssh-host-key`` identity)
-    before any credential is used; prompts go to ``settings.ask``. ssh is started and the
+    before any credential is used; prompts go to ``settings.ask``. HOST is given to ssh as
+    it is (an alias works); ``-p`` is passed only for a port other than 22, so that an
+    alias's own ``Port`` applies. ssh is started and the
     channel returned at once: a failure to connect (refused key, login, unreachable host,
     no subsystem) shows as the end of ``stdout``, and :meth:`SSHChannel.failure` then says
     which, as ``ConnectFailed``, ``IdentityNotTrusted``, ``AuthFailed`` or ``NotSupported``.
@@ -334,22 +394,7 @@ def open_channel(site: Site, settings: SessionSettings) -> SSHChannel:
     """
     base = ssh_command()
     runtime = sshbridge.runtime()
-    helper = sshbridge.escape_percent(runtime.helper)
     control = sshbridge.escape_percent(os.path.join(runtime.directory, "cm-")) + "%C"
-    options = [
-        "-T", "-a", "-x",
-        "-oClearAllForwardings=yes",
-        "-oStrictHostKeyChecking=yes",
-        "-oUpdateHostKeys=no",
-        f'-oKnownHostsCommand="{helper}" known-hosts %I %H %t %f %K',
-        "-oNumberOfPasswordPrompts=1",
-        f"-oConnectTimeout={max(1, math.ceil(settings.timeout))}",
-        "-oControlMaster=auto",
-        f"-oControlPath={control}",
-        "-oControlPersist=60",
-    ]  # fmt: skip
-    if site.port != 22:
-        options += ["-p", str(site.port)]
-    if site.user:
-        options += ["-l", site.user]
+    shared = ["-oControlMaster=auto", f"-oControlPath={control}", "-oControlPersist=60"]
+    options = [*_options(site, settings), *shared]
     return SSHChannel(site, settings, [*base, *options, "-s", "--", site.host, "sftp"])
