@@ -9,7 +9,10 @@ from __future__ import annotations
 import base64
 import json
 import os
+import socket
 import stat
+import threading
+import time
 
 import pytest
 
@@ -22,7 +25,9 @@ from tui.connection import ConnectionService
 from tui.errors import AuthFailed, CertificateNotTrusted, ConnectFailed, NotSupported
 from tui.identity import SSH_HOST_KEY, fingerprint, openssh_fingerprint
 from tui.remote import sshbridge
-from tui.remote.base import OTHER_HOST_PROMPT
+from tui.remote.base import OTHER_HOST_PROMPT, SessionSettings
+from tui.remote.sshchannel import open_channel
+from tui.sites import Site
 from tui.trust.policy import TrustDecision
 from tui.trust.store import TrustedIdentity, TrustStore
 
@@ -321,3 +326,37 @@ def test_no_usable_ssh_client__is_not_supported_in_one_line(
     assert main(["ls", "sftpprobe://127.0.0.1:2/"]) != 0
     error = capsys.readouterr().err
     assert error.count("\n") == 1 and expected in error
+
+
+def test_closing_a_channel_whose_ssh_waits_for_an_answer__ends_ssh_within_seconds(
+    server, client
+):
+    client.write(key=False)
+    waiting, release = threading.Event(), threading.Event()
+
+    def ask(prompt, echo):
+        waiting.set()
+        release.wait(30)
+        return None
+
+    channel = open_channel(Site("127.0.0.1", server.port, user="ferrytest"),
+                           SessionSettings(decider=lambda identity: True, ask=ask))  # fmt: skip
+    try:
+        assert waiting.wait(20)
+        started = time.monotonic()
+        channel.close()
+        channel.close()  # idempotent
+        assert channel.process.returncode is not None and time.monotonic() - started < 5
+    finally:
+        release.set()
+
+
+def test_the_bridge__lives_in_a_private_directory_and_ignores_strangers(client):
+    runtime = sshbridge.runtime()
+    assert stat.S_IMODE(os.stat(runtime.directory).st_mode) == 0o700
+    assert stat.S_IMODE(os.stat(runtime.socket_path).st_mode) == 0o600
+    with socket.socket(socket.AF_UNIX) as stranger:
+        stranger.connect(runtime.socket_path)
+        stranger.sendall(b'{"token": "guessed", "op": "askpass", "args": ["x"]}\n')
+        stranger.shutdown(socket.SHUT_WR)
+        assert json.loads(stranger.recv(1000)) == {"answer": None}
