@@ -179,6 +179,16 @@ def test_a_changed_host_key__is_refused_loudly_with_both_fingerprints(server, cl
     assert error.count("\n") == 1 and "CHANGED" in error
 
 
+def test_a_key_other_than_the_one_known_hosts_lists__is_refused_as_possibly_an_attack(
+    server, client, tmp_path, capsys
+):
+    other = keygen(str(tmp_path / "other"), "ed25519")
+    client.know(f"{server.name} {other}")
+    assert main(["ls", url(server)]) == 4
+    error = capsys.readouterr().err
+    assert error.count("\n") == 1 and "DIFFERENT" in error and host_fingerprint(server) in error
+
+
 def test_a_revoked_host_key__is_refused_and_cannot_be_accepted(server, client, capsys):
     client.know(f"@revoked {server.name} {server.host_keys['ssh-ed25519']}")
     asked = Prompt(TrustDecision.ALWAYS)
