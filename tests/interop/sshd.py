@@ -12,14 +12,22 @@ account's shadow password (``UsePAM no``); the account's shell is ``nologin``, w
 
 from __future__ import annotations
 
+import base64
 import os
+import pathlib
 import shutil
 import socket
 import subprocess
 import tempfile
 import time
+from collections.abc import Iterator
+
+import pytest
 
 from tests.interop.servers import USER, free_port
+from tests.interop.sftp_probe import registered
+from tui.identity import fingerprint, openssh_fingerprint
+from tui.remote import sshbridge
 
 SSHD_BINARY = "/usr/sbin/sshd"
 SFTP_SERVER = "/usr/lib/openssh/sftp-server"
@@ -218,3 +226,47 @@ class Client:
             subprocess.run(["ssh-keygen", "-q", "-H", "-f", self.known_hosts], check=True,
                            capture_output=True, timeout=30)  # fmt: skip
             os.unlink(self.known_hosts + ".old")
+
+
+# --- fixtures (imported by the SFTP test modules) ------------------------------------------
+
+
+def host_fingerprint(server: SSHD, key_type: str = "ssh-ed25519") -> str:
+    """The host key's SHA256 in OpenSSH's form, as ``ssh-keygen -l`` prints it."""
+    return openssh_fingerprint(fingerprint(base64.b64decode(server.key(key_type))))
+
+
+@pytest.fixture(scope="session")
+def sshd_ready() -> None:
+    reason = missing()
+    if reason is not None:
+        message = (
+            f"private sshd unavailable: {reason}. Install: sudo tests/interop/install-servers.sh"
+        )
+        if os.environ.get("CI", "").lower() == "true":
+            pytest.fail(message)
+        pytest.skip(message)
+
+
+@pytest.fixture(scope="session", name="server")
+def sshd_server(sshd_ready: None) -> Iterator[SSHD]:
+    """The shared private sshd (ed25519 and RSA host keys, key and password logins)."""
+    started = SSHD().start()
+    yield started
+    started.stop()
+
+
+@pytest.fixture(name="client")
+def ssh_client(
+    server: SSHD, tmp_path: pathlib.Path, monkeypatch: pytest.MonkeyPatch
+) -> Iterator[Client]:
+    """A client of its own (config, known_hosts, key) whose key ``server`` accepts; the
+    probe backend registered; no agent. Its shared connections are stopped afterwards, so
+    the next test logs in anew."""
+    made = Client(str(tmp_path / "client"))
+    server.authorize(made.public_key)
+    monkeypatch.setenv("FERRYMAN_SSH_CONFIG", made.config)
+    monkeypatch.delenv("SSH_AUTH_SOCK", raising=False)
+    with registered():
+        yield made
+    sshbridge.stop_masters()

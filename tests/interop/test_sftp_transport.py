@@ -16,10 +16,8 @@ import time
 
 import pytest
 
-from tests.interop.conftest import IN_CI
 from tests.interop.servers import password
-from tests.interop.sftp_probe import registered
-from tests.interop.sshd import SSHD, Client, keygen, missing
+from tests.interop.sshd import SSHD, Client, host_fingerprint, keygen
 from tui.cli import main
 from tui.connection import ConnectionService
 from tui.errors import AuthFailed, CertificateNotTrusted, ConnectFailed, NotSupported
@@ -30,41 +28,6 @@ from tui.remote.sshchannel import open_channel
 from tui.sites import Site
 from tui.trust.policy import TrustDecision
 from tui.trust.store import TrustedIdentity, TrustStore
-
-
-def host_fingerprint(server: SSHD, key_type: str = "ssh-ed25519") -> str:
-    """The host key's SHA256 in OpenSSH's form, as ``ssh-keygen -l`` prints it."""
-    return openssh_fingerprint(fingerprint(base64.b64decode(server.key(key_type))))
-
-
-@pytest.fixture(scope="session")
-def sshd_ready() -> None:
-    reason = missing()
-    if reason is not None:
-        message = (
-            f"private sshd unavailable: {reason}. Install: sudo tests/interop/install-servers.sh"
-        )
-        if IN_CI:
-            pytest.fail(message)
-        pytest.skip(message)
-
-
-@pytest.fixture(scope="session")
-def server(sshd_ready):
-    started = SSHD().start()
-    yield started
-    started.stop()
-
-
-@pytest.fixture
-def client(server, tmp_path, monkeypatch) -> Client:
-    made = Client(str(tmp_path / "client"))
-    server.authorize(made.public_key)
-    monkeypatch.setenv("FERRYMAN_SSH_CONFIG", made.config)
-    monkeypatch.delenv("SSH_AUTH_SOCK", raising=False)
-    with registered():
-        yield made
-    sshbridge.stop_masters()  # the next test logs in anew
 
 
 class Prompt:
