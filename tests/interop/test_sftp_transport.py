@@ -20,7 +20,7 @@ from tests.interop.servers import password
 from tests.interop.sshd import SSHD, Client, host_fingerprint, keygen
 from tui.cli import main
 from tui.connection import ConnectionService
-from tui.errors import AuthFailed, CertificateNotTrusted, ConnectFailed, NotSupported
+from tui.errors import AuthFailed, CertificateNotTrusted, ConfigError, ConnectFailed, NotSupported
 from tui.identity import SSH_HOST_KEY, fingerprint, openssh_fingerprint
 from tui.remote import sshbridge
 from tui.remote.base import OTHER_HOST_PROMPT, SessionSettings
@@ -333,3 +333,13 @@ def test_the_bridge__lives_in_a_private_directory_and_ignores_strangers(client):
         stranger.sendall(b'{"token": "guessed", "op": "askpass", "args": ["x"]}\n')
         stranger.shutdown(socket.SHUT_WR)
         assert json.loads(stranger.recv(1000)) == {"answer": None}
+
+
+def test_no_place_for_the_private_directory__is_one_line_of_config_error(
+    client, tmp_path, monkeypatch
+):
+    monkeypatch.setattr(sshbridge, "_RUNTIME", None)
+    monkeypatch.setenv("XDG_RUNTIME_DIR", "")
+    monkeypatch.setattr("tempfile.tempdir", str(tmp_path / "missing"))
+    with pytest.raises(ConfigError, match="private directory for ssh"):
+        sshbridge.runtime()

@@ -28,6 +28,7 @@ import tempfile
 import threading
 from collections.abc import Callable
 
+from tui.errors import ConfigError
 from tui.remote import sshhelper
 
 Handler = Callable[[str, list[str]], str | None]
@@ -152,10 +153,19 @@ def stop_masters() -> None:
 
 
 def runtime() -> Runtime:
-    """The process's runtime, made on first use and removed at exit."""
+    """The process's runtime, made on first use and removed at exit.
+
+    Raises:
+        ConfigError: the private directory or its socket cannot be made.
+    """
     global _RUNTIME
     with _RUNTIME_LOCK:
         if _RUNTIME is None:
-            _RUNTIME = Runtime()
+            try:
+                _RUNTIME = Runtime()
+            except OSError as error:
+                raise ConfigError(
+                    f"Cannot make a private directory for ssh's helper: {error.strerror or error}"
+                ) from None
             atexit.register(_RUNTIME.close)
         return _RUNTIME
