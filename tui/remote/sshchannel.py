@@ -42,8 +42,6 @@ import collections
 import contextlib
 import math
 import os
-import re
-import shutil
 import signal
 import subprocess
 import threading
@@ -61,62 +59,19 @@ from tui.identity import SSH_HOST_KEY, Identity, fingerprint, openssh_fingerprin
 from tui.remote import sshbridge
 from tui.remote.base import OTHER_HOST_PROMPT, SessionSettings
 from tui.remote.sshexplain import (
+    CONFIG_ENV,  # noqa: F401  (the variable ssh_command reads, named here too)
     certificate_keys,
     explain,
     known_hosts_files,
     listed_authority,
+    ssh_command,
 )
 from tui.textsafe import printable
 
 if TYPE_CHECKING:
     from tui.sites import Site
 
-CONFIG_ENV = "FERRYMAN_SSH_CONFIG"
-"""An ssh_config file to use instead of ``~/.ssh/config`` (``ssh -F``), for tests."""
-MINIMUM = (8, 5)  # KnownHostsCommand
 STDERR_LIMIT = 64 * 1024
-_VERSIONS: dict[tuple[str, float], tuple[int, int]] = {}
-
-
-def ssh_command() -> list[str]:
-    """``ssh`` found on PATH (and ``-F CONFIG`` when set), checked to be OpenSSH ≥ 8.5.
-
-    Raises:
-        NotSupported: no ssh, not OpenSSH, or older than 8.5.
-    """
-    path = shutil.which("ssh")
-    if path is None:
-        raise NotSupported("SFTP needs the OpenSSH client (ssh), and none is on PATH")
-    version = _version(path)
-    if version < MINIMUM:
-        raise NotSupported(
-            f"SFTP needs OpenSSH 8.5 or newer (for KnownHostsCommand); {path} is "
-            f"OpenSSH {version[0]}.{version[1]}"
-        )
-    config = os.environ.get(CONFIG_ENV)
-    return [path, "-F", config] if config else [path]
-
-
-def _version(path: str) -> tuple[int, int]:
-    try:
-        key = (path, os.stat(path).st_mtime)
-    except OSError:
-        key = (path, 0.0)
-    if key not in _VERSIONS:
-        try:
-            result = subprocess.run(
-                [path, "-V"], stdin=subprocess.DEVNULL, capture_output=True, timeout=10,
-                start_new_session=True,
-            )  # fmt: skip
-        except (OSError, subprocess.SubprocessError) as error:
-            raise NotSupported(f"Cannot run {path}: {error}") from None
-        said = (result.stderr + result.stdout).decode("utf-8", "replace")
-        found = re.search(r"OpenSSH_(\d+)\.(\d+)", said)
-        if found is None:
-            first = printable(said.strip().splitlines()[0] if said.strip() else "nothing")
-            raise NotSupported(f"SFTP needs the OpenSSH client; {path} says {first[:80]!r}")
-        _VERSIONS[key] = (int(found.group(1)), int(found.group(2)))
-    return _VERSIONS[key]
 
 
 class SSHChannel:

@@ -1,5 +1,6 @@
-"""Provides what the SSH channel learns from ssh itself: its stderr explained as one clear
-error, and the known_hosts files its configuration names for a host (``ssh -G``).
+"""Provides what the SSH channel learns from ssh itself: which ssh to run (OpenSSH 8.5 or
+newer), its stderr explained as one clear error, the known_hosts files its configuration
+names for a host (``ssh -G``), and a host certificate's keys.
 
 ssh's messages are stable English (``Permission denied (publickey,password).``,
 ``Could not resolve hostname``, ``subsystem request failed``); each is mapped to the error a
@@ -11,6 +12,7 @@ from __future__ import annotations
 
 import os
 import pwd
+import re
 import shutil
 import subprocess
 from typing import TYPE_CHECKING
@@ -28,6 +30,53 @@ from tui.textsafe import printable
 if TYPE_CHECKING:
     from tui.identity import Identity
     from tui.sites import Site
+
+CONFIG_ENV = "FERRYMAN_SSH_CONFIG"
+"""An ssh_config file to use instead of ``~/.ssh/config`` (``ssh -F``), for tests."""
+MINIMUM = (8, 5)  # KnownHostsCommand
+_VERSIONS: dict[tuple[str, float], tuple[int, int]] = {}
+
+
+def ssh_command() -> list[str]:
+    """``ssh`` found on PATH (and ``-F CONFIG`` when set), checked to be OpenSSH ≥ 8.5.
+
+    Raises:
+        NotSupported: no ssh, not OpenSSH, or older than 8.5.
+    """
+    path = shutil.which("ssh")
+    if path is None:
+        raise NotSupported("SFTP needs the OpenSSH client (ssh), and none is on PATH")
+    version = _version(path)
+    if version < MINIMUM:
+        raise NotSupported(
+            f"SFTP needs OpenSSH 8.5 or newer (for KnownHostsCommand); {path} is "
+            f"OpenSSH {version[0]}.{version[1]}"
+        )
+    config = os.environ.get(CONFIG_ENV)
+    return [path, "-F", config] if config else [path]
+
+
+def _version(path: str) -> tuple[int, int]:
+    try:
+        key = (path, os.stat(path).st_mtime)
+    except OSError:
+        key = (path, 0.0)
+    if key not in _VERSIONS:
+        try:
+            result = subprocess.run(
+                [path, "-V"], stdin=subprocess.DEVNULL, capture_output=True, timeout=10,
+                start_new_session=True,
+            )  # fmt: skip
+        except (OSError, subprocess.SubprocessError) as error:
+            raise NotSupported(f"Cannot run {path}: {error}") from None
+        said = (result.stderr + result.stdout).decode("utf-8", "replace")
+        found = re.search(r"OpenSSH_([0-9]+)\.([0-9]+)", said)
+        if found is None:
+            first = printable(said.strip().splitlines()[0] if said.strip() else "nothing")
+            raise NotSupported(f"SFTP needs the OpenSSH client; {path} says {first[:80]!r}")
+        _VERSIONS[key] = (int(found.group(1)), int(found.group(2)))
+    return _VERSIONS[key]
+
 
 DEFAULT_FILES = ("~/.ssh/known_hosts", "~/.ssh/known_hosts2", "/etc/ssh/ssh_known_hosts",
                  "/etc/ssh/ssh_known_hosts2")  # fmt: skip
