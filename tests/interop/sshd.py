@@ -76,9 +76,10 @@ class SSHD:
         subsystem: bool = True,
         certificate_ca: str | None = None,
         principals: str = "127.0.0.1",
+        port: int | None = None,
     ) -> None:
         self.directory = directory or tempfile.mkdtemp(prefix="ferryman-sshd-")
-        self.port = free_port()
+        self.port = port or free_port()
         self.subsystem = subsystem
         self.certificate_ca = certificate_ca
         self.principals = principals
@@ -204,15 +205,15 @@ class Client:
         )
         self.write()
 
-    def write(self, *, key: bool = True) -> None:
+    def write(self, *, key: bool = True, agent: bool = False) -> None:
         common = [
             "Host *",
             f"  User {USER}",
             f"  UserKnownHostsFile {self.known_hosts}",
             f"  GlobalKnownHostsFile {self.global_known_hosts}",
-            "  IdentitiesOnly yes",
-            "  IdentityAgent none",
-            "  PubkeyAuthentication " + ("yes" if key else "no"),
+            "  IdentitiesOnly " + ("no" if agent else "yes"),
+            "  IdentityAgent " + ("SSH_AUTH_SOCK" if agent else "none"),
+            "  PubkeyAuthentication " + ("yes" if key or agent else "no"),
             f"  IdentityFile {self.identity}" if key else "  IdentityFile none",
         ]
         with open(self.config, "w", encoding="ascii") as handle:

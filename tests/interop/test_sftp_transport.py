@@ -11,6 +11,7 @@ import json
 import os
 import socket
 import stat
+import subprocess
 import threading
 import time
 
@@ -150,6 +151,49 @@ def test_a_key_other_than_the_one_known_hosts_lists__is_refused_as_possibly_an_a
     assert main(["ls", url(server)]) == 4
     error = capsys.readouterr().err
     assert error.count("\n") == 1 and "DIFFERENT" in error and host_fingerprint(server) in error
+
+
+def test_a_server_whose_key_changed_since_it_was_trusted__is_refused_with_both_fingerprints(
+    client, capsys
+):
+    first = SSHD().start(client.public_key)
+    try:
+        ConnectionService(prompt=Prompt(TrustDecision.ALWAYS), check_revocation=False).open(
+            url(first)
+        ).close()
+    finally:
+        first.stop()
+    sshbridge.stop_masters()
+    again = SSHD(port=first.port).start(client.public_key)  # same address, new host keys
+    try:
+        assert main(["ls", url(again)]) == 4
+        error = capsys.readouterr().err
+        assert "CHANGED" in error and host_fingerprint(first) in error
+        assert host_fingerprint(again) in error and error.count("\n") == 1
+    finally:
+        again.stop()
+
+
+def test_a_key_in_the_users_agent__logs_in_through_the_inherited_environment(
+    server, client, tmp_path, monkeypatch
+):
+    socket_path = str(tmp_path / "agent.sock")
+    agent = subprocess.Popen(["ssh-agent", "-D", "-a", socket_path],
+                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)  # fmt: skip
+    try:
+        deadline = time.monotonic() + 10
+        while not os.path.exists(socket_path) and time.monotonic() < deadline:
+            time.sleep(0.02)  # until the agent listens
+        monkeypatch.setenv("SSH_AUTH_SOCK", socket_path)
+        subprocess.run(["ssh-add", client.identity], check=True, capture_output=True, timeout=10)
+        client.write(key=False, agent=True)  # the key only in the agent
+        ConnectionService(prompt=Prompt(TrustDecision.ONCE), check_revocation=False).open(
+            url(server)
+        ).close()
+        assert "Accepted publickey" in server.log_text()
+    finally:
+        agent.terminate()
+        agent.wait(timeout=10)
 
 
 def test_a_revoked_host_key__is_refused_and_cannot_be_accepted(server, client, capsys):
