@@ -85,6 +85,18 @@ def test_the_cert_and_trust_commands__show_and_pin_a_host_key_without_logging_in
     assert host_fingerprint(server, "ssh-rsa") in capsys.readouterr().out
 
 
+def test_a_user_config_with_a_remote_command_and_a_local_command__still_gets_sftp(
+    server, client
+):
+    with open(client.config, "a", encoding="ascii") as handle:
+        handle.write("  RemoteCommand echo not sftp\n  PermitLocalCommand yes\n"
+                     "  LocalCommand echo noise on stdout\n  LogLevel QUIET\n")  # fmt: skip
+    with ConnectionService(prompt=Prompt(TrustDecision.ONCE), check_revocation=False).open(
+        url(server)
+    ) as fs:
+        assert fs.version == 3
+
+
 def test_a_key_in_a_hashed_known_hosts__is_trusted_without_asking(server, client):
     client.know(f"{server.name} {server.host_keys['ssh-ed25519']}", hashed=True)
     with open(client.known_hosts, encoding="ascii") as handle:

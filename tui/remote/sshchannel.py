@@ -279,8 +279,13 @@ def _options(site: Site, settings: SessionSettings) -> list[str]:
     runtime = sshbridge.runtime()
     helper = sshbridge.escape_percent(runtime.helper)
     options = [
+        # As sftp(1) runs ssh: no terminal, agent or X11 forwarding, no forwardings, no
+        # RemoteCommand, and no LocalCommand (its output would land in the SFTP stream).
         "-T", "-a", "-x",
         "-oClearAllForwardings=yes",
+        "-oRemoteCommand=none",
+        "-oPermitLocalCommand=no",
+        "-oLogLevel=INFO",  # what failure() reads, whatever a config's LogLevel says
         "-oStrictHostKeyChecking=yes",
         "-oUpdateHostKeys=no",
         # CheckHostIP would add the server's address to known_hosts even under strict
