@@ -16,6 +16,8 @@ import threading
 import time
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from tests.interop.servers import password
 from tests.interop.sshd import SSHD, Client, host_fingerprint, keygen
@@ -399,3 +401,39 @@ def test_no_place_for_the_private_directory__is_one_line_of_config_error(
     monkeypatch.setattr("tempfile.tempdir", str(tmp_path / "missing"))
     with pytest.raises(ConfigError, match="private directory for ssh"):
         sshbridge.runtime()
+
+
+JSON = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.text(max_size=20),
+    lambda inner: st.lists(inner, max_size=4) | st.dictionaries(
+        st.sampled_from(["token", "op", "args", "x"]), inner, max_size=4),
+    max_leaves=12,
+)  # fmt: skip
+
+
+@settings(max_examples=100, deadline=None)
+@given(st.binary(max_size=2000) | JSON.map(lambda value: json.dumps(value).encode()))
+def test_any_request_sent_to_the_bridge__gets_no_answer_and_leaves_it_serving(garbage):
+    runtime = sshbridge.runtime()
+    token = runtime.register(lambda operation, arguments: "served")
+    try:
+        with socket.socket(socket.AF_UNIX) as stranger:
+            stranger.connect(runtime.socket_path)
+            stranger.sendall(garbage)
+            stranger.shutdown(socket.SHUT_WR)
+            stranger.settimeout(10)
+            reply = stranger.recv(1000)
+        try:
+            json.loads(garbage.decode("utf-8", "surrogateescape"))
+        except ValueError:
+            assert reply in (b"", b'{"answer": null}\n')  # not JSON: closed, or no answer
+        else:
+            assert reply == b'{"answer": null}\n'  # JSON but not the helper's: no answer
+        with socket.socket(socket.AF_UNIX) as helper:
+            helper.connect(runtime.socket_path)
+            helper.sendall(json.dumps({"token": token, "op": "askpass", "args": []}).encode())
+            helper.shutdown(socket.SHUT_WR)
+            helper.settimeout(10)
+            assert json.loads(helper.recv(1000)) == {"answer": "served"}
+    finally:
+        runtime.unregister(token)

@@ -107,13 +107,15 @@ class Runtime:
                         break
                     received += chunk
                 request = json.loads(received.decode("utf-8", "surrogateescape"))
-                with self._lock:
-                    handler = self._handlers.get(str(request.get("token")))
-                arguments = [str(item) for item in request.get("args", [])][:8]
+                handler, arguments = None, []
+                if isinstance(request, dict) and isinstance(request.get("args", []), list):
+                    with self._lock:
+                        handler = self._handlers.get(str(request.get("token")))
+                    arguments = [str(item) for item in request.get("args", [])][:8]
                 answer = handler(str(request.get("op")), arguments) if handler else None
                 connection.settimeout(None)
                 connection.sendall((json.dumps({"answer": answer}) + "\n").encode("utf-8"))
-            except (OSError, ValueError, AttributeError):
+            except (OSError, ValueError):
                 return  # a helper that went away, or a request that is not the helper's
 
     def close(self) -> None:
