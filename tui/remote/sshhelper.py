@@ -8,7 +8,7 @@ back, prints the answer and exits (with no answer: nothing printed, so ssh refus
 or exit status 1, which ssh takes as a cancelled prompt). Nothing here decides anything;
 the running Ferryman does (``tui.remote.sshchannel``).
 
-It is run as a file by ``python -I``, not imported: standard library only, so that it
+It is run as a file by ``python -I -S``, not imported: standard library only, so that it
 starts in a few milliseconds and no environment variable can change what it imports.
 """
 
