@@ -97,7 +97,7 @@ class ProbeSession:
     def connect(self) -> RemoteFS:
         channel = open_channel(self.site, self.settings)
         try:
-            version = sftp_version(channel, self.settings.timeout)
+            version = sftp_version(channel, 60)  # through login prompts, as the backend
         except BaseException:
             channel.close()
             raise

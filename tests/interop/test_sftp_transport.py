@@ -332,6 +332,30 @@ def test_a_refused_connection__is_connect_failed(client):
         ConnectionService(check_revocation=False).open(url(closed))
 
 
+def test_a_server_that_stalls_in_the_key_exchange__fails_within_its_timeout(client):
+    listener = socket.create_server(("127.0.0.1", 0))
+    port = listener.getsockname()[1]
+    stop = threading.Event()
+
+    def serve():
+        connection, _ = listener.accept()
+        connection.sendall(b"SSH-2.0-OpenSSH_9.2 stalls after this\r\n")
+        stop.wait(30)
+        connection.close()
+
+    threading.Thread(target=serve, daemon=True).start()
+    started = time.monotonic()
+    try:
+        with pytest.raises(ConnectFailed, match="did not answer in time"):
+            ConnectionService(check_revocation=False, timeout=2).open(
+                f"sftpprobe://127.0.0.1:{port}/"
+            )
+        assert time.monotonic() - started < 10
+    finally:
+        stop.set()
+        listener.close()
+
+
 def fake_ssh(folder, version_line: str | None) -> str:
     os.makedirs(folder, exist_ok=True)
     if version_line is not None:

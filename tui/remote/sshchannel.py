@@ -294,6 +294,10 @@ def _options(site: Site, settings: SessionSettings) -> list[str]:
         f'-oKnownHostsCommand="{helper}" known-hosts %I %H %t %f %K',
         "-oNumberOfPasswordPrompts=1",
         f"-oConnectTimeout={max(1, math.ceil(settings.timeout))}",
+        # A server that stops answering (even in the middle of the key exchange, where
+        # nothing else bounds the wait) is dropped after about the session's timeout.
+        f"-oServerAliveInterval={max(1, math.ceil(settings.timeout / 3))}",
+        "-oServerAliveCountMax=3",
     ]  # fmt: skip
     if site.port != 22:  # else the alias's own Port applies (ssh_config)
         options += ["-p", str(site.port)]
