@@ -298,6 +298,16 @@ def test_a_key_passphrase__is_asked_through_the_bridge_with_sshs_prompt(server, 
     assert echo is False
 
 
+def test_what_ssh_and_its_helpers_print__never_reaches_the_terminal(server, client, capfd):
+    client.write(key=False)
+    with open(client.config, "a", encoding="ascii") as handle:
+        handle.write("  LogLevel DEBUG3\n")  # as chatty as a user's config can make it
+    with pytest.raises(AuthFailed):
+        ConnectionService(prompt=Prompt(TrustDecision.ONCE), check_revocation=False,
+                          password_prompt=lambda site: "wrong").open(url(server))  # fmt: skip
+    assert capfd.readouterr() == ("", "")
+
+
 def test_a_wrong_password__is_one_line_of_auth_failed(server, client):
     client.write(key=False)
     service = ConnectionService(prompt=Prompt(TrustDecision.ONCE), check_revocation=False,
