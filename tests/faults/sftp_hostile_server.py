@@ -69,6 +69,7 @@ def main(mode: str) -> None:
             else:
                 out(105, struct.pack(">I", rid) + attrs_file(SIZE))
         elif kind in (3, 11):  # OPEN, OPENDIR
+            listed = False
             out(102, struct.pack(">I", rid) + s(b"H"))
         elif kind == 12:  # READDIR
             if listed:
