@@ -52,8 +52,15 @@ def files_under(folder) -> dict[str, bytes]:
 def test_an_sftp_url__parses_with_user_port_alias_and_path():
     site = parse_url("sftp://deploy@prod-alias:2222/var/www")
     assert (site.protocol, site.user, site.host, site.port, site.path) == (
-        "sftp", "deploy", "prod-alias", 2222, "var/www")
-    assert parse_url("sftp://h/").port == 22 and site.url() == "sftp://deploy@prod-alias:2222/var/www"
+        "sftp",
+        "deploy",
+        "prod-alias",
+        2222,
+        "var/www",
+    )
+    assert (
+        parse_url("sftp://h/").port == 22 and site.url() == "sftp://deploy@prod-alias:2222/var/www"
+    )
     assert backends.for_scheme("sftp").features.identity_kinds == ("ssh-host-key",)
 
 

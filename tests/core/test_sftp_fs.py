@@ -11,7 +11,7 @@ from datetime import UTC, datetime
 
 import pytest
 
-from tests.sftp_local import SFTP_SERVER, server_channel, local_site, open_local
+from tests.sftp_local import SFTP_SERVER, local_site, open_local, server_channel
 from tui.errors import (
     AlreadyExists,
     Cancelled,

@@ -77,7 +77,9 @@ def test_names_that_climb_out__are_skipped_and_nothing_lands_outside_the_target(
         job = Job(Direction.DOWNLOAD, "/srv", str(target), is_dir=True)
         children = expand(job, fs)
     assert sorted(os.path.basename(child.target) for child in children) == [
-        "caf\udce9.txt", "ok.txt"]
+        "caf\udce9.txt",
+        "ok.txt",
+    ]
     assert all(os.path.dirname(child.target) == str(target) for child in children)
     assert os.listdir(tmp_path) == ["inside"] and os.listdir(tmp_path / "inside") == ["copy"]
 

@@ -75,8 +75,9 @@ class SFTPFS(RemoteFS):
         self.timeout = timeout
         self._log = log
         self._reopen = reopen
+        utf8 = site.encoding.lower() in ("utf-8", "utf8")
         self._caps = Capabilities(resume_download=True, resume_upload=True, chmod=True,
-                                  set_mtime=True, utf8=site.encoding.lower() in ("utf-8", "utf8"))  # fmt: skip
+                                  set_mtime=True, utf8=utf8)  # fmt: skip
         self._home = "/"
         self.client = self._start(channel)
 
@@ -159,9 +160,10 @@ class SFTPFS(RemoteFS):
                 else EntryType.FILE if attrs.is_file or attrs.permissions is None
                 else EntryType.UNKNOWN)  # fmt: skip
         name = self._decode(raw)
+        precision = "second" if attrs.mtime is not None else None
         return Entry(name, kind, attrs.size if kind is EntryType.FILE else None,
-                     attrs.modified, "second" if attrs.mtime is not None else None,
-                     attrs.mode_text, raw=None if kind is not EntryType.UNKNOWN else name)  # fmt: skip
+                     attrs.modified, precision, attrs.mode_text,
+                     raw=None if kind is not EntryType.UNKNOWN else name)  # fmt: skip
 
     def _with_targets(self, folder: str, entries: list[Entry]) -> list[Entry]:
         """Links get their targets, all asked for at once (one round trip)."""
@@ -169,8 +171,9 @@ class SFTPFS(RemoteFS):
         if not links:
             return entries
         client = self.client
-        asked = [(i, client.send(wire.READLINK, self._path(posixpath.join(folder, entries[i].name))))
-                 for i in links]  # fmt: skip
+        paths = [self._path(posixpath.join(folder, entries[i].name)) for i in links]
+        asked = [(i, client.send(wire.READLINK, path))
+                 for i, path in zip(links, paths, strict=True)]  # fmt: skip  # fmt: skip
         for index, request in asked:
             try:
                 found = client.names(request, "Cannot read a link")
@@ -240,13 +243,13 @@ class SFTPFS(RemoteFS):
     def set_mtime(self, path: str, when: datetime) -> None:
         target = self.resolve(path)
         stamp = max(0, min(int(when.timestamp()), 0xFFFFFFFF))
-        self._call(wire.SETSTAT, self._path(target) + wire.Attrs(atime=stamp, mtime=stamp).encode(),
-                   f"Cannot set the time of {target}")  # fmt: skip
+        attrs = wire.Attrs(atime=stamp, mtime=stamp).encode()
+        self._call(wire.SETSTAT, self._path(target) + attrs, f"Cannot set the time of {target}")
 
     def chmod(self, path: str, mode: int) -> None:
         target = self.resolve(path)
-        self._call(wire.SETSTAT, self._path(target) + wire.Attrs(permissions=mode & 0o7777).encode(),
-                   f"Cannot chmod {target}")  # fmt: skip
+        attrs = wire.Attrs(permissions=mode & 0o7777).encode()
+        self._call(wire.SETSTAT, self._path(target) + attrs, f"Cannot chmod {target}")
 
     def free_space(self, path: str) -> int | None:
         """Bytes free to the user under ``path`` (``statvfs@openssh.com``), or None."""

@@ -221,7 +221,7 @@ class SFTPClient:
     def _parse(self) -> None:
         view, start, end = self._view, self._start, self._end
         while end - start >= 4:
-            length = wire.packet_length(view[start : start + 4])
+            length = wire.packet_length(bytes(view[start : start + 4]))
             if end - start - 4 < length:
                 break
             payload = bytes(view[start + 4 : start + 4 + length])
