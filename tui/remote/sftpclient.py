@@ -36,6 +36,9 @@ OUTBOX_LIMIT = 1024 * 1024
 DEFAULT_BLOCK = 32 * 1024  # filexfer-02 guarantees 32 KiB reads and writes everywhere
 MAX_BLOCK = 255 * 1024  # OpenSSH 9.2 announces 261,120-byte reads
 DEFAULT_IN_FLIGHT = 64
+GREETING_TIMEOUT = 600.0
+"""How long the greeting may wait: ssh logs in first, and its prompts (host key, password,
+one-time code) wait for a person; ssh's own ``ConnectTimeout`` bounds the network."""
 WINDOW_BYTES = 8 * 1024 * 1024
 """The most bytes one file stream keeps in flight (its replies may wait in memory)."""
 
@@ -103,7 +106,7 @@ class SFTPClient:
             ConnectionLost (what ``channel.failure()`` says), ProtocolError.
         """
         self._queue([memoryview(wire.init_packet())])
-        deadline = time.monotonic() + self.timeout
+        deadline = time.monotonic() + max(self.timeout, GREETING_TIMEOUT)
         while self._version is None:
             deadline = self._pump(deadline)
         version = wire.parse_version(self._version)
