@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import collections
 import errno
+import fcntl
 import os
 import select
 import struct
@@ -31,6 +32,8 @@ from typing import BinaryIO, Protocol
 from tui.errors import ConnectionLost, FerrymanError, ProtocolError
 from tui.remote import sftpwire as wire
 
+FLUSH_AT = 64 * 1024
+"""Queued requests are written once they add up to this much (or a reply is awaited)."""
 OUTBOX_LIMIT = 1024 * 1024
 """Bytes of requests that may wait for the pipe before ``send`` waits for it."""
 DEFAULT_BLOCK = 32 * 1024  # filexfer-02 guarantees 32 KiB reads and writes everywhere
@@ -79,6 +82,8 @@ class SFTPClient:
         self._out = channel.stdin.fileno()
         self._in = channel.stdout.fileno()
         os.set_blocking(self._out, False)
+        for fd in (self._in, self._out):
+            _widen(fd)
         self._outbox: collections.deque[memoryview] = collections.deque()
         self._queued = 0
         self._inbox = bytearray(2 * wire.MAX_PACKET + 8)
@@ -143,8 +148,13 @@ class SFTPClient:
         return request_id
 
     def _queue(self, parts: list[memoryview]) -> None:
-        if not self._outbox:  # the pipe usually takes it now: no copy of the payload
-            parts = self._write(parts)
+        """Queue a request. Small ones wait for the next flush (a wait, or ``FLUSH_AT``
+        bytes), so a window of READ requests goes out in one write, not one each; one
+        with a payload goes now, and the pipe usually takes it without a copy."""
+        if len(parts) > 1 or self._queued + len(parts[0]) >= FLUSH_AT:
+            parts = self._write([*self._outbox, *parts])
+            self._outbox.clear()
+            self._queued = 0
         for part in parts:
             # What waits must outlive the caller's buffer (a copy loop reuses it).
             kept = part if isinstance(part.obj, bytes) else memoryview(bytes(part))
@@ -291,7 +301,7 @@ class SFTPClient:
         self._expect(kind, cursor, wire.NAME, action)
         return wire.parse_names(cursor)
 
-    def data(self, request_id: int, asked: int, action: str) -> bytes | None:
+    def data(self, request_id: int, asked: int, action: str) -> memoryview | None:
         """A READ's bytes (at most ``asked``), or None at the end of the file."""
         kind, cursor = self.wait(request_id)
         if kind == wire.STATUS and _is_eof(cursor):
@@ -365,6 +375,18 @@ class SFTPClient:
                 pass
             self.broken = ConnectionLost("The SFTP session was closed")
         self._close_channel()
+
+
+PIPE_SIZE = 1024 * 1024
+
+
+def _widen(fd: int) -> None:
+    """Give a pipe 1 MiB instead of Linux's 64 KiB: a fourth as many wake-ups and reads for
+    a large file (a socket or an unprivileged limit just keeps its size)."""
+    try:
+        fcntl.fcntl(fd, getattr(fcntl, "F_SETPIPE_SZ", 1031), PIPE_SIZE)
+    except OSError:
+        pass
 
 
 def _is_eof(cursor: wire.Cursor) -> bool:

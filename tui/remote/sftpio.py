@@ -52,7 +52,7 @@ class SFTPReader:
         self._end = None if expect is None else offset + max(0, expect)
         self._probed = False  # the one request past the expected end is out
         self._queue: collections.deque[tuple[int, int, int]] = collections.deque()
-        self._chunk = b""
+        self._chunk: bytes | memoryview = b""
         self._taken = 0
         self._eof = False
         self._closed = False

@@ -99,6 +99,17 @@ class Cursor:
             raise ProtocolError(f"The server sent a {self.what} with a {length}-byte field")
         return self._take(length)
 
+    def view(self, limit: int = MAX_PACKET) -> memoryview:
+        """A string field as a view of the packet (no copy: a DATA reply's bytes)."""
+        length = self.u32()
+        if length > limit:
+            raise ProtocolError(f"The server sent a {self.what} with a {length}-byte field")
+        start, end = self.pos, self.pos + length
+        if end > len(self.data):
+            raise ProtocolError(f"The server sent a truncated {self.what}")
+        self.pos = end
+        return memoryview(self.data)[start:end]
+
     @property
     def left(self) -> int:
         return len(self.data) - self.pos
@@ -284,8 +295,8 @@ def parse_handle(cursor: Cursor) -> bytes:
     return handle
 
 
-def parse_data(cursor: Cursor, asked: int) -> bytes:
-    data = cursor.string()
+def parse_data(cursor: Cursor, asked: int) -> memoryview:
+    data = cursor.view()
     cursor.end()
     if len(data) > asked:
         raise ProtocolError(f"The server sent {len(data)} bytes where {asked} were asked for")
