@@ -197,3 +197,30 @@ def test_the_transfer_engine_copies__download_and_upload_through_sftp(fs, served
     assert open(os.path.join(served, "remote.bin"), "rb").read() == source.read_bytes()
     download_file(fs, "remote.bin", str(tmp_path / "back.bin"), expected_size=1_000_003)
     assert (tmp_path / "back.bin").read_bytes() == source.read_bytes()
+
+
+def test_an_upload_while_many_reads_are_in_flight__gets_every_byte_right(fs, served):
+    """Replies to 80 MiB of reads arrive while 12 MiB of writes go out on the same session:
+    every reply reaches its reader, every write its offset. (A client that wrote without
+    reading would deadlock once sftp-server holds 128 MiB of untaken replies, after which it
+    stops reading requests; the client's one poll loop for both pipes never waits on one
+    alone.)"""
+    for i in range(10):
+        with open(os.path.join(served, f"r{i}"), "wb") as handle:
+            handle.write(b"head")
+            handle.truncate(9_000_000)  # sparse: cheap to serve
+    readers = [fs.open_read(f"r{i}") for i in range(10)]
+    for reader in readers:
+        assert reader.read(4) == b"head"  # each has its whole window in flight now
+    upload = pattern(12_000_000, seed=7)
+    with fs.open_write("up") as writer:
+        writer.write(upload)
+    assert open(os.path.join(served, "up"), "rb").read() == upload
+    assert all(reader.read() == bytes(8_999_996) for reader in readers)
+
+
+def test_a_folder_of_many_entries__lists_whole_over_several_replies(fs, served):
+    for i in range(450):  # sftp-server sends at most 100 names a reply
+        open(os.path.join(served, f"n{i:03}"), "w").close()
+    assert sorted(entry.name for entry in fs.listdir("")) == [f"n{i:03}" for i in range(450)]
+    assert fs.listdir("") and fs.connected

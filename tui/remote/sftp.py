@@ -141,16 +141,22 @@ class SFTPFS(RemoteFS):
         client = self.client
         handle = client.handle(client.send(wire.OPENDIR, self._path(target)), action)
         names: list[wire.Name] = []
+        head = wire.string(handle)
+        # Two READDIRs in flight: a folder that fits in one reply (most do) costs one round
+        # trip, its end included; the server answers a handle's requests in order.
+        asked = [client.send(wire.READDIR, head), client.send(wire.READDIR, head)]
         try:
-            head = wire.string(handle)
-            while True:
-                batch = client.names(client.send(wire.READDIR, head), action)
+            while asked:
+                batch = client.names(asked.pop(0), action)
                 if batch is None:
                     break
                 names.extend(batch)
                 if len(names) > MAX_ENTRIES:
                     raise ListingFailed(f"{action}: more than {MAX_ENTRIES} entries")
+                asked.append(client.send(wire.READDIR, head))
         finally:
+            for request in asked:
+                client.forget(request)
             close_handle(client, handle)
         entries = [self._entry(n.raw, n.attrs) for n in names if n.raw not in (b".", b"..")]
         return self._with_targets(target, entries)
