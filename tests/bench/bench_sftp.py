@@ -185,7 +185,7 @@ class Setup:
     """How each tool reaches the served folder, for one transport."""
 
     ferryman: Callable[[bool], list[str]]  # the command prefix, slow link or not
-    sftp: Callable[[bool], list[str]]
+    sftp: Callable[[bool, str], list[str]]  # the whole command, with its batch file
     url: Callable[[bool, str], str]
     env: dict[str, str]
     remote: str  # the served folder as the server sees it
@@ -208,7 +208,8 @@ def local_setup(folder: str, work: str, delay: float) -> Setup:
         wrappers[name] = path
     setup.ferryman = lambda is_slow: [sys.executable, "-c", LOCAL_DRIVER.format(
         root=ROOT, command=slow if is_slow else server)]  # fmt: skip
-    setup.sftp = lambda is_slow: ["sftp", "-q", "-D", wrappers["slow" if is_slow else "fast"]]
+    setup.sftp = lambda is_slow, commands: ["sftp", "-q", "-b", commands, "-D",
+                                            wrappers["slow" if is_slow else "fast"]]  # fmt: skip
     setup.url = lambda _slow, path: f"sftp://local/{path}"
     setup.env = dict(os.environ, PYTHONPATH=ROOT)
     setup.remote = folder
@@ -233,7 +234,8 @@ def ssh_setup(folder: str, work: str, delay: float) -> Setup:
     os.chmod(os.path.dirname(folder), 0o755)
     setup = Setup()
     setup.ferryman = lambda _slow: [sys.executable, "-m", "tui"]
-    setup.sftp = lambda is_slow: ["sftp", "-q", "-F", client.config, "slow" if is_slow else "fast"]
+    setup.sftp = lambda is_slow, commands: ["sftp", "-q", "-F", client.config, "-b", commands,
+                                            "slow" if is_slow else "fast"]  # fmt: skip
     setup.url = lambda is_slow, path: f"sftp://{'slow' if is_slow else 'fast'}/{path}"
     setup.env = dict(os.environ, PYTHONPATH=ROOT, FERRYMAN_SSH_CONFIG=client.config,
                      FERRYMAN_HOME=os.path.join(work, "home"))  # fmt: skip
@@ -274,28 +276,28 @@ def main() -> None:
     local = os.path.join(work, "local")
     os.makedirs(local)
     big, small = os.path.join(local, "big.bin"), os.path.join(local, "small")
-    remote = served if transport == "ssh" else ""
-    absolute = (lambda path: "/" + os.path.join(remote, path)) if remote else (lambda p: p)
-    upload_to = absolute("uploaded.bin")
+    remote = served if transport == "ssh" else ""  # local: the server starts in it
+
+    def where(path: str) -> str:
+        return os.path.join(remote, path)  # absolute over ssh ("sftp://host//abs/path")
+
     tasks: list[tuple[str, int, list[tuple[str, list[str], str | None]]]] = [
         ("download", options.size_mib << 20, [
-            ("ferryman", [*setup.ferryman(False), "get", setup.url(False, absolute("big.bin")),
+            ("ferryman", [*setup.ferryman(False), "get", setup.url(False, where("big.bin")),
                           big], big),
-            ("sftp", [*setup.sftp(False), "-b", batch(work, "get.b",
-                      f"get {os.path.join(remote, 'big.bin') if remote else 'big.bin'} {big}")],
+            ("sftp", setup.sftp(False, batch(work, "get.b", f"get {where('big.bin')} {big}")),
              big),
         ]),
         ("upload", options.size_mib << 20, [
             ("ferryman", [*setup.ferryman(False), "put", os.path.join(served, "upload.bin"),
-                          setup.url(False, upload_to)], None),
-            ("sftp", [*setup.sftp(False), "-b", batch(work, "put.b",
-                      f"put {os.path.join(served, 'upload.bin')} {upload_to}")], None),
+                          setup.url(False, where("uploaded.bin"))], None),
+            ("sftp", setup.sftp(False, batch(work, "put.b", f"put "
+                     f"{os.path.join(served, 'upload.bin')} {where('uploaded.bin')}")), None),
         ]),
         (f"{options.files} small files, {2 * options.delay_ms:g} ms RTT", 0, [
             ("ferryman", [*setup.ferryman(True), "get", "-r", "-j", str(options.jobs),
-                          setup.url(True, absolute("small") + "/"), small], small),
-            ("sftp", [*setup.sftp(True), "-b", batch(work, "small.b",
-                      f"get -r {os.path.join(remote, 'small') if remote else 'small'} {small}")],
+                          setup.url(True, where("small") + "/"), small], small),
+            ("sftp", setup.sftp(True, batch(work, "small.b", f"get -r {where('small')} {small}")),
              small),
         ]),
     ]  # fmt: skip
