@@ -79,6 +79,7 @@ def test_a_large_file__is_read_whole_and_from_any_offset_with_or_without_a_size_
     with open(os.path.join(served, "big"), "wb") as handle:
         handle.write(data)
     assert fs.client.read_size == 261120  # the server's limits@openssh.com
+    assert fs.client.write_size == 131072  # the largest power of two within them
     assert fs.open_read("big").read() == data
     assert fs.open_read("big", 1_234_567, expect=len(data) - 1_234_567).read() == data[1_234_567:]
     # A hint that is too small (the file grew) is only a hint: everything comes.
