@@ -63,6 +63,9 @@ def main(mode: str) -> None:
         body = packet[5:]
         if kind == 16:  # REALPATH
             out(104, struct.pack(">II", rid, 1) + s(b"/srv") + s(b"/srv") + struct.pack(">I", 0))
+            if mode == "deaf":  # reads nothing more, ever
+                time.sleep(60)
+                return
         elif kind in (7, 17, 8):  # LSTAT, STAT, FSTAT
             if mode == "status-control":
                 status(rid, 4, b"bad\x1b[2Jthing\r\nFAKE: all fine\x07")
@@ -72,6 +75,14 @@ def main(mode: str) -> None:
             listed = False
             out(102, struct.pack(">I", rid) + s(b"H"))
         elif kind == 12:  # READDIR
+            if mode == "endless-empty":
+                out(104, struct.pack(">II", rid, 0))
+                continue
+            if mode == "endless-names":
+                names = [b"n%d" % (rid * 10 + i) for i in range(10)]
+                entries = b"".join(s(n) + s(n) + attrs_file(1) for n in names)
+                out(104, struct.pack(">II", rid, len(names)) + entries)
+                continue
             if listed:
                 status(rid, 1, b"EOF")
                 continue

@@ -13,7 +13,8 @@ import pytest
 
 from tests.faults import sftp_hostile_server as hostile
 from tests.sftp_local import local_site, script_channel
-from tui.errors import ConnectionLost, ProtocolError, RemoteError
+from tui.errors import ConnectionLost, ListingFailed, ProtocolError, RemoteError
+from tui.remote import sftp, sftpwire
 from tui.remote.sftp import SFTPFS
 from tui.transfer.copy import download_file
 from tui.transfer.queue import Direction, Job
@@ -90,3 +91,26 @@ def test_a_server_that_stops_answering__is_connection_lost_after_the_timeout():
         with pytest.raises(ConnectionLost, match="did not answer within 0.5 s"):
             fs.open_read("/srv/data.bin").read()
         assert time.monotonic() - started < 2.0 and not fs.connected
+
+
+def test_a_listing_of_empty_batches_that_never_ends__is_listing_failed():
+    with lying("endless-empty") as fs:
+        with pytest.raises(ListingFailed, match="empty batch"):
+            fs.listdir("/srv")
+        assert fs.connected
+
+
+def test_a_listing_that_never_ends__is_listing_failed_at_the_bound(monkeypatch):
+    monkeypatch.setattr(sftp, "MAX_ENTRIES", 1000)
+    with lying("endless-names") as fs:
+        with pytest.raises(ListingFailed, match="more than 1000 entries"):
+            fs.listdir("/srv")
+
+
+def test_a_server_that_stops_reading__is_connection_lost_after_the_timeout():
+    with lying("deaf", timeout=0.5) as fs:
+        started = time.monotonic()
+        with pytest.raises(ConnectionLost, match="did not answer within 0.5 s"):
+            for _ in range(100):  # far more than the pipe and the outbox hold
+                fs.client.send(sftpwire.WRITE, b"", bytes(1 << 20))
+        assert time.monotonic() - started < 3.0

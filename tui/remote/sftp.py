@@ -150,6 +150,9 @@ class SFTPFS(RemoteFS):
                 batch = client.names(asked.pop(0), action)
                 if batch is None:
                     break
+                if not batch:  # never the end: a server that sends these could forever
+                    raise ListingFailed(f"{action}: the server sent an empty batch of names "
+                                        "instead of the end of the folder")  # fmt: skip
                 names.extend(batch)
                 if len(names) > MAX_ENTRIES:
                     raise ListingFailed(f"{action}: more than {MAX_ENTRIES} entries")

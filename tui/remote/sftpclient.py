@@ -138,8 +138,9 @@ class SFTPClient:
         """Queue one request (``payload`` follows ``body`` without being joined to it);
         returns its id. Waits while the outbox is full."""
         self._check()
+        deadline = time.monotonic() + self.timeout
         while self._queued > OUTBOX_LIMIT:
-            self._pump(time.monotonic() + self.timeout)
+            deadline = self._pump(deadline)
         self._next_id = (self._next_id + 1) & 0xFFFFFFFF
         while self._next_id in self._pending or self._next_id in self._discard:
             self._next_id = (self._next_id + 1) & 0xFFFFFFFF
