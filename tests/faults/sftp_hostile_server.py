@@ -97,6 +97,12 @@ def main(mode: str) -> None:
             offset, asked = struct.unpack(">QI", body[4 + handle_length : 16 + handle_length])
             if mode == "stall":
                 continue
+            if mode == "trickle":  # a byte at a time: never silent long enough to time out
+                reply = struct.pack(">IBI", 13 + asked, 103, rid) + s(DATA[offset : offset + asked])
+                for byte in reply:
+                    os.write(1, bytes([byte]))
+                    time.sleep(0.02)
+                continue
             if mode == "unknown-id":
                 rid += 1000
             if offset >= SIZE:

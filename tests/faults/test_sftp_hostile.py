@@ -15,6 +15,7 @@ from tests.faults import sftp_hostile_server as hostile
 from tests.sftp_local import local_site, script_channel
 from tui.errors import ConnectionLost, ListingFailed, ProtocolError, RemoteError
 from tui.remote import sftp, sftpwire
+from tui.remote.base import MinimumProgress
 from tui.remote.sftp import SFTPFS
 from tui.transfer.copy import download_file
 from tui.transfer.queue import Direction, Job
@@ -110,7 +111,17 @@ def test_a_listing_that_never_ends__is_listing_failed_at_the_bound(monkeypatch):
 def test_a_server_that_stops_reading__is_connection_lost_after_the_timeout():
     with lying("deaf", timeout=0.5) as fs:
         started = time.monotonic()
-        with pytest.raises(ConnectionLost, match="did not answer within 0.5 s"):
+        with pytest.raises(ConnectionLost, match="did not answer within 0.5 s|stalled"):
             for _ in range(100):  # far more than the pipe and the outbox hold
                 fs.client.send(sftpwire.WRITE, b"", bytes(1 << 20))
         assert time.monotonic() - started < 3.0
+
+
+def test_a_server_that_trickles_a_byte_at_a_time__is_dropped_as_stalled():
+    rule = MinimumProgress(min_bytes=1024, seconds=0.5)
+    fs = SFTPFS(local_site(), script_channel(SCRIPT, "trickle"), timeout=2.0, min_progress=rule)
+    with fs:
+        started = time.monotonic()
+        with pytest.raises(ConnectionLost, match="stalled .less than 1 KiB in 0.5 s"):
+            fs.open_read("/srv/data.bin").read()
+        assert time.monotonic() - started < 2.0 and not fs.connected

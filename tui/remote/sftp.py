@@ -34,6 +34,7 @@ from tui.remote.base import (
     Capabilities,
     Entry,
     EntryType,
+    MinimumProgress,
     RemoteFS,
     Security,
     SessionSettings,
@@ -59,6 +60,7 @@ class SFTPFS(RemoteFS):
         timeout: Seconds a request may wait without a byte moving.
         log: Receives notes about the session.
         reopen: Makes a new channel for ``reconnect`` (None: this session cannot).
+        min_progress: When a wait for the server counts as stalled (``SFTPClient``).
     """
 
     def __init__(
@@ -69,12 +71,14 @@ class SFTPFS(RemoteFS):
         timeout: float = 30.0,
         log: Callable[[str, str], None] | None = None,
         reopen: Callable[[], Channel] | None = None,
+        min_progress: MinimumProgress | None = None,
     ) -> None:
         self.site = site
         self.label = site.url(path="")
         self.timeout = timeout
         self._log = log
         self._reopen = reopen
+        self._rule = min_progress
         utf8 = site.encoding.lower() in ("utf-8", "utf8")
         self._caps = Capabilities(resume_download=True, resume_upload=True, chmod=True,
                                   set_mtime=True, utf8=utf8)  # fmt: skip
@@ -82,7 +86,7 @@ class SFTPFS(RemoteFS):
         self.client = self._start(channel)
 
     def _start(self, channel: Channel) -> SFTPClient:
-        client = SFTPClient(channel, timeout=self.timeout, log=self._log)
+        client = SFTPClient(channel, timeout=self.timeout, log=self._log, min_progress=self._rule)
         try:
             client.start()
             home = client.names(client.send(wire.REALPATH, wire.string(b".")),
@@ -340,7 +344,8 @@ class SFTPSession:
             ProtocolError.
         """
         return SFTPFS(self.site, self._channel(), timeout=self.settings.timeout,
-                      log=self.settings.log, reopen=self._channel)  # fmt: skip
+                      log=self.settings.log, reopen=self._channel,
+                      min_progress=self.settings.min_progress)  # fmt: skip
 
     def fetch_identity(self) -> PeerIdentity:
         """The host key, without logging in (the transport's ``fetch_identity``)."""

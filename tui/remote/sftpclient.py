@@ -31,6 +31,7 @@ from typing import BinaryIO, Protocol
 
 from tui.errors import ConnectionLost, FerrymanError, ProtocolError
 from tui.remote import sftpwire as wire
+from tui.remote.base import MinimumProgress
 
 FLUSH_AT = 64 * 1024
 """Queued requests are written once they add up to this much (or a reply is awaited)."""
@@ -66,6 +67,9 @@ class SFTPClient:
         channel: The pipes; the client owns them from now on (``close`` closes them).
         timeout: Seconds a wait may pass without a byte moving before the connection
             counts as lost.
+        min_progress: While a reply is awaited, fewer bytes than its ``min_bytes`` in a
+            window is a stall, which drops the connection (a server trickling a byte at a
+            time never lets the timeout run out). Default: 1 KiB in ``timeout``.
         log: Receives ``("*", text)`` notes about the session.
     """
 
@@ -75,10 +79,15 @@ class SFTPClient:
         *,
         timeout: float = 30.0,
         log: Callable[[str, str], None] | None = None,
+        min_progress: MinimumProgress | None = None,
     ) -> None:
         self.channel = channel
         self.timeout = timeout
         self._log = log
+        self._rule = min_progress or MinimumProgress()
+        self._window = self._rule.seconds or timeout
+        self._window_start = 0.0
+        self._window_bytes = 0
         self._out = channel.stdin.fileno()
         self._in = channel.stdout.fileno()
         os.set_blocking(self._out, False)
@@ -111,6 +120,7 @@ class SFTPClient:
             ConnectionLost (what ``channel.failure()`` says), ProtocolError.
         """
         self._queue([memoryview(wire.init_packet())])
+        self._window_start = time.monotonic() + GREETING_TIMEOUT  # ssh's login: no rule
         deadline = time.monotonic() + max(self.timeout, GREETING_TIMEOUT)
         while self._version is None:
             deadline = self._pump(deadline)
@@ -138,9 +148,11 @@ class SFTPClient:
         """Queue one request (``payload`` follows ``body`` without being joined to it);
         returns its id. Waits while the outbox is full."""
         self._check()
-        deadline = time.monotonic() + self.timeout
-        while self._queued > OUTBOX_LIMIT:
-            deadline = self._pump(deadline)
+        if self._queued > OUTBOX_LIMIT:
+            self._watch()
+            deadline = time.monotonic() + self.timeout
+            while self._queued > OUTBOX_LIMIT:
+                deadline = self._pump(deadline)
         self._next_id = (self._next_id + 1) & 0xFFFFFFFF
         while self._next_id in self._pending or self._next_id in self._discard:
             self._next_id = (self._next_id + 1) & 0xFFFFFFFF
@@ -191,6 +203,7 @@ class SFTPClient:
         before = self._queued
         self._queued = sum(len(part) for part in left)
         self._want_out(bool(left))
+        self._window_bytes += before - self._queued
         return self._queued < before
 
     def _want_out(self, wanted: bool) -> None:
@@ -217,7 +230,19 @@ class SFTPClient:
                 moved = self._flush() or moved
             elif fd == self._in:
                 moved = self._read() or moved
-        return time.monotonic() + self.timeout if moved else deadline
+        now = time.monotonic()
+        if self._rule.min_bytes and now - self._window_start >= self._window:
+            if self._window_bytes < self._rule.min_bytes:
+                raise self._fail(ConnectionLost(
+                    f"The SFTP connection stalled ({self._rule.describe(self.timeout)}); "
+                    "it was dropped"
+                ))  # fmt: skip
+            self._window_start, self._window_bytes = now, 0
+        return now + self.timeout if moved else deadline
+
+    def _watch(self) -> None:
+        """A wait begins: the minimum-progress window starts now."""
+        self._window_start, self._window_bytes = time.monotonic(), 0
 
     def _read(self) -> bool:
         if self._start:  # keep the unparsed tail at the front: room for a whole packet
@@ -230,6 +255,7 @@ class SFTPClient:
             raise self._lost() from error
         if not count:
             raise self._lost()
+        self._window_bytes += count
         self._end += count
         self._parse()
         return True
@@ -266,9 +292,11 @@ class SFTPClient:
 
     def wait(self, request_id: int) -> tuple[int, wire.Cursor]:
         """The reply to one request, as (type, cursor after the id)."""
-        deadline = time.monotonic() + self.timeout
-        while request_id not in self._replies:
-            deadline = self._pump(deadline)
+        if request_id not in self._replies:
+            self._watch()
+            deadline = time.monotonic() + self.timeout
+            while request_id not in self._replies:
+                deadline = self._pump(deadline)
         return self._replies.pop(request_id)
 
     def forget(self, request_id: int) -> None:
