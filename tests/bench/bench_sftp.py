@@ -162,15 +162,30 @@ def measure_once(
     if clean and os.path.lexists(clean):
         shutil.rmtree(clean) if os.path.isdir(clean) else os.remove(clean)
     os.sync()
-    masters = _master_cpu()
-    result = subprocess.run([sys.executable, "-c", MEASURE, *argv], capture_output=True,
-                            text=True, timeout=3600, env=env)  # fmt: skip
+    # Ferryman's ssh connection master detaches (ControlPersist), so no wait counts its CPU
+    # (all the decryption), and it is stopped when Ferryman exits: sample it meanwhile.
+    first = _master_cpu()
+    last = dict(first)
+    running = threading.Event()
+    running.set()
+
+    def sample() -> None:
+        while running.is_set():
+            last.update(_master_cpu())
+            time.sleep(0.05)  # a sampling period, not a wait for a condition
+
+    sampler = threading.Thread(target=sample, daemon=True)
+    sampler.start()
+    try:
+        result = subprocess.run([sys.executable, "-c", MEASURE, *argv], capture_output=True,
+                                text=True, timeout=3600, env=env)  # fmt: skip
+    finally:
+        running.clear()
+        sampler.join()
     code, took, rss, cpu = result.stdout.split()
     if code != "0":
         raise SystemExit(f"failed ({code}): {' '.join(argv)}\n{result.stderr}")
-    # Ferryman's ssh ControlMaster detaches (ControlPersist), so no wait counts its CPU (all
-    # the decryption): add what every master spent during the run.
-    spent = sum(ticks - masters.get(pid, 0) for pid, ticks in _master_cpu().items())
+    spent = sum(ticks - first.get(pid, 0) for pid, ticks in last.items())
     return float(took), int(rss), float(cpu) + spent / os.sysconf("SC_CLK_TCK")
 
 
