@@ -5,6 +5,8 @@ refusals as Ferryman's errors, a server that dies, and a cancel that stops at on
 from __future__ import annotations
 
 import os
+import shutil
+import tempfile
 import threading
 import time
 from datetime import UTC, datetime
@@ -225,3 +227,18 @@ def test_a_folder_of_many_entries__lists_whole_over_several_replies(fs, served):
         open(os.path.join(served, f"n{i:03}"), "w").close()
     assert sorted(entry.name for entry in fs.listdir("")) == [f"n{i:03}" for i in range(450)]
     assert fs.listdir("") and fs.connected
+
+
+def test_a_folder_of_thousands_of_links__lists_them_all_with_their_targets():
+    # A short path (as /usr/bin's): thousands of small READLINK requests go out at once,
+    # more than one writev may carry (IOV_MAX, 1024).
+    folder = tempfile.mkdtemp(prefix="l", dir="/tmp")
+    try:
+        for i in range(3000):
+            os.symlink(f"t{i}", os.path.join(folder, f"{i}"))
+        with open_local(folder) as fs:
+            entries = fs.listdir("")
+            assert len(entries) == 3000 and all(e.type is EntryType.LINK for e in entries)
+            assert {e.name: e.target for e in entries}["2999"] == "t2999"
+    finally:
+        shutil.rmtree(folder)

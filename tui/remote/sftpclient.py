@@ -20,7 +20,6 @@ Not thread-safe: one thread uses a client at a time (as every ``RemoteFS``).
 from __future__ import annotations
 
 import collections
-import errno
 import fcntl
 import os
 import select
@@ -46,7 +45,7 @@ one-time code) wait for a person; ssh's own ``ConnectTimeout`` bounds the networ
 WINDOW_BYTES = 8 * 1024 * 1024
 """The most bytes one file stream keeps in flight (its replies may wait in memory)."""
 
-_LENGTH = struct.Struct(">I")
+IOV_MAX = 512  # parts a writev takes at once (Linux's limit is 1024)
 
 
 class Channel(Protocol):
@@ -178,23 +177,24 @@ class SFTPClient:
         self._want_out(bool(self._outbox))
 
     def _write(self, parts: list[memoryview]) -> list[memoryview]:
-        """Write what the pipe takes now; returns what is left."""
-        try:
-            written = os.writev(self._out, parts)
-        except BlockingIOError:
-            return parts
-        except OSError as error:
-            if error.errno in (errno.EPIPE, errno.EBADF, errno.ECONNRESET):
-                raise self._lost() from None
-            raise self._lost() from error
-        left = []
-        for part in parts:
-            if written >= len(part):
-                written -= len(part)
-                continue
-            left.append(part[written:])
-            written = 0
-        return left
+        """Write what the pipe takes now, at most ``IOV_MAX`` parts a call; returns what is
+        left."""
+        while parts:
+            batch = parts[:IOV_MAX]
+            try:
+                written = os.writev(self._out, batch)
+            except BlockingIOError:
+                return parts
+            except OSError as error:
+                raise self._lost() from error
+            done = 0
+            while done < len(batch) and written >= len(batch[done]):
+                written -= len(batch[done])
+                done += 1
+            if done < len(batch):  # the pipe is full: the rest waits
+                return [batch[done][written:], *batch[done + 1 :], *parts[len(batch) :]]
+            parts = parts[len(batch) :]
+        return parts
 
     def _flush(self) -> bool:
         parts = list(self._outbox)
