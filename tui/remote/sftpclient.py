@@ -327,7 +327,7 @@ class SFTPClient:
     def names(self, request_id: int, action: str) -> list[wire.Name] | None:
         """A NAME reply's entries, or None at EOF (the end of a folder)."""
         kind, cursor = self.wait(request_id)
-        if kind == wire.STATUS and _is_eof(cursor):
+        if kind == wire.STATUS and wire.is_eof(cursor):
             return None
         self._expect(kind, cursor, wire.NAME, action)
         return wire.parse_names(cursor)
@@ -335,7 +335,7 @@ class SFTPClient:
     def data(self, request_id: int, asked: int, action: str) -> memoryview | None:
         """A READ's bytes (at most ``asked``), or None at the end of the file."""
         kind, cursor = self.wait(request_id)
-        if kind == wire.STATUS and _is_eof(cursor):
+        if kind == wire.STATUS and wire.is_eof(cursor):
             return None
         self._expect(kind, cursor, wire.DATA, action)
         return wire.parse_data(cursor, asked)
@@ -419,11 +419,3 @@ def _widen(fd: int) -> None:
     except OSError:
         pass
 
-
-def _is_eof(cursor: wire.Cursor) -> bool:
-    """Whether a STATUS reply is EOF (the cursor is left where it was otherwise)."""
-    start = cursor.pos
-    if cursor.left >= 4 and cursor.u32() == wire.EOF:
-        return True
-    cursor.pos = start
-    return False

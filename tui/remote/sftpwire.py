@@ -303,6 +303,15 @@ def parse_data(cursor: Cursor, asked: int) -> memoryview:
     return data
 
 
+def is_eof(cursor: Cursor) -> bool:
+    """Whether a STATUS reply is EOF (the cursor is left where it was otherwise)."""
+    start = cursor.pos
+    if cursor.left >= 4 and cursor.u32() == EOF:
+        return True
+    cursor.pos = start
+    return False
+
+
 def parse_reply(payload: bytes) -> tuple[int, int, Cursor]:
     """Split a reply packet's payload into (type, request id, cursor over the rest).
 
