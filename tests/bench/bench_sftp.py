@@ -18,8 +18,9 @@ clients alone; the ssh numbers are what a user sees.
 Prints each task's best and median time, the tool's CPU time (its whole process tree: ssh
 or sftp-server included, alike for both tools; Ferryman's detached ssh connection master
 too, measured from /proc) and peak RSS (the largest single process of
-the tree), and the ratio Ferryman / sftp (the targets: download <= 1.0, upload <= 1.2,
-small files <= 0.2, CPU <= 1.5, Ferryman's RSS < 64 MB). Not a test.
+the tree), and the ratios Ferryman / sftp (the targets: download <= 1.0, upload <= 1.2,
+small files <= 0.2, CPU <= 1.5, Ferryman's RSS < 64 MB); uploads are also compared with
+``sftp`` ``put -f``, which flushes to the server's disk as Ferryman does. Not a test.
 """
 
 from __future__ import annotations
@@ -298,6 +299,8 @@ def main() -> None:
     parser.add_argument("--delay-ms", type=float, default=25.0)
     parser.add_argument("--jobs", type=int, default=10)
     parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--tasks", default="download,upload,small",
+                        help="which tasks, comma-separated (download, upload, small)")
     parser.add_argument("--relay", type=float, default=None, help=argparse.SUPPRESS)
     parser.add_argument("command", nargs="*", help=argparse.SUPPRESS)
     options = parser.parse_args()
@@ -332,6 +335,10 @@ def main() -> None:
                           setup.url(False, where("uploaded.bin"))], None),
             ("sftp", setup.sftp(False, batch(work, "put.b", f"put "
                      f"{os.path.join(served, 'upload.bin')} {where('uploaded.bin')}")), None),
+            # Ferryman flushes an upload to the server's disk before renaming it into place
+            # (fsync@openssh.com); sftp does that with -f.
+            ("sftp -f", setup.sftp(False, batch(work, "putf.b", f"put -f "
+                        f"{os.path.join(served, 'upload.bin')} {where('uploaded.bin')}")), None),
         ]),
         (f"{options.files} small files, {2 * options.delay_ms:g} ms RTT", 0, [
             ("ferryman", [*setup.ferryman(True), "get", "-r", "-j", str(options.jobs),
@@ -343,6 +350,9 @@ def main() -> None:
     print(f"transport: {transport}; {options.size_mib} MiB; {options.files} files; "
           f"{options.rounds} rounds (interleaved)")  # fmt: skip
     print(f"{'task':34} {'tool':9} {'best s':>8} {'median s':>9} {'CPU s':>7} {'RSS MB':>7}")
+    wanted = options.tasks.split(",")
+    tasks = [t for t in tasks if t[0].split()[0] in wanted or ("small" in wanted and "small"
+                                                                 in t[0])]  # fmt: skip
     try:
         for task, _volume, tools in tasks:
             runs: dict[str, list[tuple[float, int, float]]] = {name: [] for name, _, _ in tools}
@@ -358,9 +368,11 @@ def main() -> None:
                 rss = max(r[1] for r in results) / 1024
                 summary[name] = (best, median, cpu, rss)
                 print(f"{task:34} {name:9} {best:8.2f} {median:9.2f} {cpu:7.2f} {rss:7.1f}")
-            f, s = summary["ferryman"], summary["sftp"]
-            print(f"{task:34} {'ratio':9} {f[0] / s[0]:8.2f} {f[1] / s[1]:9.2f} "
-                  f"{f[2] / s[2]:7.2f}")  # fmt: skip
+            f = summary["ferryman"]
+            for other, s in summary.items():
+                if other != "ferryman":
+                    print(f"{task:34} {'/ ' + other:9} {f[0] / s[0]:8.2f} {f[1] / s[1]:9.2f} "
+                          f"{f[2] / s[2]:7.2f}")  # fmt: skip
     finally:
         setup.stop()
         shutil.rmtree(work, ignore_errors=True)
