@@ -320,6 +320,9 @@ def main() -> None:
     big, small = os.path.join(local, "big.bin"), os.path.join(local, "small")
     remote = served if transport == "ssh" else ""  # local: the server starts in it
 
+    uploaded = os.path.join(served, "uploaded.bin")  # removed before each upload: every
+    # tool writes a new file (over an old one, ext4 flushes at the rename or truncation)
+
     def where(path: str) -> str:
         return os.path.join(remote, path)  # absolute over ssh ("sftp://host//abs/path")
 
@@ -332,13 +335,15 @@ def main() -> None:
         ]),
         ("upload", options.size_mib << 20, [
             ("ferryman", [*setup.ferryman(False), "put", os.path.join(served, "upload.bin"),
-                          setup.url(False, where("uploaded.bin"))], None),
+                          setup.url(False, where("uploaded.bin"))], uploaded),
             ("sftp", setup.sftp(False, batch(work, "put.b", f"put "
-                     f"{os.path.join(served, 'upload.bin')} {where('uploaded.bin')}")), None),
+                     f"{os.path.join(served, 'upload.bin')} {where('uploaded.bin')}")),
+             uploaded),
             # Ferryman flushes an upload to the server's disk before renaming it into place
             # (fsync@openssh.com); sftp does that with -f.
             ("sftp -f", setup.sftp(False, batch(work, "putf.b", f"put -f "
-                        f"{os.path.join(served, 'upload.bin')} {where('uploaded.bin')}")), None),
+                        f"{os.path.join(served, 'upload.bin')} {where('uploaded.bin')}")),
+             uploaded),
         ]),
         (f"{options.files} small files, {2 * options.delay_ms:g} ms RTT", 0, [
             ("ferryman", [*setup.ferryman(True), "get", "-r", "-j", str(options.jobs),
