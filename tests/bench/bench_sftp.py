@@ -386,7 +386,6 @@ def main() -> None:
 def _ssh_possible() -> bool:
     try:
         import tui.remote.sshchannel  # noqa: F401
-
         from tests.interop.sshd import missing
     except ImportError:
         return False

@@ -45,7 +45,7 @@ import os
 import signal
 import subprocess
 import threading
-from typing import IO, TYPE_CHECKING
+from typing import TYPE_CHECKING, BinaryIO, cast
 
 from tui.errors import (
     AuthFailed,
@@ -82,8 +82,8 @@ class SSHChannel:
         stdout: And read from here (unbuffered: reads may be short).
     """
 
-    stdin: IO[bytes]
-    stdout: IO[bytes]
+    stdin: BinaryIO
+    stdout: BinaryIO
 
     def __init__(self, site: Site, settings: SessionSettings, command: list[str]) -> None:
         self.site = site
@@ -112,7 +112,9 @@ class SSHChannel:
             self._runtime.unregister(self._token)
             raise NotSupported(f"Cannot run {command[0]}: {error.strerror or error}") from None
         assert self.process.stdin and self.process.stdout and self.process.stderr
-        self.stdin, self.stdout = self.process.stdin, self.process.stdout
+        # Unbuffered pipes (FileIO), which are binary streams as the interface promises.
+        self.stdin = cast(BinaryIO, self.process.stdin)
+        self.stdout = cast(BinaryIO, self.process.stdout)
         self._reader = threading.Thread(target=self._read_stderr, daemon=True)
         self._reader.start()
 
