@@ -78,7 +78,7 @@ class SSHD:
         principals: str = "127.0.0.1",
         port: int | None = None,
     ) -> None:
-        self.directory = directory or tempfile.mkdtemp(prefix="ferryman-sshd-")
+        self.directory = directory or ""  # made by start(): an SSHD never started leaves none
         self.port = port or free_port()
         self.subsystem = subsystem
         self.certificate_ca = certificate_ca
@@ -96,6 +96,7 @@ class SSHD:
         return self.host_keys[key_type].split()[1]
 
     def start(self, authorized: str = "") -> SSHD:
+        self.directory = self.directory or tempfile.mkdtemp(prefix="ferryman-sshd-")
         os.makedirs("/run/sshd", mode=0o755, exist_ok=True)  # privilege separation
         os.chmod(self.directory, 0o755)  # the account reads authorized_keys
         lines = [f"Port {self.port}", "ListenAddress 127.0.0.1", "PidFile none"]
@@ -140,14 +141,14 @@ class SSHD:
         deadline = time.monotonic() + 10
         while time.monotonic() < deadline:
             if self.process.poll() is not None:
-                raise RuntimeError(f"sshd exited: {self.log_text()}")
+                raise RuntimeError(f"sshd exited: {self.log_text()[-4000:]}")
             try:
                 with socket.create_connection(("127.0.0.1", self.port), timeout=1):
                     return self
             except OSError:
                 time.sleep(0.02)  # until it listens
         self.stop()
-        raise RuntimeError(f"sshd did not listen on {self.port}: {self.log_text()}")
+        raise RuntimeError(f"sshd did not listen on {self.port}: {self.log_text()[-4000:]}")
 
     def authorize(self, public_key: str) -> None:
         """Let ``public_key`` log in as the account (sshd reads the file at each login)."""
@@ -155,8 +156,9 @@ class SSHD:
             f.write(public_key + "\n")
 
     def log_text(self) -> str:
+        """sshd's whole log (tests count the logins in it)."""
         with open(self.log, encoding="utf-8", errors="replace") as handle:
-            return handle.read()[-4000:]
+            return handle.read(16 * 1024 * 1024)
 
     def stop(self) -> None:
         if self.process is not None and self.process.poll() is None:
@@ -166,7 +168,8 @@ class SSHD:
             except subprocess.TimeoutExpired:
                 os.killpg(self.process.pid, 9)
                 self.process.wait(timeout=5)
-        shutil.rmtree(self.directory, ignore_errors=True)
+        if self.directory:
+            shutil.rmtree(self.directory, ignore_errors=True)
 
 
 class Client:
