@@ -19,7 +19,7 @@ import importlib
 from collections.abc import Callable, Mapping
 from typing import Any, NamedTuple
 
-from tui.identity import X509
+from tui.identity import SSH_HOST_KEY, X509
 
 OptionValue = str | bool | int | float
 
@@ -130,6 +130,14 @@ FTP = Backend(
     session="tui.remote.ftp:session",
 )
 
+SFTP = Backend(
+    protocol="sftp",
+    title="SFTP (over ssh)",
+    schemes={"sftp": Scheme(22)},
+    features=Features(identity_kinds=(SSH_HOST_KEY,)),
+    session="tui.remote.sftp:session",
+)
+
 _BACKENDS: dict[str, Backend] = {}
 _SCHEMES: dict[str, Backend] = {}
 
@@ -166,3 +174,4 @@ def schemes() -> list[str]:
 
 
 register(FTP)
+register(SFTP)

@@ -19,6 +19,7 @@ which belongs to the calling thread.
 from __future__ import annotations
 
 import dataclasses
+import re
 import threading
 from collections.abc import Callable
 from datetime import datetime
@@ -27,8 +28,16 @@ from typing import TYPE_CHECKING, Any, cast
 from tui import keychain
 from tui.backends import OptionValue
 from tui.errors import AuthFailed, TLSDowngrade, UsageError
-from tui.remote.base import LogCallback, MinimumProgress, RemoteFS, Session, SessionSettings
+from tui.remote.base import (
+    OTHER_HOST_PROMPT,
+    LogCallback,
+    MinimumProgress,
+    RemoteFS,
+    Session,
+    SessionSettings,
+)
 from tui.sites import Site, check_credentials, netrc_credentials, parse_url
+from tui.trust import hostkey  # noqa: F401  (registers the SSH host-key rules)
 from tui.trust.kinds import Report
 from tui.trust.policy import TrustPolicy, TrustPrompt
 from tui.trust.store import TrustStore
@@ -38,6 +47,14 @@ if TYPE_CHECKING:  # they import cryptography: only a certificate to judge needs
 
 PasswordPrompt = Callable[[Site], str | None]
 """Asked for a password when a user name is known but no password is; ``None`` cancels."""
+
+Ask = Callable[[str, bool], str | None]
+"""Answers a transport's own prompt (an ssh key passphrase, a one-time code): called with
+the prompt's text and whether the answer may be echoed; ``None`` cancels."""
+
+# ssh's password prompts: "user@host's password:", "Password:", "(user@host) Password:".
+_PASSWORD_PROMPT = re.compile(r"password[^:]*:\s*$", re.IGNORECASE)
+_PROMPT_USER = re.compile(r"^\(?([^@()\s]+)@[^@\s]+?(?:'s password:|\) password:)", re.IGNORECASE)
 
 
 class ConnectionService:
@@ -63,6 +80,9 @@ class ConnectionService:
             less than 1 KiB in a whole ``timeout``; ``MinimumProgress(0)`` turns it off.
         options: Other backend options for this run, by name (``tui.backends.Option``);
             each applies to the sites whose backend declares it.
+        ask: Answers a transport's prompts other than a password's (ssh's key passphrases
+            and one-time codes); a password prompt takes the usual road (URL, netrc,
+            keyring, ``password_prompt``). None: such a prompt fails the login.
     """
 
     def __init__(
@@ -83,6 +103,7 @@ class ConnectionService:
         passive: bool = True,
         min_progress: MinimumProgress | None = None,
         options: dict[str, OptionValue] | None = None,
+        ask: Ask | None = None,
     ) -> None:
         self.store = store or TrustStore()
         self.policy = TrustPolicy(
@@ -102,6 +123,7 @@ class ConnectionService:
         self.tls = tls
         self.passive = passive
         self.options = dict(options or {})
+        self.ask = ask
         # Credentials found for (site, user given): parallel sessions and reconnects of one
         # run ask once. The lock also keeps two sessions from prompting at the same time.
         self._credentials: dict[tuple[str, str | None], tuple[str, str | None]] = {}
@@ -182,6 +204,7 @@ class ConnectionService:
         except AuthFailed:
             with self._credentials_lock:  # a wrong password is asked again next time
                 self._credentials.pop(given, None)
+                self._credentials.pop((site.key, site.user), None)  # a user ssh named
             raise
         if site.backend.features.can_be_plain and session.security.encrypted:
             self.store.mark_tls(site.key)  # from now on, plain is a downgrade
@@ -208,9 +231,28 @@ class ConnectionService:
             log=_masking(self.log, site) if self.log else None,
             before_login=self._before_login,
             min_progress=self.min_progress,
+            ask=self._asker(site),
         )
         session: Session = site.backend.factory()(site, settings)
         return session
+
+    def _asker(self, site: Site) -> Ask:
+        """The session's prompt callback: a password prompt is answered with the site's
+        password, found now (after the identity is accepted) as for any login; other
+        prompts go to ``ask``."""
+
+        def ask(prompt: str, echo: bool) -> str | None:
+            if _PASSWORD_PROMPT.search(prompt) and not prompt.startswith(OTHER_HOST_PROMPT):
+                if site.user is None and (named := _PROMPT_USER.match(prompt.strip())):
+                    site.user = named.group(1)  # the user ssh's configuration chose
+                if site.user is not None:
+                    self.with_credentials(site)
+                    return site.password
+            if self.ask is not None:
+                return self.ask(prompt, echo)
+            raise AuthFailed(f"{prompt.strip()[:200]!r}: nobody can answer here")
+
+        return ask
 
 
 class _RevocationOnDemand:

@@ -165,8 +165,6 @@ def parse_url(url: str) -> Site:
     if backend is None:
         known = [f"{name}://" for name in backends.schemes()]
         choice = ", ".join(known[:-1]) + f" or {known[-1]}" if len(known) > 1 else known[0]
-        if scheme == "sftp":
-            raise UsageError(f"sftp:// is not supported yet; use {choice}")
         raise UsageError(f"Unknown scheme in {shown!r}: use {choice}")
     if not host:
         raise UsageError(f"No host in URL {shown!r}")

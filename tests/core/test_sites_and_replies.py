@@ -40,7 +40,7 @@ def test_schemes_ports_and_paths():
     [
         "files.example.org",
         "http://h/",
-        "sftp://h/",
+        "scp://h/",
         "ftp:///nohost",
         "ftp://h:99999/",
         "ftp://h/a%0d%0aDELE%20x",

@@ -53,7 +53,7 @@ def test_a_toy_url__is_parsed_through_the_registry(toy):
 
 
 def test_an_unregistered_scheme__is_a_usage_error_naming_the_registered_ones():
-    with pytest.raises(UsageError, match=r"use ftp://, ftpes:// or ftps://"):
+    with pytest.raises(UsageError, match=r"use ftp://, ftpes://, ftps:// or sftp://"):
         parse_url("toy://toy.test/")
 
 

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 import pytest
 
 from tests.interop.servers import ProFTPD, PureFTPd, ServerProcess, Vsftpd, missing
+from tests.interop.sshd import ssh_client, sshd_ready, sshd_server  # noqa: F401  (SFTP fixtures)
 
 IN_CI = os.environ.get("CI", "").lower() == "true"
 

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Installs what the interop suite runs against (needs root; CI runs it from .ci/run):
-#  - Debian's vsftpd, from apt;
+#  - Debian's vsftpd, from apt, and the OpenSSH client, server and sftp-server;
 #  - ProFTPD (proftpd-core + proftpd-mod-crypto for mod_tls) and pure-ftpd, unpacked with
 #    `apt-get download` + `dpkg -x` into $FERRYMAN_SERVERS_DIR, because Debian's FTP servers
 #    conflict with each other as packages (they all provide ftp-server);
@@ -19,11 +19,24 @@ if [ "$(id -u)" != 0 ]; then
 fi
 
 apt-get update -qq
+# The OpenSSH packages give the SFTP tests their client and the sshd binary they start
+# privately (tests/interop/sshd.py); a temporary policy-rc.d keeps the package from
+# starting the system's own sshd on port 22, which the tests never use.
+policy=/usr/sbin/policy-rc.d
+made_policy=
+if [ ! -e "$policy" ]; then
+  printf '#!/bin/sh\nexit 101\n' > "$policy" && chmod 755 "$policy"
+  made_policy=1
+  trap 'rm -f "$policy"' EXIT
+fi
 apt-get install -y -qq --no-install-recommends \
+  openssh-server openssh-sftp-server openssh-client \
   vsftpd openssl libpam-modules \
   libhiredis0.14 libmemcached11 libmemcachedutil2 libpcre2-posix3 libsodium23 libwrap0 \
   >/dev/null
 
+if [ -n "$made_policy" ]; then rm -f "$policy"; fi
+install -d -m 0755 /run/sshd   # sshd's privilege separation directory
 work=$(mktemp -d)
 chmod 755 "$work"   # apt's download sandbox user must be able to write here
 trap 'rm -rf "$work"' EXIT

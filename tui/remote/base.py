@@ -191,6 +191,10 @@ class MinimumProgress:
         return f"less than {amount} in {seconds:g} s"
 
 
+OTHER_HOST_PROMPT = "On the way (another host): "
+"""Starts the text of a prompt that a host other than the site asks (``SessionSettings.ask``)."""
+
+
 class SessionSettings(NamedTuple):
     """What the connection service gives every backend's session factory.
 
@@ -201,6 +205,12 @@ class SessionSettings(NamedTuple):
         log: Receives the protocol conversation, or None.
         before_login: The login gate, or None.
         min_progress: When a data stream counts as stalled (None: the default rule).
+        ask: Answers a prompt the transport meets while logging in (ssh's password,
+            key passphrase or one-time code): called with the prompt's text and whether
+            the answer may be shown as it is typed; returns the answer, or None to cancel.
+            None: nobody can answer, and such a prompt fails the login. A prompt from
+            another host than the site's (a ProxyJump host) starts with
+            :data:`OTHER_HOST_PROMPT`: the site's own password must never answer it.
     """
 
     timeout: float = 30.0
@@ -209,6 +219,7 @@ class SessionSettings(NamedTuple):
     log: LogCallback | None = None
     before_login: LoginGate | None = None
     min_progress: MinimumProgress | None = None
+    ask: Callable[[str, bool], str | None] | None = None
 
 
 class Session(Protocol):

@@ -25,7 +25,9 @@ from tui.textsafe import printable
 from tui.widgets.tick_box import TickBox
 
 PROTOCOLS = [("FTP (insecure)", "none"), ("Explicit FTPS", "explicit"),
-             ("Implicit FTPS", "implicit"), ("FTP, TLS if offered", "auto")]  # fmt: skip
+             ("Implicit FTPS", "implicit"), ("FTP, TLS if offered", "auto"),
+             ("SFTP (over ssh)", "sftp")]  # fmt: skip
+"""The protocol choices: FTP's TLS modes, and SFTP (another backend, chosen by scheme)."""
 
 
 class ConnectScreen(QuietScreen, ModalScreen[Site | None]):
@@ -130,7 +132,7 @@ class ConnectScreen(QuietScreen, ModalScreen[Site | None]):
         self.query_one("#url", Input).value = site.url(path="")
         self.query_one("#name", Input).value = site.name or ""
         self.query_one("#user", Input).value = site.user or ""
-        self.query_one("#protocol", Select).value = site.tls
+        self.query_one("#protocol", Select).value = "sftp" if site.protocol == "sftp" else site.tls
         self.query_one("#charset", Input).value = site.encoding
         self.query_one("#start", Input).value = site.path
         self.query_one("#passive", Checkbox).value = site.passive
@@ -142,14 +144,14 @@ class ConnectScreen(QuietScreen, ModalScreen[Site | None]):
         url = self.query_one("#url", Input).value.strip()
         if url and "://" not in url:
             url = "ftpes://" + url  # a bare host: encrypted by default
-        site = parse_url(url)
         protocol = self.query_one("#protocol", Select).value
+        site = parse_url(_with_scheme(url, protocol if isinstance(protocol, str) else None))
         user = self.query_one("#user", Input).value.strip()
         password = self.query_one("#password", Input).value
         start = self.query_one("#start", Input).value.strip()
         return dataclasses.replace(
             site,
-            options={
+            options=site.options if site.protocol != "ftp" else {
                 **site.options,
                 "tls": protocol if isinstance(protocol, str) else site.tls,
                 "passive": self.query_one("#passive", Checkbox).value,
@@ -218,3 +220,17 @@ class ConnectScreen(QuietScreen, ModalScreen[Site | None]):
     @on(Button.Pressed, "#cancel")
     def action_cancel(self) -> None:
         self.dismiss(None)
+
+
+def _with_scheme(url: str, choice: str | None) -> str:
+    """The URL with the scheme the protocol choice needs: ``sftp://`` for SFTP, ``ftp://``
+    for an FTP choice made on an ``sftp://`` URL (the TLS mode is the choice's); unchanged
+    when the choice is "from the URL" or already agrees with it."""
+    scheme, sep, rest = url.partition("://")
+    if not sep or choice is None:
+        return url
+    if choice == "sftp" and scheme.lower() != "sftp":
+        return "sftp://" + rest
+    if choice != "sftp" and scheme.lower() == "sftp":
+        return "ftp://" + rest
+    return url
