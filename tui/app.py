@@ -111,6 +111,7 @@ class FerrymanApp(App[None]):
             self._service = ConnectionService(
                 prompt=self.ask_trust,
                 password_prompt=self.ask_password,
+                ask=self.ask_transport,
                 log=self._protocol_log,
                 **self._service_options,  # type: ignore[arg-type]
             )
@@ -268,6 +269,11 @@ class FerrymanApp(App[None]):
     def ask_password(self, site: Site) -> str | None:
         prompt = f"Password for {printable(site.user or '')}@{printable(site.key)}:"
         return self._ask(InputScreen(prompt, password=True), None)
+
+    def ask_transport(self, prompt: str, echo: bool) -> str | None:
+        """A transport's own question (ssh's key passphrase, a one-time code), as a modal:
+        never a prompt drawn over the screen by ssh itself."""
+        return self._ask(InputScreen(printable(prompt.strip()), password=not echo), None)
 
     def _protocol_log(self, direction: str, line: str) -> None:
         self.post_message(LogLine(direction, line))

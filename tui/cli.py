@@ -320,6 +320,7 @@ def _service(args: argparse.Namespace) -> ConnectionService:
         require_revocation=args.require_revocation,
         allow_downgrade=args.allow_downgrade,
         password_prompt=_prompt_password,
+        ask=_prompt_transport,
         log=_print_log if args.verbose else None,
         timeout=args.timeout,
         ca_file=args.ca_file,
@@ -376,6 +377,20 @@ def _prompt_password(site: Site) -> str | None:
         raise AuthFailed(f"No password given for {site.user}@{site.key}") from None
     check_credentials(None, typed, "the prompt")
     return typed
+
+
+def _prompt_transport(prompt: str, echo: bool) -> str | None:
+    """A transport's own question (ssh's key passphrase, a one-time code): asked on the
+    terminal, as ssh would, or None (no answer: the login fails in one line) without one."""
+    if not sys.stdin.isatty():
+        return None
+    import getpass
+
+    shown = printable(prompt.rstrip()) + " "
+    try:
+        return input(shown) if echo else getpass.getpass(shown)
+    except EOFError:  # Ctrl+D
+        return None
 
 
 def _print_log(direction: str, line: str) -> None:

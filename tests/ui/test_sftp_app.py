@@ -58,3 +58,39 @@ async def test_the_connect_screen__makes_and_saves_an_sftp_site(make_app):
         assert (saved.name, saved.protocol, saved.port) == ("prod", "sftp", 22)
         screen.query_one("#protocol", Select).value = "explicit"  # back to FTPS
         assert screen._site().protocol == "ftp" and screen._site().tls == "explicit"
+
+
+async def test_a_transports_own_question__is_a_modal_and_its_answer_goes_back(make_app):
+    """ssh's key passphrase or one-time code (SSH_ASKPASS) reaches the app as a modal, with
+    the answer hidden unless ssh asked to echo it, never drawn by ssh over the screen."""
+    import asyncio
+
+    from textual.widgets import Input
+
+    from tui.screens.confirm import InputScreen
+
+    app = make_app(None)
+    async with app.run_test(size=(80, 24)) as pilot:
+        loop = asyncio.get_running_loop()
+        answer = loop.run_in_executor(
+            None, app.ask_transport, "Enter passphrase for key '/k/id_ed25519': ", False
+        )
+        for _ in range(200):
+            if isinstance(app.screen, InputScreen):
+                break
+            await pilot.pause(0.01)
+        assert isinstance(app.screen, InputScreen)
+        field = app.screen.query_one(Input)
+        assert field.password
+        field.value = "correct horse"
+        await pilot.press("enter")
+        assert await asyncio.wait_for(answer, 5) == "correct horse"
+
+
+def test_the_clis_answer_to_a_transports_question__is_none_without_a_terminal(monkeypatch):
+    import io
+
+    from tui import cli
+
+    monkeypatch.setattr("sys.stdin", io.StringIO(""))
+    assert cli._prompt_transport("Verification code: ", True) is None
