@@ -184,11 +184,17 @@ def download_file(
             )
         if verify is not None:
             _verified(verify, remote_path, part, lambda: remove_partial(part))
-        keep_mode(local_path, part)
-        with translate(f"Cannot rename {part} to {local_path}"):
-            os.replace(part, local_path)
-        remove_record(part)
+        put_in_place(part, local_path)
     return received
+
+
+def put_in_place(part: str, target: str) -> None:
+    """Move a complete, verified partial file over its target (keeping the target's mode,
+    as ``cp`` does) and drop the partial's record."""
+    keep_mode(target, part)
+    with translate(f"Cannot rename {part} to {target}"):
+        os.replace(part, target)
+    remove_record(part)
 
 
 def _receive(

@@ -29,8 +29,8 @@ from tui.errors import (
     TransferFailed,
 )
 from tui.remote.base import Reader, RemoteFS
-from tui.remote.local import check_replaceable, keep_mode, translate
-from tui.transfer.copy import BLOCK_SIZE, Note, Progress, Verify
+from tui.remote.local import check_replaceable, translate
+from tui.transfer.copy import BLOCK_SIZE, Note, Progress, Verify, put_in_place
 from tui.transfer.disk import reserve, write_at
 from tui.transfer.partial import (
     check_unchanged,
@@ -42,7 +42,6 @@ from tui.transfer.partial import (
     read_record,
     read_segments,
     remove_partial,
-    remove_record,
     solid_prefix,
     source_differs,
     source_matches,
@@ -157,10 +156,7 @@ def download_segmented(
             except TransferFailed:
                 remove_partial(part)
                 raise
-        keep_mode(local_path, part)
-        with translate(f"Cannot rename {part} to {local_path}"):
-            os.replace(part, local_path)
-        remove_record(part)
+        put_in_place(part, local_path)
     return received
 
 
