@@ -129,7 +129,9 @@ class FerrymanApp(App[None]):
     def on_unmount(self) -> None:
         self.closing.set()  # releases workers waiting for an answer
         if self._engine is not None:
-            self._engine[1].stop()
+            # Paused, not cancelled: a cancel removes partial files, and a quit keeps them
+            # for the next start to resume (cancelling raced the next run's resume).
+            self._engine[1].halt()
 
     # --- transfers -------------------------------------------------------------------------
 

@@ -415,3 +415,28 @@ def test_the_queue_sees_jobs_become_active_again_before_where_its_idle_check_got
     assert queue.wait(timeout=0)
     queue.add([Job(Direction.DOWNLOAD, "/d/g", "/tmp/g")], first=True)  # a folder's entry
     assert not queue.wait(timeout=0)
+
+
+def test_halting_the_engine__pauses_a_running_download_and_keeps_its_partial_file(
+    plain_server, root, tmp_path
+):
+    """What the app does when it quits with transfers it will offer again: nothing is
+    cancelled, so no partial file is removed (``stop`` cancels, and its discard raced the
+    next start's resume)."""
+    payload = os.urandom(16 * 1024 * 1024)
+    write(root, "h.bin", payload)
+    job = Job(Direction.DOWNLOAD, "/h.bin", str(tmp_path / "h.bin"), size=len(payload))
+    partial = tmp_path / part_name("h.bin")
+    holder: list[TransferEngine] = []
+
+    def progress(running, count):
+        if running.done > 2 * 1024 * 1024 and running.state is State.RUNNING:
+            holder[0].halt()
+
+    engine, queue = engine_for(plain_server.url("ftp"), [job], slots=1, progress=progress,
+                               segments=1)  # fmt: skip
+    holder.append(engine)
+    engine.run()
+    assert job.state is State.PAUSED
+    assert partial.exists() and 0 < partial.stat().st_size < len(payload)
+    assert not (tmp_path / "h.bin").exists()

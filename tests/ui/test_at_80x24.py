@@ -165,7 +165,7 @@ async def test_f10_with_a_transfer_unfinished__asks_and_the_next_start_offers_it
         await settle(pilot, again)
         assert [job.state for job in again.transfers.jobs()] == [State.DONE]
         log = again.screen_stack[0].query_one(LogPanel).lines_seen
-        assert any("REST 100000" in line for line in log)  # resumed, not from zero
+        assert any("REST 100000" in line for line in log), "\n".join(log)  # resumed, not from zero
     with open(os.path.join(root, "big.bin"), "rb") as a, open(target, "rb") as b:
         assert a.read() == b.read()
 

@@ -164,6 +164,13 @@ class TransferEngine:
         self._stopping.set()
         self.queue.cancel()
 
+    def halt(self) -> None:
+        """Stop without losing anything: what is running pauses at its next block and keeps
+        its partial file, nothing is cancelled or discarded, and the workers end. For an
+        app that quits with transfers it will offer again (``stop`` cancels them)."""
+        self._stopping.set()
+        self.queue.pause()
+
     def run(self) -> list[Job]:
         """Start, wait until the queue is done, and return the jobs."""
         self.start()
