@@ -22,12 +22,11 @@ from tui.errors import (
     EXIT_OK,
     EXIT_PIPE,
     EXIT_TRANSFER,
-    AuthFailed,
     FerrymanError,
     RemoteError,
     UsageError,
 )
-from tui.sites import TLS_MODES, Site, check_credentials, parse_url
+from tui.sites import TLS_MODES, Site, parse_url
 from tui.textsafe import printable
 
 # What a command does not use, it does not import: a script that runs `ferryman ls` from
@@ -35,11 +34,9 @@ from tui.textsafe import printable
 # (the transfer engine, sync, the certificate parser) are imported where they are used,
 # and tests/core/test_layers.py keeps them out of the start-up path.
 if TYPE_CHECKING:
-    from tui.connection import ConnectionService
-    from tui.remote.base import Entry, MinimumProgress, RemoteFS
+    from tui.remote.base import Entry, RemoteFS
 
 COMMANDS = ("ls", "get", "put", "mirror", "sync", "cert", "trust")
-PASSWORD_ENV = "FERRYMAN_PASSWORD"
 
 
 # scheme://user:password@ (to the last "@" of the word: a password may hold "@" or ":")
@@ -291,53 +288,16 @@ def _mask_urls(text: str) -> str:
     return _URL_CREDENTIALS.sub(r"\1:***@", text)
 
 
-def _min_progress(args: argparse.Namespace) -> MinimumProgress | None:
-    """curl's ``--speed-limit``/``--speed-time``, or None for the default rule."""
-    from tui.remote.base import MinimumProgress
-
-    if args.speed_limit is None and args.speed_time is None:
-        return None
-    if (args.speed_limit or 0) < 0 or (args.speed_time is not None and args.speed_time <= 0):
-        raise UsageError("--speed-limit must be 0 or more and --speed-time more than 0")
-    limit = 1024 / args.timeout if args.speed_limit is None else args.speed_limit
-    return MinimumProgress.from_speed(limit, args.speed_time or args.timeout)
-
-
-def _service(args: argparse.Namespace) -> ConnectionService:
-    from tui.connection import ConnectionService
-
-    if args.ca_file and not os.path.isfile(args.ca_file):
-        raise UsageError(f"--ca-file: no such file {args.ca_file}")
-    try:
-        from tui.identity import normalize_fingerprint
-
-        trusted = [normalize_fingerprint(value) for value in args.trust]
-    except ValueError as error:
-        raise UsageError(f"--trust: {error}") from error
-    return ConnectionService(
-        min_progress=_min_progress(args),
-        trust=trusted,
-        require_revocation=args.require_revocation,
-        allow_downgrade=args.allow_downgrade,
-        password_prompt=_prompt_password,
-        ask=_prompt_transport,
-        log=_print_log if args.verbose else None,
-        timeout=args.timeout,
-        ca_file=args.ca_file,
-        netrc_file=args.netrc_file,
-        tls=args.tls,
-        passive=args.passive,
-    )
-
-
 def _run(args: argparse.Namespace) -> int:
+    from tui.cli_service import service_for
+
     if args.command in ("trust", "cert"):
         from tui import cli_trust
 
         if args.command == "trust":
-            return cli_trust.run_trust(args, lambda: _service(args))
-        return cli_trust.run_cert(_service(args), args.url, as_json=args.json)
-    service = _service(args)
+            return cli_trust.run_trust(args, lambda: service_for(args))
+        return cli_trust.run_cert(service_for(args), args.url, as_json=args.json)
+    service = service_for(args)
     if args.command in ("mirror", "sync"):
         from tui import cli_sync
 
@@ -357,49 +317,6 @@ def _run(args: argparse.Namespace) -> int:
             # A missing source, a refused write, a full disk: the transfer failed (exit 5).
             _fail(error)
             return EXIT_TRANSFER
-
-
-def _prompt_password(site: Site) -> str | None:
-    from_env = os.environ.get(PASSWORD_ENV)
-    if from_env is not None:
-        check_credentials(None, from_env, f"${PASSWORD_ENV}")
-        return from_env
-    if not sys.stdin.isatty():
-        raise AuthFailed(
-            f"No password for {site.user}@{site.key}: put it in ~/.netrc or ${PASSWORD_ENV}, "
-            "or run on a terminal to be asked"
-        )
-    import getpass
-
-    try:
-        typed = getpass.getpass(f"Password for {site.user}@{site.key}: ")
-    except EOFError:  # Ctrl+D
-        raise AuthFailed(f"No password given for {site.user}@{site.key}") from None
-    check_credentials(None, typed, "the prompt")
-    return typed
-
-
-def _prompt_transport(prompt: str, echo: bool) -> str | None:
-    """A transport's own question (ssh's key passphrase, a one-time code): asked on the
-    terminal, as ssh would, or None (no answer: the login fails in one line) without one."""
-    if not sys.stdin.isatty():
-        return None
-    import getpass
-
-    shown = printable(prompt.rstrip()) + " "
-    try:
-        return input(shown) if echo else getpass.getpass(shown)
-    except EOFError:  # Ctrl+D
-        return None
-
-
-def _print_log(direction: str, line: str) -> None:
-    from tui.remote.replies import meaning
-
-    text = printable(line)
-    if direction == "<" and line[:3].isdigit() and line[3:4] == " ":
-        text += f"   [{meaning(int(line[:3]))}]"
-    print(f"{direction} {text}", file=sys.stderr, flush=True)
 
 
 # --- ls ----------------------------------------------------------------------------------

@@ -10,7 +10,7 @@ import pytest
 
 ROOT = pathlib.Path(__file__).resolve().parents[2]
 CORE = ["tui.connection", "tui.sites", "tui.errors", "tui.textsafe", "tui.cli", "tui.demo"]
-CORE += ["tui.identity", "tui.backends", "tui.units"]
+CORE += ["tui.identity", "tui.backends", "tui.units", "tui.cli_service"]
 CORE += [
     "tui." + ".".join(path.relative_to(ROOT / "tui").with_suffix("").parts)
     for package in ("remote", "trust", "transfer")

@@ -12,7 +12,7 @@ from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
 from tests.conftest import write
-from tui import cli
+from tui import cli_service
 from tui.cli import main
 from tui.demo import SandboxServer
 from tui.errors import ConfigError, UsageError
@@ -58,7 +58,7 @@ def asked(monkeypatch: pytest.MonkeyPatch) -> list[str]:
         prompts.append(site.key)
         return "demo"
 
-    monkeypatch.setattr(cli, "_prompt_password", prompt)
+    monkeypatch.setattr(cli_service, "prompt_password", prompt)
     return prompts
 
 

@@ -90,7 +90,7 @@ async def test_a_transports_own_question__is_a_modal_and_its_answer_goes_back(ma
 def test_the_clis_answer_to_a_transports_question__is_none_without_a_terminal(monkeypatch):
     import io
 
-    from tui import cli
+    from tui import cli_service
 
     monkeypatch.setattr("sys.stdin", io.StringIO(""))
-    assert cli._prompt_transport("Verification code: ", True) is None
+    assert cli_service.prompt_transport("Verification code: ", True) is None
