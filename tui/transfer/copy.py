@@ -209,7 +209,11 @@ def _receive(
 ) -> int:
     """Fetch ``remote_path`` from ``offset`` into the open partial file; returns the bytes."""
     with translate(f"Cannot write {part}"):
-        os.ftruncate(descriptor, offset)  # what follows the resume point is rewritten
+        # What follows the resume point is rewritten. Only when there is something to cut:
+        # ext4 takes a truncate to zero for a "replace" and flushes the whole file to disk
+        # at close (auto_da_alloc), 0.45 s per GiB measured here, for a file just made empty.
+        if os.fstat(descriptor).st_size != offset:
+            os.ftruncate(descriptor, offset)
     local = PartWriter(descriptor, offset, f"Cannot write {part}")
     announced = None if size is None else size - offset
     reader = fs.open_read(remote_path, offset, expect=announced)
