@@ -194,29 +194,29 @@ class FTPFS(RemoteFS):
             yield
         except FerrymanError as error:
             if isinstance(error, ConnectionLost):
-                self._drop()
+                self.drop()
             raise
         except (ftplib.error_perm, ftplib.error_temp, ftplib.error_reply) as error:
             mapped = error_for_reply(str(error), action)
             if isinstance(mapped, ConnectionLost):
-                self._drop()
+                self.drop()
             raise mapped from error
         except ftplib.error_proto as error:
-            self._drop()
+            self.drop()
             raise ProtocolError(f"{action}: the server sent an invalid reply ({error})") from error
         except ssl.SSLError as error:
-            self._drop()
+            self.drop()
             raise TLSError(f"{action}: TLS failed ({error.reason or error})") from error
         except TimeoutError as error:
-            self._drop()
+            self.drop()
             raise ConnectionLost(
                 f"{action}: {self.site.key} did not answer within {self.timeout:g} s"
             ) from error
         except (OSError, EOFError) as error:
-            self._drop()
+            self.drop()
             raise ConnectionLost(f"{action}: the connection to {self.site.key} was lost") from error
         except ftplib.Error as error:  # "got more than 8192 bytes" and similar
-            self._drop()
+            self.drop()
             raise ProtocolError(f"{action}: {error}") from error
 
     def drop(self) -> None:
@@ -225,7 +225,6 @@ class FTPFS(RemoteFS):
             self._control.abandon()
             self._control = None
 
-    _drop = drop
 
     def _command(self, command: str, action: str) -> str:
         with self._translate(action):
@@ -407,7 +406,7 @@ class FTPFS(RemoteFS):
         return self._control is not None and self._control.sock is not None
 
     def reconnect(self) -> None:
-        self._drop()
+        self.drop()
         self.connect()
 
     def close(self) -> None:
