@@ -65,6 +65,21 @@ def free_port() -> int:
     raise RuntimeError("no free port found for a test server")
 
 
+def wait_listening(process: subprocess.Popen[bytes], port: int, seconds: float) -> bool:
+    """Wait (bounded) until a server process accepts connections on 127.0.0.1:``port``;
+    False when it exited first (``process.poll()`` says so) or did not within ``seconds``."""
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            return False
+        try:
+            with socket.create_connection(("127.0.0.1", port), timeout=1):
+                return True
+        except OSError:
+            time.sleep(0.05)  # until it listens: no event to wait on from outside
+    return False
+
+
 def _owned_dir(path: str) -> str:
     os.makedirs(path, exist_ok=True)
     shutil.chown(path, USER, USER)
@@ -111,15 +126,10 @@ class ServerProcess:
             self.process = subprocess.Popen(
                 self.command(), stdin=log, stdout=log, stderr=log, start_new_session=True
             )
-        deadline = time.monotonic() + 15
-        while time.monotonic() < deadline:
-            if self.process.poll() is not None:
-                raise RuntimeError(f"{self.name} exited at start-up:\n{self.log()}")
-            try:
-                with socket.create_connection(("127.0.0.1", self.port), timeout=1):
-                    return self
-            except OSError:
-                time.sleep(0.05)
+        if wait_listening(self.process, self.port, 15):
+            return self
+        if self.process.poll() is not None:
+            raise RuntimeError(f"{self.name} exited at start-up:\n{self.log()}")
         self.stop()
         raise RuntimeError(f"{self.name} did not listen on port {self.port}:\n{self.log()}")
 

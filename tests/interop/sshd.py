@@ -16,15 +16,13 @@ import base64
 import os
 import pathlib
 import shutil
-import socket
 import subprocess
 import tempfile
-import time
 from collections.abc import Iterator
 
 import pytest
 
-from tests.interop.servers import USER, free_port
+from tests.interop.servers import USER, free_port, wait_listening
 from tests.interop.sftp_probe import registered
 from tui.identity import fingerprint, openssh_fingerprint
 from tui.remote import sshbridge
@@ -138,15 +136,10 @@ class SSHD:
                 [SSHD_BINARY, "-D", "-e", "-f", config], stdin=subprocess.DEVNULL, stdout=log,
                 stderr=log, start_new_session=True,
             )  # fmt: skip
-        deadline = time.monotonic() + 10
-        while time.monotonic() < deadline:
-            if self.process.poll() is not None:
-                raise RuntimeError(f"sshd exited: {self.log_text()[-4000:]}")
-            try:
-                with socket.create_connection(("127.0.0.1", self.port), timeout=1):
-                    return self
-            except OSError:
-                time.sleep(0.02)  # until it listens
+        if wait_listening(self.process, self.port, 10):
+            return self
+        if self.process.poll() is not None:
+            raise RuntimeError(f"sshd exited: {self.log_text()[-4000:]}")
         self.stop()
         raise RuntimeError(f"sshd did not listen on {self.port}: {self.log_text()[-4000:]}")
 
