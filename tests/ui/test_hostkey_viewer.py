@@ -157,6 +157,8 @@ async def test_a_changed_key__shows_both_fingerprints_and_both_randomarts(make_a
             # the fingerprint, in halves where it does not fit; never a character alone
             assert openssh_fingerprint(fingerprint(key))[7:] in "".join(text.split())
             assert all(len(line.strip("│ ")) != 1 for line in text.splitlines())
+            if size == (80, 24):  # the second half under the first, after "SHA256:"
+                assert "\n" + " " * 7 + openssh_fingerprint(fingerprint(key))[29:] + "\n" in text
             for line in randomart(hashlib.sha256(key).digest(), title).splitlines():
                 assert line in text  # the one before: drawn from the stored fingerprint
         assert before.region.y == now.region.y  # side by side

@@ -171,7 +171,8 @@ class HostKeyScreen(QuietScreen, ModalScreen[TrustDecision]):
         digest = digest_of(sha256)
 
         def build(width: int) -> Text:
-            text = Text(fitted_fingerprint(shown, width) + "\n")
+            # Laid out for the width already: wrapping would only undo the halves' indent.
+            text = Text(fitted_fingerprint(shown, width) + "\n", no_wrap=True, overflow="crop")
             text.append_text(art_text(digest, title))
             return text
 
