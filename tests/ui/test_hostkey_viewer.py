@@ -184,6 +184,18 @@ async def test_every_button__is_whole_on_screen_and_the_body_scrolls_at_once(
             assert body.scroll_y == body.max_scroll_y
 
 
+async def test_without_colour__the_verdict_and_the_two_sides_are_words(
+    make_app, hostkey, monkeypatch
+):
+    monkeypatch.setenv("NO_COLOR", "1")
+    async with viewer_open(make_app, hostkey("changed")) as (_, viewer, _):
+        assert viewer.app.no_color
+        text = shown_text(viewer)
+        assert "WARNING: THE HOST KEY HAS CHANGED" in text
+        titles = [box.border_title for box in viewer.query("#cert-compare Static")]
+        assert titles == ["Trusted before", "Presented now"]
+
+
 async def test_text_from_the_server__is_escaped(make_app, tmp_path):
     key_type, key = key_of("hostkey-ed25519.pub")
     encoded = base64.b64encode(key).decode()
