@@ -43,6 +43,10 @@ async def main() -> None:
             with tempfile.TemporaryDirectory() as workdir:
                 app = states.app_for(states.prepare(workdir))
                 await shoot(name, app, states.certificate_run_before(verdict))
+        for name, verdict in [("hostkey-viewer", "untrusted"), ("hostkey-changed", "changed")]:
+            with tempfile.TemporaryDirectory() as workdir:
+                app = states.app_for(states.prepare(workdir))
+                await shoot(name, app, states.hostkey_run_before(verdict))
         for name, run_before in [("connect-screen", states.connect_run_before),
                                  ("help-screen", states.help_run_before)]:  # fmt: skip
             with tempfile.TemporaryDirectory() as workdir:

@@ -8,6 +8,7 @@ screen's status line is given the name a real site would have.
 
 from __future__ import annotations
 
+import base64
 import os
 import pathlib
 import ssl
@@ -16,14 +17,18 @@ from datetime import UTC, datetime
 from tui.app import FerrymanApp
 from tui.config import Config
 from tui.demo import SandboxServer, self_signed
+from tui.identity import SSH_HOST_KEY, Identity
 from tui.remote.tls import PeerCertificate, TLSCheck, fingerprint
 from tui.screens.certificate import CertificateScreen
+from tui.screens.identity import trust_viewer
 from tui.screens.main import MainScreen
 from tui.sites import Site, save_sites
 from tui.transfer.queue import Direction, Job, State
 from tui.trust.certificate import CertificateReport
+from tui.trust.hostkey import HostKeyRules
+from tui.trust.kinds import Report
 from tui.trust.policy import TrustPolicy
-from tui.trust.store import TrustedCertificate, TrustStore
+from tui.trust.store import TrustedCertificate, TrustedIdentity, TrustStore
 from tui.trust.verify import build_report, trust_anchors
 
 DATA = pathlib.Path(__file__).parent / "data"
@@ -94,6 +99,50 @@ def report(verdict: str) -> CertificateReport:
     judged.revocation_detail = "the certificate names no OCSP responder or CRL"
     TrustPolicy(store)._judge(judged)
     return judged
+
+
+HOST_SITE = "sftp.example.org:22"
+
+
+def hostkey_report(verdict: str, key: str = "hostkey-ed25519.pub") -> Report:
+    """A committed host key (``data/``) as the SSH transport describes it, judged by the
+    real rules (``HostKeyRules``: what an empty known_hosts says) and the real policy:
+    ``untrusted`` (unknown), ``changed`` (another key was trusted), ``revoked`` (known_hosts
+    marks it ``@revoked``)."""
+    key_type, encoded = (DATA / key).read_text().split()[:2]
+    home = os.environ["FERRYMAN_HOME"]
+    os.makedirs(home, exist_ok=True)
+    known_hosts = os.path.join(home, "known_hosts")
+    with open(known_hosts, "w", encoding="ascii") as handle:
+        if verdict == "revoked":
+            handle.write(f"@revoked sftp.example.org {key_type} {encoded}\n")
+    identity = Identity(
+        site=HOST_SITE, host="sftp.example.org", kind=SSH_HOST_KEY,
+        sha256=fingerprint(base64.b64decode(encoded)),
+        details=(("key_type", key_type), ("key", encoded), ("known_hosts_name", "sftp.example.org"),
+                 ("known_hosts_files", known_hosts)),
+    )  # fmt: skip
+    store = TrustStore(os.path.join(home, "snapshot-hostkey-trust.json"))
+    if verdict == "changed":
+        old_type, old = (DATA / "hostkey-ed25519-old.pub").read_text().split()[:2]
+        store.add(HOST_SITE, TrustedIdentity(
+            kind=SSH_HOST_KEY, sha256=fingerprint(base64.b64decode(old)), failing=["general"],
+            problems=[], accepted_at="2026-01-01T00:00:00Z",
+            details={"key_type": old_type, "key": old},
+        ))  # fmt: skip
+    judged = HostKeyRules().report(identity)
+    TrustPolicy(store)._judge(judged)
+    return judged
+
+
+def hostkey_run_before(verdict: str):  # type: ignore[no-untyped-def]
+    async def run_before(pilot) -> None:  # type: ignore[no-untyped-def]
+        await dismiss_connect(pilot)
+        await pilot.app.push_screen(trust_viewer(hostkey_report(verdict)))
+        await pilot.pause()
+        await pilot.pause()  # the fingerprints are laid out again for their width
+
+    return run_before
 
 
 def app_for(local: str, url: str | None = None, store: TrustStore | None = None) -> FerrymanApp:

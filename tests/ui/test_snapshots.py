@@ -107,3 +107,19 @@ def test_certificate_viewer_at_60x20(snap_compare, workdir):
     app = states.app_for(states.prepare(workdir))
     assert snap_compare(app, terminal_size=states.SMALL,
                         run_before=states.certificate_run_before("untrusted"))  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    ("verdict", "size"),
+    [("untrusted", states.SIZE), ("changed", states.SIZE), ("changed", states.SMALL)],
+    ids=["unknown-80x24", "changed-80x24", "changed-60x20"],
+)
+def test_hostkey_viewer(snap_compare, workdir, verdict, size):
+    """An SSH host key known_hosts does not list: NOT TRUSTED in words, its type with 256
+    bits, its SHA256: fingerprint on one line (in halves at 60 columns), what known_hosts
+    says (in red), the randomart headed [ED25519 256], and no base64 key. The changed one:
+    the WARNING on a red frame, "Trusted before" beside "Presented now", each fingerprint
+    in halves over its randomart; at 60x20 both fingerprints whole above the fold. All
+    three buttons, Reject focused."""
+    app = states.app_for(states.prepare(workdir))
+    assert snap_compare(app, terminal_size=size, run_before=states.hostkey_run_before(verdict))

@@ -1,7 +1,8 @@
 """Provides the trust viewer for a peer identity of any kind, and the choice of viewer by kind.
 
-X.509 certificates have their own viewer (``CertificateScreen``: sections, chain); every
-other kind (SSH host keys until they get theirs, a test backend's toy kind) is shown here:
+X.509 certificates have their own viewer (``CertificateScreen``: sections, chain), SSH host
+keys theirs (``HostKeyScreen``: fingerprint, randomart, known_hosts); every other kind (a
+test backend's toy kind) is shown here:
 its details as labelled values, its fingerprint in the form its users know, and the same
 three answers with the same rules (a changed identity is shown old beside new; a revoked
 one cannot be accepted). It reuses the certificate viewer's styles.
@@ -19,7 +20,7 @@ from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.screen import ModalScreen
 from textual.widgets import Button, Label, Static
 
-from tui.identity import X509, kind_noun, show_fingerprint
+from tui.identity import SSH_HOST_KEY, X509, kind_noun, show_fingerprint
 from tui.screens.quiet import QuietScreen
 from tui.textsafe import printable
 from tui.trust.kinds import Report
@@ -34,6 +35,10 @@ def trust_viewer(report: Report, *, ask: bool = True) -> ModalScreen[TrustDecisi
 
         if isinstance(report, CertificateReport):
             return CertificateScreen(report, ask=ask)
+    if report.kind == SSH_HOST_KEY:
+        from tui.screens.hostkey import HostKeyScreen
+
+        return HostKeyScreen(report, ask=ask)
     return IdentityScreen(report, ask=ask)
 
 
