@@ -19,8 +19,10 @@ Prints each task's best and median time, the tool's CPU time (its whole process 
 or sftp-server included, alike for both tools; Ferryman's detached ssh connection master
 too, measured from /proc) and peak RSS (the largest single process of
 the tree), and the ratios Ferryman / sftp (the targets: download <= 1.0, upload <= 1.2,
-small files <= 0.2, CPU <= 1.5, Ferryman's RSS < 64 MB); uploads are also compared with
-``sftp`` ``put -f``, which flushes to the server's disk as Ferryman does. Not a test.
+small files <= 0.2, CPU <= 1.5, Ferryman's RSS < 64 MB). An upload to a new name is
+compared with ``sftp``'s ``put``; an upload over a file, which Ferryman flushes to the
+server's disk before it replaces the old one, with ``put -f``, which flushes too. Not a
+test.
 """
 
 from __future__ import annotations
@@ -158,9 +160,11 @@ def _shut(sock: socket.socket) -> None:
 
 
 def measure_once(
-    argv: list[str], env: dict[str, str], clean: str | None
+    argv: list[str], env: dict[str, str], clean: str | Callable[[], None] | None
 ) -> tuple[float, int, float]:
-    if clean and os.path.lexists(clean):
+    if callable(clean):
+        clean()
+    elif clean and os.path.lexists(clean):
         shutil.rmtree(clean) if os.path.isdir(clean) else os.remove(clean)
     os.sync()
     # Ferryman's ssh connection master detaches (ControlPersist), so no wait counts its CPU
@@ -322,6 +326,12 @@ def main() -> None:
 
     uploaded = os.path.join(served, "uploaded.bin")  # removed before each upload: every
     # tool writes a new file (over an old one, ext4 flushes at the rename or truncation)
+    replaced = os.path.join(served, "replaced.bin")
+
+    def old_file() -> None:  # what "upload over a file" replaces: 1 MiB, the server's own
+        with open(replaced, "wb") as handle:
+            handle.write(b"old" * 349525)
+        shutil.chown(replaced, *((None, None) if transport == "local" else ("ferrytest",)))
 
     def where(path: str) -> str:
         return os.path.join(remote, path)  # absolute over ssh ("sftp://host//abs/path")
@@ -339,11 +349,16 @@ def main() -> None:
             ("sftp", setup.sftp(False, batch(work, "put.b", f"put "
                      f"{os.path.join(served, 'upload.bin')} {where('uploaded.bin')}")),
              uploaded),
-            # Ferryman flushes an upload to the server's disk before renaming it into place
-            # (fsync@openssh.com); sftp does that with -f.
+        ]),
+        # Over a file, Ferryman flushes the copy to the server's disk before it takes the
+        # old one's place (fsync@openssh.com); sftp flushes with -f (and writes in place).
+        ("upload over a file", options.size_mib << 20, [
+            ("ferryman", [*setup.ferryman(False), "put",
+                          os.path.join(served, "upload.bin"),
+                          setup.url(False, where("replaced.bin"))], old_file),
             ("sftp -f", setup.sftp(False, batch(work, "putf.b", f"put -f "
-                        f"{os.path.join(served, 'upload.bin')} {where('uploaded.bin')}")),
-             uploaded),
+                        f"{os.path.join(served, 'upload.bin')} {where('replaced.bin')}")),
+             old_file),
         ]),
         (f"{options.files} small files, {2 * options.delay_ms:g} ms RTT", 0, [
             ("ferryman", [*setup.ferryman(True), "get", "-r", "-j", str(options.jobs),
@@ -358,6 +373,10 @@ def main() -> None:
     wanted = options.tasks.split(",")
     tasks = [t for t in tasks if t[0].split()[0] in wanted or ("small" in wanted and "small"
                                                                  in t[0])]  # fmt: skip
+    # Ferryman starts from bytecode, as an installed package does (this machine sets
+    # PYTHONDONTWRITEBYTECODE: each run would compile what it imports again).
+    subprocess.run([sys.executable, "-m", "compileall", "-q", os.path.join(ROOT, "tui")],
+                   check=True, env=dict(os.environ, PYTHONDONTWRITEBYTECODE=""))  # fmt: skip
     try:
         for task, _volume, tools in tasks:
             runs: dict[str, list[tuple[float, int, float]]] = {name: [] for name, _, _ in tools}

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import os
 import shutil
+import sys
 import tempfile
 import threading
 import time
@@ -13,7 +14,7 @@ from datetime import UTC, datetime
 
 import pytest
 
-from tests.sftp_local import SFTP_SERVER, local_site, open_local, server_channel
+from tests.sftp_local import SFTP_SERVER, LocalChannel, local_site, open_local, server_channel
 from tui.errors import (
     AlreadyExists,
     Cancelled,
@@ -242,3 +243,39 @@ def test_a_folder_of_thousands_of_links__lists_them_all_with_their_targets():
             assert {e.name: e.target for e in entries}["2999"] == "t2999"
     finally:
         shutil.rmtree(folder)
+
+
+# ssh's way of reading a session's input: 32 KiB at a time, as it comes.
+SSH_LIKE_READER = """
+import os, subprocess, sys
+server = subprocess.Popen(sys.argv[1:], stdin=subprocess.PIPE)
+while chunk := os.read(0, 32 * 1024):
+    server.stdin.write(chunk)
+    server.stdin.flush()
+server.stdin.close()
+server.wait()
+"""
+
+
+def test_an_upload__writes_each_request_whole_once_the_pipe_has_room(served, monkeypatch):
+    """ssh reads the request pipe 32 KiB at a time, and each read of a full pipe woke the
+    client to top it up: ~28,000 wake-ups and writes per GiB. A WRITE now waits for replies
+    until the pipe takes it whole: about one write per request."""
+    assert SFTP_SERVER is not None
+    command = [sys.executable, "-c", SSH_LIKE_READER, SFTP_SERVER, "-d", served, "-e"]
+    calls = []
+    writev = os.writev
+
+    def counted(fd, parts):
+        calls.append(fd)
+        return writev(fd, parts)
+
+    data = pattern(32 << 20, seed=5)
+    with SFTPFS(local_site(), LocalChannel(command), timeout=10) as session:
+        monkeypatch.setattr(os, "writev", counted)
+        with session.open_write("paced.bin") as writer:
+            for start in range(0, len(data), 256 << 10):
+                writer.write(data[start : start + (256 << 10)])
+        requests = len(data) // session.client.write_size
+    assert len(calls) <= requests * 1.25, (len(calls), requests)
+    assert open(os.path.join(served, "paced.bin"), "rb").read() == data

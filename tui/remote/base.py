@@ -323,6 +323,12 @@ class RemoteFS(abc.ABC):
     def rename(self, source: str, target: str) -> None:
         """Rename or move ``source`` to ``target`` (replacing a file where the server allows)."""
 
+    def flush_to_disk(self, path: str) -> None:
+        """Ask the server to write a complete file to its disk before it replaces another
+        (SFTP ``fsync@openssh.com``), so a crash there cannot leave an empty file where a
+        good one was. A protocol with no such request (FTP) does nothing."""
+        del path  # nothing to ask for
+
     @abc.abstractmethod
     def size(self, path: str) -> int:
         """A file's size in bytes."""

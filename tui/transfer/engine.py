@@ -296,7 +296,8 @@ class TransferEngine:
         else:
             upload_file(session, job.source, job.target, resume=resume, progress=report,
                         cancel=job.stop, verify=verify, in_place=job.in_place,
-                        note=notes.append, limit=self.limit)  # fmt: skip
+                        replaces=not job.over_nothing, note=notes.append,
+                        limit=self.limit)  # fmt: skip
 
         report.flush()
         self._keep_time(job, session)
@@ -331,7 +332,7 @@ class TransferEngine:
             # The plan decided, or this is a retry and what is there is this job's own
             # partial upload. (Paused or retried by the user, a job checks again.)
             return Conflict.OVERWRITE
-        job.in_place = False
+        job.in_place = job.over_nothing = False
         if job.fresh and job.attempts == 0:
             return nothing_there(job)  # a folder this run created: a round trip saved
         existing = target_info(job, session)

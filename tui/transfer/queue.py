@@ -76,6 +76,7 @@ class Job:
     fresh: bool = False  # its folder was just created: the target cannot exist yet
     replace: bool = False  # a sync plan already decided: overwrite, never ask
     in_place: bool = False  # a small upload to where nothing was: what is there now is its own
+    over_nothing: bool = False  # no file was at the target: no good copy to keep safe there
     depth: int = 0  # folders between the copy's root and this job's folder
     # A folder's identity (MLSD "unique", local "device:inode") and its ancestors': a folder
     # that is one of the folders it is inside is a link loop, and is not expanded.
