@@ -1,0 +1,152 @@
+"""The ProxyJump chain Ferryman builds itself (``tui.remote.sshjump``): ssh's ProxyJump values
+read as ssh reads them (users, ports, IPv6, ssh:// URIs; anything else one ConfigError, never
+a traceback), and the ProxyCommand for each hop surviving ssh's ``%`` expansion and the
+shell intact, however deep the chain and whatever the paths hold; loops bounded."""
+
+from __future__ import annotations
+
+import re
+import shlex
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from tui.errors import ConfigError
+from tui.remote import sshjump
+from tui.remote.sshjump import MAX_HOPS, Hop, parse_jump, route
+
+
+@pytest.mark.parametrize(
+    ("spec", "hops"),
+    [
+        ("jumphost", [Hop("jumphost")]),
+        ("u@jh:2222,v@[::1]:23", [Hop("jh", 2222, "u"), Hop("::1", 23, "v")]),
+        ("ssh://v@h2:23", [Hop("h2", 23, "v")]),
+        ("SSH://h2/", [Hop("h2")]),
+        ("u@x@jh", [Hop("jh", None, "u@x")]),  # the user ends at the last @, as in ssh
+        ("[::1]", [Hop("::1")]),
+        ("a,b,c", [Hop("a"), Hop("b"), Hop("c")]),
+        ("none", []),
+        ("NONE", []),
+        ("", []),
+    ],
+)  # fmt: skip
+def test_a_proxyjump_value__reads_as_ssh_reads_it(spec, hops):
+    assert parse_jump(spec) == hops
+
+
+@pytest.mark.parametrize(
+    "spec", ["jh:0", "jh:65536", "jh:22x", "@jh", "jh:", "[::1", "[::1]x", "[::1]:", "a b",
+             "a,,b", "j'h", "%r@jh", "jh:２２"],
+)  # fmt: skip
+def test_a_proxyjump_value_ssh_would_refuse__is_one_config_error(spec):
+    with pytest.raises(ConfigError) as refused:
+        parse_jump(spec)
+    assert "\n" not in str(refused.value)
+
+
+def test_a_hops_key__is_the_trust_stores_host_and_port():
+    assert [hop.key for hop in parse_jump("jh,u@jh:2200,[::1]:23,[fe80::1]")] == [
+        "jh:22", "jh:2200", "[::1]:23", "[fe80::1]:22"]  # fmt: skip
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.text(max_size=80))
+def test_any_proxyjump_text__gives_hops_or_one_config_error(text):
+    try:
+        hops = parse_jump(text)
+    except ConfigError as error:
+        assert "\n" not in str(error)
+        return
+    for hop in hops:
+        assert hop.host and not any(c.isspace() for c in hop.host)
+        assert hop.port is None or 0 < hop.port <= 65535
+
+
+NAME = st.text(st.characters(codec="ascii", categories=("L", "N"), include_characters="-._"),
+               min_size=1, max_size=12)  # fmt: skip
+HOP = st.builds(Hop, NAME, st.none() | st.integers(1, 65535), st.none() | NAME)
+
+
+def written(hop: Hop) -> str:
+    host = f"[{hop.host}]" if ":" in hop.host else hop.host
+    return (f"{hop.user}@" if hop.user else "") + host + (f":{hop.port}" if hop.port else "")
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.lists(HOP, min_size=1, max_size=5))
+def test_hops_written_as_ssh_writes_them__read_back_the_same(hops):
+    assert parse_jump(",".join(written(hop) for hop in hops)) == hops
+
+
+def ssh_expands(text: str, host: str, port: str) -> str:
+    """What ssh makes of a ProxyCommand's tokens (%% %h %p; any other is an error)."""
+
+    def one(match: re.Match[str]) -> str:
+        token = match.group(1)
+        if token == "%":
+            return "%"
+        assert token in "hp", f"ssh would refuse %{token}"
+        return host if token == "h" else port
+
+    return re.sub(r"%(.)", one, text)
+
+
+def hop_argv(command: str, host: str, port: str) -> list[str]:
+    """The argv the shell gives a ProxyCommand, after ssh's expansion (``exec`` + it)."""
+    return shlex.split(ssh_expands(command, host, port))
+
+
+@settings(max_examples=100, deadline=None)
+@given(
+    st.lists(HOP, min_size=1, max_size=3),
+    st.text(st.characters(codec="utf-8", exclude_categories=("Cs", "Cc")), max_size=20),
+)  # fmt: skip
+def test_the_proxycommand__reaches_each_hop_with_its_options_intact(hops, odd):
+    # A config path with quotes, %, spaces or $: none of it may be read by ssh or the shell.
+    base = ["/usr/bin/ssh", "-F", f"/tmp/{odd}'%h\" $HOME/config"]
+
+    def options_for(number: int) -> list[str]:
+        return [f'-oKnownHostsCommand="/run/%x/helper" known-hosts %I %H {number}']
+
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(sshjump, "resolved", lambda *args: {})
+        made = route(base, {"proxyjump": ",".join(written(hop) for hop in hops)}, options_for)
+    assert [hop for hop, _ in made.hops] == hops
+    assert made.options[0] == "-oProxyJump=none"
+    command = made.options[1].removeprefix("-oProxyCommand=")
+    target = ("destination.example", "2022")
+    for number in range(len(hops), 0, -1):  # outermost first: the last hop leads to the site
+        hop = hops[number - 1]
+        argv = hop_argv(command, *target)
+        assert argv[: len(base) + 1] == [*base, options_for(number)[0]]
+        assert argv[-4:] == ["-W", f"[{target[0]}]:{target[1]}", "--", hop.host]
+        assert ("-p" in argv) == (hop.port is not None) and ("-l" in argv) == bool(hop.user)
+        inner = [arg for arg in argv if arg.startswith("-oProxyCommand=")]
+        assert len(inner) == (1 if number > 1 else 0)
+        if inner:
+            command = inner[0].removeprefix("-oProxyCommand=")
+            target = (hop.host, str(hop.port or 22))
+
+
+def test_a_jump_host_with_its_own_proxyjump__is_reached_through_that_one(monkeypatch):
+    configs = {"jh": {"proxyjump": "bastion"}, "bastion": {"userknownhostsfile": "/k"}}
+    monkeypatch.setattr(sshjump, "resolved", lambda base, host, port, user: configs.get(host, {}))
+    made = route(["ssh"], {"proxyjump": "jh"}, lambda number: [f"hop{number}"])
+    assert [(hop.host, files) for hop, files in made.hops] == [
+        ("bastion", ("/k",)), ("jh", sshjump.files_in({}))]  # fmt: skip
+    assert "hop1" in made.options[1] and "hop2" in made.options[1]
+
+
+def test_a_proxyjump_loop__is_one_config_error_not_endless_sshs(monkeypatch):
+    configs = {"a": {"proxyjump": "b"}, "b": {"proxyjump": "a"}}
+    monkeypatch.setattr(sshjump, "resolved", lambda base, host, port, user: configs[host])
+    with pytest.raises(ConfigError, match=f"longer than {MAX_HOPS} hops"):
+        route(["ssh"], {"proxyjump": "a"}, lambda number: [])
+
+
+def test_no_proxyjump__changes_nothing(monkeypatch):
+    monkeypatch.setattr(sshjump, "resolved", lambda *args: pytest.fail("no hop to resolve"))
+    assert route(["ssh"], {"proxycommand": "nc %h %p"}, lambda number: []) == ([], [])
+    assert route(["ssh"], {"proxyjump": "none"}, lambda number: []) == ([], [])
