@@ -5,6 +5,7 @@ shell intact, however deep the chain and whatever the paths hold; loops bounded.
 
 from __future__ import annotations
 
+import base64
 import re
 import shlex
 
@@ -13,8 +14,12 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from tui.errors import ConfigError
+from tui.identity import ON_THE_WAY
 from tui.remote import sshjump
+from tui.remote.base import SessionSettings
+from tui.remote.sshchannel import SSHChannel
 from tui.remote.sshjump import MAX_HOPS, Hop, parse_jump, route
+from tui.sites import Site
 
 
 @pytest.mark.parametrize(
@@ -150,3 +155,46 @@ def test_no_proxyjump__changes_nothing(monkeypatch):
     monkeypatch.setattr(sshjump, "resolved", lambda *args: pytest.fail("no hop to resolve"))
     assert route(["ssh"], {"proxycommand": "nc %h %p"}, lambda number: []) == ([], [])
     assert route(["ssh"], {"proxyjump": "none"}, lambda number: []) == ([], [])
+
+
+def test_a_key_request_naming_a_hop_the_channel_lacks__gets_no_answer_and_no_judgement():
+    judged: list[tuple[str, object]] = []
+
+    def decider(who):
+        return lambda identity: judged.append((who, identity)) is None
+
+    site = Site("behind", 22, protocol="sftp")
+    channel = SSHChannel(site, SessionSettings(decider=decider("site")), ["true"],
+                         files=("/nowhere",), hops=[(Hop("jh", 2200), ("/nowhere",))],
+                         hop_decider=decider("hop"))  # fmt: skip
+    try:
+        key = base64.b64encode(b"\0\0\0\x0bssh-ed25519\0\0\0\x20" + b"k" * 32).decode()
+        request = ["HOSTNAME", "[127.0.0.1]:2200", "ssh-ed25519", "SHA256:x", key]
+        for hop in ("0", "2", "01x", "-1", "\u0661", "1 "):
+            assert channel._handle("known-hosts", [*request, hop]) is None
+        assert judged == []
+        assert channel._handle("known-hosts", [*request, "1"]) == " ".join(request[1:3] + [key])
+        assert channel._handle("known-hosts", request) is not None
+        (who, hop_key), (other, site_key) = judged
+        assert (who, hop_key.site, dict(hop_key.details)[ON_THE_WAY]) == ("hop", "jh:2200",
+                                                                           "behind:22")
+        assert (other, site_key.site, ON_THE_WAY in dict(site_key.details)) == (
+            "site", "behind:22", False)  # fmt: skip
+    finally:
+        channel.close()
+
+
+def test_trust_on_the_command_line__accepts_the_sites_key_never_a_jump_hosts():
+    from tui.errors import CertificateNotTrusted
+    from tui.identity import SSH_HOST_KEY, Identity, fingerprint
+    from tui.trust import hostkey  # noqa: F401  (registers the host-key rules)
+    from tui.trust.policy import TrustPolicy
+    from tui.trust.store import TrustStore
+
+    shared = fingerprint(b"one key on both hosts")  # one fingerprint given on --trust
+    policy = TrustPolicy(TrustStore(), fingerprints=[shared])
+    site = Identity("behind:22", "behind", SSH_HOST_KEY, shared)
+    jump = site._replace(site="jh:22", host="jh", details=((ON_THE_WAY, "behind:22"),))
+    assert policy.decide(site)
+    with pytest.raises(CertificateNotTrusted):
+        policy.decide(jump)
