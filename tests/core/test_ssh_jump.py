@@ -198,3 +198,25 @@ def test_trust_on_the_command_line__accepts_the_sites_key_never_a_jump_hosts():
     assert policy.decide(site)
     with pytest.raises(CertificateNotTrusted):
         policy.decide(jump)
+
+
+@pytest.mark.parametrize(
+    ("spec", "hops"),
+    [("%r@bastion", [Hop("bastion", None, "bob")]), ("gw-%n", [Hop("gw-behind")]),
+     ("%h:%p", [Hop("10.0.0.5", 2022)]), ("bastion", [Hop("bastion")])],
+)  # fmt: skip
+def test_a_proxyjump_with_tokens__is_expanded_as_ssh_expands_it(spec, hops):
+    config = {"proxyjump": spec, "hostname": "10.0.0.5", "port": "2022", "user": "bob"}
+    assert sshjump.jumps_of(config, "behind") == hops
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.text(st.sampled_from("%%hnprx@:,ab"), max_size=20))
+def test_any_proxyjump_with_percent_signs__gives_hops_or_one_config_error(spec):
+    config = {"proxyjump": spec, "hostname": "h", "port": "22", "user": "u"}
+    try:
+        hops = sshjump.jumps_of(config, "n")
+    except ConfigError as error:
+        assert "\n" not in str(error)
+        return
+    assert all("%" not in hop.host for hop in hops)

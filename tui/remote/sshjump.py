@@ -27,6 +27,7 @@ for the ``[%h]:%p`` that names where to go next.
 from __future__ import annotations
 
 import math
+import re
 import shlex
 from collections.abc import Callable
 from typing import TYPE_CHECKING, NamedTuple
@@ -115,7 +116,8 @@ def site_route(
         ConfigError: a ProxyJump Ferryman cannot read, or a loop.
     """
     config = resolved(base, site.host, site.port if site.port != 22 else None, site.user)
-    return route(base, config, lambda hop: safety_options(settings, hop)), files_in(config)
+    jumps = route(base, config, lambda hop: safety_options(settings, hop), site.host)
+    return jumps, files_in(config)
 
 
 def parse_jump(spec: str) -> list[Hop]:
@@ -164,8 +166,35 @@ def _host_port(text: str) -> tuple[str, int | None]:
     return host, int(port_text)
 
 
+def jumps_of(config: dict[str, str], name: str) -> list[Hop]:
+    """The hops a resolved configuration's ``ProxyJump`` names, its tokens (``%h``, ``%n``,
+    ``%p``, ``%r``, ``%%``; ``ssh -G`` prints them unexpanded) expanded as ssh would for the
+    host called ``name``.
+
+    Raises:
+        ConfigError: a token ssh does not allow there, or a hop that cannot be read.
+    """
+    spec = config.get("proxyjump", "")
+    if "%" in spec:
+        values = {"%": "%", "h": config.get("hostname", name), "n": name,
+                  "p": config.get("port", "22"), "r": config.get("user", "")}  # fmt: skip
+
+        def expand(match: re.Match[str]) -> str:
+            if match.group(1) not in values:
+                token = printable(match.group(0))
+                raise ConfigError(f"ssh's ProxyJump {printable(spec)[:200]!r} holds a token "
+                                  f"Ferryman cannot expand: {token!r}")  # fmt: skip
+            return values[match.group(1)]
+
+        spec = re.sub(r"%(.?)", expand, spec, flags=re.DOTALL)
+    return parse_jump(spec)
+
+
 def route(
-    base: list[str], destination: dict[str, str], options_for: Callable[[int], list[str]]
+    base: list[str],
+    destination: dict[str, str],
+    options_for: Callable[[int], list[str]],
+    name: str = "",
 ) -> Route:
     """The options that take ssh to the destination through Ferryman's own jump chain.
 
@@ -173,6 +202,7 @@ def route(
         base: ``ssh_command()``'s (ssh, and ``-F CONFIG`` when set).
         destination: The destination's resolved configuration (``sshexplain.resolved``).
         options_for: The options of the ssh for hop N (its ``KnownHostsCommand`` names N).
+        name: The destination as given to ssh (``%n`` in its ProxyJump).
 
     Raises:
         ConfigError: a ProxyJump that cannot be read, or a chain of more than MAX_HOPS.
@@ -189,7 +219,7 @@ def route(
         last, before = chain[-1], chain[:-1]
         config = resolved(base, last.host, last.port, last.user)
         # The hops written before it lead to it (ssh's -J); else its own ProxyJump, if any.
-        inner = before or parse_jump(config.get("proxyjump", ""))
+        inner = before or jumps_of(config, last.host)
         through = command_for(inner, depth + 1) if inner else None
         hops.append((last, files_in(config)))
         argv = [*base, *options_for(len(hops))]
@@ -202,7 +232,7 @@ def route(
         return (f"{escape_percent(shlex.join(argv))} -W '[%h]:%p' "
                 f"{escape_percent(shlex.join(['--', last.host]))}")  # fmt: skip
 
-    chain = parse_jump(destination.get("proxyjump", ""))
+    chain = jumps_of(destination, name)
     if not chain:
         return Route([], [])
     command = command_for(chain, 1)
