@@ -13,11 +13,12 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from tui.errors import ConfigError
+from tui.errors import AuthFailed, ConfigError, ConnectFailed, FerrymanError
 from tui.identity import ON_THE_WAY
 from tui.remote import sshjump
 from tui.remote.base import SessionSettings
 from tui.remote.sshchannel import SSHChannel
+from tui.remote.sshexplain import explain_hop
 from tui.remote.sshjump import MAX_HOPS, Hop, parse_jump, route
 from tui.sites import Site
 
@@ -153,8 +154,8 @@ def test_a_proxyjump_loop__is_one_config_error_not_endless_sshs(monkeypatch):
 
 def test_no_proxyjump__changes_nothing(monkeypatch):
     monkeypatch.setattr(sshjump, "resolved", lambda *args: pytest.fail("no hop to resolve"))
-    assert route(["ssh"], {"proxycommand": "nc %h %p"}, lambda number: []) == ([], [])
-    assert route(["ssh"], {"proxyjump": "none"}, lambda number: []) == ([], [])
+    assert route(["ssh"], {"proxycommand": "nc %h %p"}, lambda number: []) == ([], [], ())
+    assert route(["ssh"], {"proxyjump": "none"}, lambda number: []) == ([], [], ())
 
 
 def test_a_key_request_naming_a_hop_the_channel_lacks__gets_no_answer_and_no_judgement():
@@ -220,3 +221,35 @@ def test_any_proxyjump_with_percent_signs__gives_hops_or_one_config_error(spec):
         assert "\n" not in str(error)
         return
     assert all("%" not in hop.host for hop in hops)
+
+
+JUMP = Site("jh", 2200, user="ops", protocol="sftp")
+
+
+@pytest.mark.parametrize(
+    ("logged", "kind", "words"),
+    [
+        ("channel 0: open failed: connect failed: Connection refused\r\n"
+         "stdio forwarding failed\r\n", ConnectFailed,
+         "The ProxyJump host jh:2200 could not reach behind:22 on the way to behind:22"),
+        ("ops@127.0.0.1: Permission denied (publickey,password).\r\n", AuthFailed,
+         "On the way to behind:22 (ProxyJump): ops@jh:2200 refused the login"),
+        ("ssh: connect to host 127.0.0.1 port 2200: Connection refused\r\n", ConnectFailed,
+         "jh:2200 refused the connection"),
+    ],
+)  # fmt: skip
+def test_what_a_jump_hosts_ssh_logged__is_its_own_error_on_the_way(logged, kind, words):
+    error = explain_hop(logged, JUMP, "behind:22", "behind:22")
+    assert type(error) is kind and words in str(error) and "\n" not in str(error)
+
+
+def test_a_jump_hosts_ssh_that_logged_nothing__leaves_the_explaining_to_the_sites():
+    assert explain_hop("", JUMP, "behind:22", "behind:22") is None
+    assert explain_hop("Warning: Permanently added x\n\n", JUMP, "b:22", "b:22") is None
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.text(max_size=300))
+def test_any_jump_host_log__is_no_error_or_one_line_of_the_projects_own(text):
+    error = explain_hop(text, JUMP, "behind:22", "behind:22")
+    assert error is None or (isinstance(error, FerrymanError) and "\n" not in str(error))

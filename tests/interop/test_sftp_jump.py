@@ -14,7 +14,7 @@ from tests.interop.servers import password
 from tests.interop.sshd import SSHD, host_fingerprint
 from tui.cli import main
 from tui.connection import ConnectionService
-from tui.errors import CertificateNotTrusted
+from tui.errors import AuthFailed, CertificateNotTrusted, ConnectFailed
 from tui.remote import sshbridge
 from tui.remote.base import OTHER_HOST_PROMPT
 from tui.trust.policy import TrustDecision
@@ -222,6 +222,51 @@ def test_a_jump_host_listed_in_its_own_known_hosts_file__is_trusted_without_aski
         ).close()
         assert [report.site for report in asked.shown] == ["behind:22"]
         assert digest(str(own)) == before
+    finally:
+        sshbridge.stop_masters()
+        jump.stop()
+
+
+def test_a_jump_host_that_refuses_the_login__is_named_in_the_error_not_the_site(server, client):
+    jump = SSHD().start()  # no key of the client's, and the password given is wrong
+    try:
+        client.add_host("jumphost", jump, "PubkeyAuthentication no")
+        service = ConnectionService(prompt=Prompt(TrustDecision.ONCE), check_revocation=False,
+                                    ask=lambda prompt, echo: "not the password")  # fmt: skip
+        with pytest.raises(AuthFailed) as refused:
+            service.open(behind(client, server))
+        message = str(refused.value)
+        assert "jumphost:22" in message and "behind:22" in message and "\n" not in message
+        assert "not the password" not in message
+    finally:
+        sshbridge.stop_masters()
+        jump.stop()
+
+
+def test_an_unreachable_jump_host__is_named_in_the_error_not_the_site(server, client):
+    closed = SSHD()  # a free port nobody listens on
+    client.add_host("jumphost", closed)
+    with pytest.raises(ConnectFailed) as refused:
+        ConnectionService(check_revocation=False).open(behind(client, server))
+    message = str(refused.value)
+    assert "jumphost:22 refused the connection" in message and "\n" not in message
+
+
+def test_a_site_that_refuses_the_login_behind_a_good_jump_host__is_the_one_named(
+    server, client
+):
+    jump = SSHD().start(client.public_key)
+    try:
+        client.add_host("jumphost", jump, "PubkeyAuthentication yes",
+                        f"IdentityFile {client.identity}")  # fmt: skip
+        target = behind(client, server)
+        client.write(key=False)  # the site: a password login, with the wrong password
+        service = ConnectionService(prompt=Prompt(TrustDecision.ONCE), check_revocation=False,
+                                    password_prompt=lambda site: "not the password")  # fmt: skip
+        with pytest.raises(AuthFailed) as refused:
+            service.open(target)
+        assert str(refused.value).startswith("ferrytest@behind:22 refused the login")
+        assert "Accepted publickey" in jump.log_text()
     finally:
         sshbridge.stop_masters()
         jump.stop()

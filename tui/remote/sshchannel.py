@@ -53,7 +53,7 @@ import signal
 import subprocess
 import threading
 from collections.abc import Sequence
-from typing import TYPE_CHECKING, BinaryIO, cast
+from typing import BinaryIO, cast
 
 from tui.errors import (
     AuthFailed,
@@ -77,15 +77,14 @@ from tui.remote.sshexplain import (
     CONFIG_ENV,  # noqa: F401  (the variable ssh_command reads, named here too)
     certificate_keys,
     explain,
+    explain_hop,
     known_hosts_files,
     listed_authority,
     ssh_command,
 )
 from tui.remote.sshjump import Hop, jump_refusal, safety_options, site_route
+from tui.sites import Site
 from tui.textsafe import printable
-
-if TYPE_CHECKING:
-    from tui.sites import Site
 
 STDERR_LIMIT = 64 * 1024
 
@@ -110,12 +109,14 @@ class SSHChannel:
         files: tuple[str, ...] | None = None,
         hops: Sequence[tuple[Hop, tuple[str, ...]]] = (),
         hop_decider: IdentityDecider | None = None,
+        hop_logs: Sequence[str] = (),
     ) -> None:
         self.site = site
         self.settings = settings
         self.identity: Identity | None = None  # the site's host key judged, if ssh asked
         self.hops = list(hops)  # the jump hosts (sshjump.route), numbered from 1
         self._hop_decider = hop_decider or settings.decider
+        self._hop_logs = list(hop_logs)  # where each hop's ssh logs (sshjump)
         self._errors: list[FerrymanError] = []
         self._stderr: collections.deque[bytes] = collections.deque()
         self._stderr_size = 0
@@ -273,6 +274,12 @@ class SSHChannel:
             return self._errors[0]
         if self.process.returncode is None:
             return ConnectionLost(f"The SSH connection to {self.site.key} stopped answering")
+        for number, log in enumerate(self._hop_logs, start=1):  # the nearest jump host first
+            hop = self.hops[number - 1][0]
+            following = self.hops[number][0].key if number < len(self.hops) else self.site.key
+            at = Site(hop.host, hop.port or 22, user=hop.user, protocol="sftp")
+            if (error := explain_hop(_tail(log), at, following, self.site.key)) is not None:
+                return error
         said = self.stderr_text()
         if not said.strip() and self.process.returncode == 255 and self._master_alive():
             # Logged in (the shared connection is up), yet the session ended at once without
@@ -372,7 +379,8 @@ def fetch_identity(site: Site, settings: SessionSettings) -> Identity:
     ]  # fmt: skip
     # Jump hosts are judged for real (they are logged in to) and may ask for a password.
     channel = SSHChannel(site, settings._replace(decider=record), command, files=files,
-                         hops=jumps.hops, hop_decider=settings.decider)  # fmt: skip
+                         hops=jumps.hops, hop_decider=settings.decider,
+                         hop_logs=jumps.logs)  # fmt: skip
     try:
         with contextlib.suppress(subprocess.TimeoutExpired):
             channel.process.wait(timeout=settings.timeout + 5)
@@ -408,4 +416,4 @@ def open_channel(site: Site, settings: SessionSettings) -> SSHChannel:
     shared = ["-oControlMaster=auto", f"-oControlPath={control}", "-oControlPersist=60"]
     options = [*_options(site, settings), *jumps.options, *shared]
     return SSHChannel(site, settings, [*base, *options, "-s", "--", site.host, "sftp"],
-                      files=files, hops=jumps.hops)  # fmt: skip
+                      files=files, hops=jumps.hops, hop_logs=jumps.logs)  # fmt: skip

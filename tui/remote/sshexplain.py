@@ -134,6 +134,27 @@ def explain(text: str, status: int, site: Site, identity: Identity | None) -> Fe
     return ConnectionLost(f"The SSH connection to {where} ended (ssh exit {status}){detail}")
 
 
+def explain_hop(text: str, hop: Site, following: str, site: str) -> FerrymanError | None:
+    """What a jump host's ssh logged (``sshjump``), as the error of the connection to
+    ``site``, or None when it logged no failure. ``following`` is the host it leads to: a
+    jump host that cannot open the way there says so itself (``channel 0: open failed``)."""
+    lines = [printable(line.strip()) for line in text.splitlines() if line.strip()]
+    meaningful = [line for line in lines if not line.lower().startswith(_NOISE)]
+    if not meaningful:
+        return None
+    needles = ("channel 0: open failed", "stdio forwarding failed", "administratively prohibited")
+    onward = [line for line in meaningful if any(needle in line.lower() for needle in needles)]
+    if onward:
+        return ConnectFailed(
+            f"The ProxyJump host {hop.key} could not reach {following} on the way to {site} "
+            f"({onward[0][:300]})", reply=onward[0][:300],
+        )  # fmt: skip
+    error = explain(text, 255, hop, None)
+    error.message = f"On the way to {site} (ProxyJump): {error.message}"
+    error.args = (error.message,)
+    return error
+
+
 def resolved(
     base: list[str], host: str, port: int | None = None, user: str | None = None
 ) -> dict[str, str]:

@@ -27,7 +27,9 @@ for the ``[%h]:%p`` that names where to go next.
 from __future__ import annotations
 
 import math
+import os
 import re
+import secrets
 import shlex
 from collections.abc import Callable
 from typing import TYPE_CHECKING, NamedTuple
@@ -68,10 +70,12 @@ class Hop(NamedTuple):
 
 class Route(NamedTuple):
     """How to reach the destination: ssh's options, and the hops numbered from 1 (the
-    first host connected to) with the known_hosts files each one's configuration names."""
+    first host connected to) with the known_hosts files each one's configuration names,
+    and where each hop's ssh logs (``-E``; none when ``route`` was given no place)."""
 
     options: list[str]
     hops: list[tuple[Hop, tuple[str, ...]]]
+    logs: tuple[str, ...] = ()
 
 
 def safety_options(settings: SessionSettings, hop: int | None = None) -> list[str]:
@@ -116,7 +120,10 @@ def site_route(
         ConfigError: a ProxyJump Ferryman cannot read, or a loop.
     """
     config = resolved(base, site.host, site.port if site.port != 22 else None, site.user)
-    jumps = route(base, config, lambda hop: safety_options(settings, hop), site.host)
+    # Each hop's ssh logs to a file of its own: with ControlPersist, ssh sends a
+    # ProxyCommand's stderr to /dev/null, and a jump host's failure would go unexplained.
+    logs = os.path.join(sshbridge.runtime().directory, f"log-jump-{secrets.token_hex(8)}-")
+    jumps = route(base, config, lambda hop: safety_options(settings, hop), site.host, logs)
     return jumps, files_in(config)
 
 
@@ -195,6 +202,7 @@ def route(
     destination: dict[str, str],
     options_for: Callable[[int], list[str]],
     name: str = "",
+    logs: str | None = None,
 ) -> Route:
     """The options that take ssh to the destination through Ferryman's own jump chain.
 
@@ -203,6 +211,7 @@ def route(
         destination: The destination's resolved configuration (``sshexplain.resolved``).
         options_for: The options of the ssh for hop N (its ``KnownHostsCommand`` names N).
         name: The destination as given to ssh (``%n`` in its ProxyJump).
+        logs: Hop N's ssh logs to this path + N (``-E``), when given.
 
     Raises:
         ConfigError: a ProxyJump that cannot be read, or a chain of more than MAX_HOPS.
@@ -223,6 +232,8 @@ def route(
         through = command_for(inner, depth + 1) if inner else None
         hops.append((last, files_in(config)))
         argv = [*base, *options_for(len(hops))]
+        if logs is not None:
+            argv += ["-E", f"{logs}{len(hops)}"]
         if last.port is not None:
             argv += ["-p", str(last.port)]
         if last.user:
@@ -236,7 +247,8 @@ def route(
     if not chain:
         return Route([], [])
     command = command_for(chain, 1)
-    return Route(["-oProxyJump=none", f"-oProxyCommand={command}"], hops)
+    made = tuple(f"{logs}{number}" for number in range(1, len(hops) + 1)) if logs else ()
+    return Route(["-oProxyJump=none", f"-oProxyCommand={command}"], hops, made)
 
 
 def jump_refusal(error: Exception, hop: str, site: str) -> str:
