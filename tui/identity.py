@@ -111,6 +111,19 @@ class Identity(NamedTuple):  # a NamedTuple: cheaper to define at start-up than 
     revoked: str | None = None
 
 
+ON_THE_WAY = "on_the_way_to"
+"""A label of ``Identity.details``: the identity is that of a host the connection passes on
+its way to the site the user named (an SSH ProxyJump host); the value is that site's key.
+``--trust`` names the site's own identity, so the policy never accepts such a host's on it:
+one fingerprint given for one host must not let another through."""
+
+
+def on_the_way(identity: PeerIdentity) -> str | None:
+    """The site an identity was met on the way to (:data:`ON_THE_WAY`), or None."""
+    details = identity.details if isinstance(identity, Identity) else ()
+    return dict(details).get(ON_THE_WAY)
+
+
 IdentityDecider = Callable[[PeerIdentity], bool]
 """Called by a backend during every handshake with what the server presented; True to go
 on, False (or an exception) to refuse. The connection service passes ``TrustPolicy.decide``."""

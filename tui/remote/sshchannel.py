@@ -20,12 +20,20 @@ CA check then decides (signature, principals, validity, revoked CAs), so an inva
 certificate is refused, never let through as a plain key. Otherwise the plain key is judged
 like any host key, and accepted, printed: ssh falls back to it.
 
+Jump hosts: a ``ProxyJump`` (``ssh -G`` says) is run by Ferryman itself (``sshjump``), each
+hop's ssh with the same options and a KnownHostsCommand that names the hop: its key is
+judged the same way under the hop's own site (``jumphost:22``, as ``sftp://jumphost/``),
+nearest hop first, with an ``on_the_way_to`` detail naming the site (``--trust``, which
+names the site's key, does not apply to it). Refused, the error names the jump host and
+how to trust it (``trust add``, or known_hosts).
+
 Prompts (password, passphrase, one-time code) reach ``settings.ask`` through ``SSH_ASKPASS``
 with ``SSH_ASKPASS_REQUIRE=force``; with no ``ask`` a prompt fails as ``AuthFailed``. One
 password prompt per connection (``NumberOfPasswordPrompts=1``): the caller decides whether
 to ask again. A prompt from an ssh that ssh started in turn (a ProxyJump host's) starts
-with ``OTHER_HOST_PROMPT``, so that the site's own password never answers it; such an ssh's
-"continue connecting?" question about a host key it does not know is answered no.
+with ``OTHER_HOST_PROMPT``, so that the site's own password never answers it. An ssh run by
+the user's own ProxyCommand may ask "continue connecting?" about a host key it does not
+know: that is answered no (a yes would write known_hosts).
 
 Sessions to one destination share one authenticated connection: ``ControlMaster=auto`` with
 a ``ControlPath`` in the process's private runtime directory and ``ControlPersist=60``; the
@@ -40,12 +48,12 @@ import base64
 import binascii
 import collections
 import contextlib
-import math
 import os
 import signal
 import subprocess
 import threading
-from typing import TYPE_CHECKING, BinaryIO, cast
+from collections.abc import Sequence
+from typing import BinaryIO, cast
 
 from tui.errors import (
     AuthFailed,
@@ -55,21 +63,28 @@ from tui.errors import (
     IdentityNotTrusted,
     NotSupported,
 )
-from tui.identity import SSH_HOST_KEY, Identity, fingerprint, openssh_fingerprint
+from tui.identity import (
+    ON_THE_WAY,
+    SSH_HOST_KEY,
+    Identity,
+    IdentityDecider,
+    fingerprint,
+    openssh_fingerprint,
+)
 from tui.remote import sshbridge
 from tui.remote.base import OTHER_HOST_PROMPT, SessionSettings
 from tui.remote.sshexplain import (
     CONFIG_ENV,  # noqa: F401  (the variable ssh_command reads, named here too)
     certificate_keys,
     explain,
+    explain_hop,
     known_hosts_files,
     listed_authority,
     ssh_command,
 )
+from tui.remote.sshjump import Hop, jump_refusal, safety_options, site_route
+from tui.sites import Site
 from tui.textsafe import printable
-
-if TYPE_CHECKING:
-    from tui.sites import Site
 
 STDERR_LIMIT = 64 * 1024
 
@@ -85,15 +100,28 @@ class SSHChannel:
     stdin: BinaryIO
     stdout: BinaryIO
 
-    def __init__(self, site: Site, settings: SessionSettings, command: list[str]) -> None:
+    def __init__(
+        self,
+        site: Site,
+        settings: SessionSettings,
+        command: list[str],
+        *,
+        files: tuple[str, ...] | None = None,
+        hops: Sequence[tuple[Hop, tuple[str, ...]]] = (),
+        hop_decider: IdentityDecider | None = None,
+        hop_logs: Sequence[str] = (),
+    ) -> None:
         self.site = site
         self.settings = settings
-        self.identity: Identity | None = None  # the host key judged, if ssh asked
+        self.identity: Identity | None = None  # the site's host key judged, if ssh asked
+        self.hops = list(hops)  # the jump hosts (sshjump.route), numbered from 1
+        self._hop_decider = hop_decider or settings.decider
+        self._hop_logs = list(hop_logs)  # where each hop's ssh logs (sshjump)
         self._errors: list[FerrymanError] = []
         self._stderr: collections.deque[bytes] = collections.deque()
         self._stderr_size = 0
         self._closed = False
-        self._files: tuple[str, ...] | None = None
+        self._files = files
         self._runtime = sshbridge.runtime()
         self._runtime.ssh_for_exit = command[0]
         self._token = self._runtime.register(self._handle)
@@ -133,15 +161,24 @@ class SSHChannel:
         return None
 
     def _known_hosts(self, arguments: list[str]) -> str | None:
-        reason, name, key_type, _, key = (arguments + [""] * 5)[:5]
+        reason, name, key_type, _, key, hop = (arguments + [""] * 6)[:6]
         if reason != "HOSTNAME":
             return None  # ordering hints: ssh's own order stands
         try:
             blob = base64.b64decode(key, validate=True)
         except (binascii.Error, ValueError):
             return None
-        if self._files is None:
-            self._files = known_hosts_files(self._command, self.site)
+        if hop:  # the ssh of a jump host (sshjump), which names its hop
+            if not (hop.isascii() and hop.isdigit() and 0 < int(hop) <= len(self.hops)):
+                return None
+            jump, files = self.hops[int(hop) - 1]
+            site, host, decide = jump.key, jump.host, self._hop_decider
+            on_the_way: tuple[tuple[str, str], ...] = ((ON_THE_WAY, self.site.key),)
+        else:
+            if self._files is None:
+                self._files = known_hosts_files(self._command, self.site)
+            files, site, host, decide = self._files, self.site.key, self.site.host, None
+            on_the_way = ()
         details: tuple[tuple[str, str], ...] = ()
         vouched = False
         if key_type.endswith("-cert-v01@openssh.com"):
@@ -151,35 +188,54 @@ class SSHChannel:
                 return None
             key_type, blob, authority = keys
             key = base64.b64encode(blob).decode("ascii")
-            listed = listed_authority(self._files, name, authority)
+            listed = listed_authority(files, name, authority)
             vouched = listed is not None
             ca = openssh_fingerprint(fingerprint(authority))
             where = f"listed in {listed}" if listed else "which known_hosts does not list"
             details = (("certificate", f"signed by the CA {ca}, {where}"),)
         identity = Identity(
-            site=self.site.key, host=self.site.host, kind=SSH_HOST_KEY,
-            sha256=fingerprint(blob), verified=vouched,
-            details=(("key_type", key_type), ("key", key), *details,
-                     ("known_hosts_name", name), ("known_hosts_files", " ".join(self._files))),
+            site=site, host=host, kind=SSH_HOST_KEY, sha256=fingerprint(blob), verified=vouched,
+            details=(("key_type", key_type), ("key", key), *details, *on_the_way,
+                     ("known_hosts_name", name), ("known_hosts_files", " ".join(files))),
         )  # fmt: skip
-        self.identity = identity
-        if not self.settings.decider(identity):
-            raise IdentityNotTrusted(f"The host key of {self.site.key} was refused", identity)
+        if decide is not None:
+            self._judge_hop(identity, decide)
+        else:
+            self.identity = identity
+            if not self.settings.decider(identity):
+                raise IdentityNotTrusted(f"The host key of {site} was refused", identity)
         if vouched:
             # ssh checks the certificate against that CA itself (signature, names, dates);
             # printing the plain key would let an invalid certificate through.
             return None
         return f"{name} {key_type} {key}"
 
+    def _judge_hop(self, identity: Identity, decide: IdentityDecider) -> None:
+        """Judge a jump host's key; refused, the error names the jump host and how to trust
+        it (``--trust`` names the site's key only: the policy does not apply it here)."""
+        try:
+            accepted = decide(identity)
+        except IdentityNotTrusted as error:
+            raise IdentityNotTrusted(
+                jump_refusal(error, identity.site, self.site.key), error.certificate
+            ) from None
+        if not accepted:
+            raise IdentityNotTrusted(
+                f"The host key of the ProxyJump host {identity.site} (on the way to "
+                f"{self.site.key}) was refused", identity,
+            )  # fmt: skip
+
     def _askpass(self, arguments: list[str]) -> str | None:
         prompt, style, asker = (arguments + ["", "", ""])[:3]
         shown = printable(prompt.strip())[:300]
         if "continue connecting (yes/no" in prompt:
-            # Only an ssh we did not start asks this: ProxyJump's, for the jump host.
+            # Only an ssh we did not start asks this: one that the user's own ProxyCommand
+            # runs (a ProxyJump's is ours, and never asks). A yes would write known_hosts.
+            first = printable(prompt.strip().splitlines()[0] if prompt.strip() else "")[:200]
             raise ConnectFailed(
-                f"ssh met a host key it does not know on the way to {self.site.key} (a "
-                f"ProxyJump host?): {shown.splitlines()[0] if shown else ''}. Connect to that "
-                "host with ssh once and add its key to known_hosts"
+                f"ssh met a host key it does not know on the way to {self.site.key} (through "
+                f"a ProxyCommand of your ssh configuration): {first}. Connect to that host "
+                "with ssh once and add its key to known_hosts"
             )
         if self.settings.ask is None:
             raise AuthFailed(f"ssh asks {shown!r} for {self.site.key}, and no one can answer here")
@@ -218,6 +274,12 @@ class SSHChannel:
             return self._errors[0]
         if self.process.returncode is None:
             return ConnectionLost(f"The SSH connection to {self.site.key} stopped answering")
+        for number, log in enumerate(self._hop_logs, start=1):  # the nearest jump host first
+            hop = self.hops[number - 1][0]
+            following = self.hops[number][0].key if number < len(self.hops) else self.site.key
+            at = Site(hop.host, hop.port or 22, user=hop.user, protocol="sftp")
+            if (error := explain_hop(_tail(log), at, following, self.site.key)) is not None:
+                return error
         said = self.stderr_text()
         if not said.strip() and self.process.returncode == 255 and self._master_alive():
             # Logged in (the shared connection is up), yet the session ended at once without
@@ -278,29 +340,7 @@ def _tail(path: str) -> str:
 
 
 def _options(site: Site, settings: SessionSettings) -> list[str]:
-    runtime = sshbridge.runtime()
-    helper = sshbridge.escape_percent(runtime.helper)
-    options = [
-        # As sftp(1) runs ssh: no terminal, agent or X11 forwarding, no forwardings, no
-        # RemoteCommand, and no LocalCommand (its output would land in the SFTP stream).
-        "-T", "-a", "-x",
-        "-oClearAllForwardings=yes",
-        "-oRemoteCommand=none",
-        "-oPermitLocalCommand=no",
-        "-oLogLevel=INFO",  # what failure() reads, whatever a config's LogLevel says
-        "-oStrictHostKeyChecking=yes",
-        "-oUpdateHostKeys=no",
-        # CheckHostIP would add the server's address to known_hosts even under strict
-        # checking (ssh skips it for loopback addresses, so no test here shows it).
-        "-oCheckHostIP=no",
-        f'-oKnownHostsCommand="{helper}" known-hosts %I %H %t %f %K',
-        "-oNumberOfPasswordPrompts=1",
-        f"-oConnectTimeout={max(1, math.ceil(settings.timeout))}",
-        # A server that stops answering (even in the middle of the key exchange, where
-        # nothing else bounds the wait) is dropped after about the session's timeout.
-        f"-oServerAliveInterval={max(1, math.ceil(settings.timeout / 3))}",
-        "-oServerAliveCountMax=3",
-    ]  # fmt: skip
+    options = safety_options(settings)
     if site.port != 22:  # else the alias's own Port applies (ssh_config)
         options += ["-p", str(site.port)]
     if site.user:
@@ -315,10 +355,12 @@ def fetch_identity(site: Site, settings: SessionSettings) -> Identity:
     negotiates the host key exactly as a connection would (preferring the key types
     known_hosts lists), hands it to the helper, which records it, and then gives up at
     the login having offered no credential (only the user name, in the "none" method).
+    Jump hosts on the way are logged in to as for a connection, so their keys are judged
+    by ``settings.decider`` as ever, and their prompts go to ``settings.ask``.
 
     Raises:
         NotSupported, ConnectFailed: as ``open_channel``; ConnectFailed when ssh ended
-        without offering a key.
+        without offering a key. IdentityNotTrusted: a jump host's key was refused.
     """
     seen: list[Identity] = []
 
@@ -329,11 +371,16 @@ def fetch_identity(site: Site, settings: SessionSettings) -> Identity:
 
     no_login = [f"-o{method}Authentication=no" for method in (
         "Pubkey", "Password", "KbdInteractive", "Hostbased", "GSSAPI")]  # fmt: skip
+    base = ssh_command()
+    jumps, files = site_route(base, site, settings)
     command = [
-        *ssh_command(), *_options(site, settings), "-oBatchMode=yes", *no_login,
+        *base, *_options(site, settings), *jumps.options, "-oBatchMode=yes", *no_login,
         "-oControlMaster=no", "-oControlPath=none", "-s", "--", site.host, "sftp",
     ]  # fmt: skip
-    channel = SSHChannel(site, settings._replace(decider=record, ask=None), command)
+    # Jump hosts are judged for real (they are logged in to) and may ask for a password.
+    channel = SSHChannel(site, settings._replace(decider=record), command, files=files,
+                         hops=jumps.hops, hop_decider=settings.decider,
+                         hop_logs=jumps.logs)  # fmt: skip
     try:
         with contextlib.suppress(subprocess.TimeoutExpired):
             channel.process.wait(timeout=settings.timeout + 5)
@@ -342,7 +389,8 @@ def fetch_identity(site: Site, settings: SessionSettings) -> Identity:
         error = channel.failure()
     finally:
         channel.close()
-    if isinstance(error, IdentityNotTrusted):
+    about = getattr(getattr(error, "certificate", None), "site", site.key)
+    if isinstance(error, IdentityNotTrusted) and about == site.key:  # not a jump host's
         error = ConnectFailed(f"{site.key} offered no host key that ssh could show")
     raise error
 
@@ -363,7 +411,9 @@ def open_channel(site: Site, settings: SessionSettings) -> SSHChannel:
     """
     base = ssh_command()
     runtime = sshbridge.runtime()
+    jumps, files = site_route(base, site, settings)
     control = sshbridge.escape_percent(os.path.join(runtime.directory, "cm-")) + "%C"
     shared = ["-oControlMaster=auto", f"-oControlPath={control}", "-oControlPersist=60"]
-    options = [*_options(site, settings), *shared]
-    return SSHChannel(site, settings, [*base, *options, "-s", "--", site.host, "sftp"])
+    options = [*_options(site, settings), *jumps.options, *shared]
+    return SSHChannel(site, settings, [*base, *options, "-s", "--", site.host, "sftp"],
+                      files=files, hops=jumps.hops, hop_logs=jumps.logs)  # fmt: skip

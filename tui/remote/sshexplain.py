@@ -134,31 +134,68 @@ def explain(text: str, status: int, site: Site, identity: Identity | None) -> Fe
     return ConnectionLost(f"The SSH connection to {where} ended (ssh exit {status}){detail}")
 
 
-def known_hosts_files(command: list[str], site: Site) -> tuple[str, ...]:
-    """The known_hosts files ssh reads for ``site``, as ``ssh -G`` reports them (user files
-    first), with ``~`` expanded as ssh does (the account's home, not ``$HOME``); OpenSSH's
-    defaults when ``ssh -G`` cannot say."""
-    base = command[:3] if command[1:2] == ["-F"] else command[:1]
+def explain_hop(text: str, hop: Site, following: str, site: str) -> FerrymanError | None:
+    """What a jump host's ssh logged (``sshjump``), as the error of the connection to
+    ``site``, or None when it logged no failure. ``following`` is the host it leads to: a
+    jump host that cannot open the way there says so itself (``channel 0: open failed``)."""
+    lines = [printable(line.strip()) for line in text.splitlines() if line.strip()]
+    meaningful = [line for line in lines if not line.lower().startswith(_NOISE)]
+    if not meaningful:
+        return None
+    needles = ("channel 0: open failed", "stdio forwarding failed", "administratively prohibited")
+    onward = [line for line in meaningful if any(needle in line.lower() for needle in needles)]
+    if onward:
+        return ConnectFailed(
+            f"The ProxyJump host {hop.key} could not reach {following} on the way to {site} "
+            f"({onward[0][:300]})", reply=onward[0][:300],
+        )  # fmt: skip
+    error = explain(text, 255, hop, None)
+    error.message = f"On the way to {site} (ProxyJump): {error.message}"
+    error.args = (error.message,)
+    return error
+
+
+def resolved(
+    base: list[str], host: str, port: int | None = None, user: str | None = None
+) -> dict[str, str]:
+    """What ssh's configuration says for a destination, as ``ssh -G`` prints it (keys in
+    lower case, each with the rest of its first line); empty when ``ssh -G`` fails.
+    ``base`` is ``ssh_command()``'s (ssh, and ``-F CONFIG`` when set)."""
     query = [*base, "-G"]
-    if site.port != 22:
-        query += ["-p", str(site.port)]
-    if site.user:
-        query += ["-l", site.user]
+    if port is not None:
+        query += ["-p", str(port)]
+    if user:
+        query += ["-l", user]
     try:
         result = subprocess.run(
-            [*query, "--", site.host], stdin=subprocess.DEVNULL, capture_output=True,
+            [*query, "--", host], stdin=subprocess.DEVNULL, capture_output=True,
             timeout=10, start_new_session=True,
         )  # fmt: skip
-        said = result.stdout.decode("utf-8", "surrogateescape").splitlines()
     except (OSError, subprocess.SubprocessError):
-        said = []
-    found: dict[str, list[str]] = {}
-    for line in said:
+        return {}
+    found: dict[str, str] = {}
+    if result.returncode != 0:
+        return found
+    for line in result.stdout.decode("utf-8", "surrogateescape").splitlines():
         key, _, value = line.partition(" ")
-        if key in ("userknownhostsfile", "globalknownhostsfile"):
-            found[key] = value.split()
-    files = found.get("userknownhostsfile", []) + found.get("globalknownhostsfile", [])
+        found.setdefault(key.lower(), value)
+    return found
+
+
+def files_in(config: dict[str, str]) -> tuple[str, ...]:
+    """The known_hosts files a resolved configuration names (user files first), with ``~``
+    expanded as ssh does (the account's home, not ``$HOME``); OpenSSH's defaults when it
+    names none."""
+    files = (config.get("userknownhostsfile", "").split()
+             + config.get("globalknownhostsfile", "").split())  # fmt: skip
     return tuple(_expand(name) for name in (files or DEFAULT_FILES) if name != "none")
+
+
+def known_hosts_files(command: list[str], site: Site) -> tuple[str, ...]:
+    """The known_hosts files ssh reads for ``site``, as ``ssh -G`` reports them."""
+    base = command[:3] if command[1:2] == ["-F"] else command[:1]
+    port = site.port if site.port != 22 else None
+    return files_in(resolved(base, site.host, port, site.user))
 
 
 def _expand(name: str) -> str:

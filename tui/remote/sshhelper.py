@@ -1,7 +1,8 @@
 """Provides the helper ssh runs for host keys and prompts: it asks the running Ferryman.
 
 ssh runs it (through a small script in Ferryman's private runtime directory) as
-``KnownHostsCommand`` (``known-hosts %I %H %t %f %K``) and as ``SSH_ASKPASS``
+``KnownHostsCommand`` (``known-hosts %I %H %t %f %K``, plus the hop's number for a jump
+host's ssh: ``tui.remote.sshjump``) and as ``SSH_ASKPASS``
 (``askpass PROMPT``). It sends one JSON line to the Unix socket named by
 ``FERRYMAN_SSH_SOCKET`` (with the channel's ``FERRYMAN_SSH_TOKEN``), reads one JSON line
 back, prints the answer and exits (with no answer: nothing printed, so ssh refuses the key;

@@ -37,7 +37,14 @@ from collections.abc import Callable, Iterable
 from typing import TYPE_CHECKING
 
 from tui.errors import CertificateNotTrusted
-from tui.identity import X509, PeerIdentity, kind_noun, normalize_fingerprint, show_fingerprint
+from tui.identity import (
+    X509,
+    PeerIdentity,
+    kind_noun,
+    normalize_fingerprint,
+    on_the_way,
+    show_fingerprint,
+)
 from tui.trust.kinds import GENERAL, KindRules, Report, rules_for
 from tui.trust.store import TrustStore
 
@@ -188,7 +195,7 @@ class TrustPolicy:
                 f"({report.revocation_detail}); it cannot be accepted",
                 report,
             )
-        if report.sha256 in self.fingerprints:
+        if report.sha256 in self.fingerprints and on_the_way(identity) is None:
             report.verdict = "trusted-store"  # the user named it (--trust) for this run
             return True
         rules = self.rules(report.kind)
