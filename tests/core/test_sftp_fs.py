@@ -25,7 +25,7 @@ from tui.errors import (
 )
 from tui.remote.base import EntryType
 from tui.remote.sftp import SFTPFS
-from tui.transfer.copy import download_file, upload_file
+from tui.transfer.copy import copy_stream, download_file, upload_file
 
 pytestmark = pytest.mark.skipif(SFTP_SERVER is None, reason="sftp-server is not installed")
 
@@ -279,3 +279,28 @@ def test_an_upload__writes_each_request_whole_once_the_pipe_has_room(served, mon
         requests = len(data) // session.client.write_size
     assert len(calls) <= requests * 1.25, (len(calls), requests)
     assert open(os.path.join(served, "paced.bin"), "rb").read() == data
+
+
+def test_a_download__hands_the_replies_to_the_copy_loop_without_copying_them(fs, served, tmp_path):
+    """The copy loop writes what each READ brought straight to the file (``read_chunk``)
+    instead of copying it through a buffer first; pieces of any size still come in order."""
+    data = pattern(3_000_001, seed=11)
+    with open(os.path.join(served, "chunks.bin"), "wb") as handle:
+        handle.write(data)
+    with fs.open_read("chunks.bin", expect=len(data)) as reader:
+        got = [bytes(reader.read_chunk(7))]
+        buffer = bytearray(100_000)
+        count = reader.readinto(buffer)
+        got.append(bytes(buffer[:count]))
+        while piece := reader.read_chunk(1 << 20):
+            assert len(piece) <= 1 << 20 and isinstance(piece, memoryview)
+            got.append(bytes(piece))
+    assert b"".join(got) == data and len(got[0]) == 7
+    calls = []
+    with fs.open_read("chunks.bin", expect=len(data)) as reader:
+        real = reader.read_chunk
+        reader.read_chunk = lambda size: calls.append(size) or real(size)  # type: ignore[method-assign]
+        reader.readinto = None  # type: ignore[assignment]  # the loop must not need it
+        with open(tmp_path / "copy.bin", "wb") as out:
+            assert copy_stream(reader, out, limit=len(data)) == len(data)
+    assert calls and (tmp_path / "copy.bin").read_bytes() == data

@@ -223,7 +223,7 @@ class _Stream:
         self._owner = owner
         self._stream = stream
         self._open = True
-        for name in ("readinto", "read", "write"):  # bound once: no lookup per block
+        for name in ("readinto", "read_chunk", "read", "write"):  # bound once, not per block
             if hasattr(stream, name):
                 setattr(self, name, getattr(stream, name))
         owner._opened(+1)

@@ -75,16 +75,24 @@ class SFTPReader:
             self._next += length
 
     def readinto(self, buffer: memoryview | bytearray) -> int:
+        chunk = self.read_chunk(len(buffer))
+        count = len(chunk)
+        buffer[:count] = chunk
+        return count
+
+    def read_chunk(self, size: int) -> memoryview:
+        """Up to ``size`` bytes as they arrived, without a copy (empty at the end). The view
+        is the caller's until its next call: a copy loop writes it out and asks again."""
         while self._taken >= len(self._chunk):
             if self._eof or self._closed:
-                return 0
+                return memoryview(b"")
             self._ask()
             request, offset, asked = self._queue.popleft()
             data = self._client.data(request, asked, self._action)
             if data is None or not data:
                 self._eof = True
                 self._drop_queue()
-                return 0
+                return memoryview(b"")
             if len(data) < asked:  # a short read: ask for the rest before anything else
                 rest, start = asked - len(data), offset + len(data)
                 again = self._client.send(
@@ -94,11 +102,11 @@ class SFTPReader:
             if self._end is not None and offset + len(data) > self._end:
                 self._end = None  # the file grew: read on; the caller judges it
             self._chunk, self._taken = data, 0
-        count = min(len(buffer), len(self._chunk) - self._taken)
-        buffer[:count] = self._chunk[self._taken : self._taken + count]
+        start = self._taken
+        count = min(size, len(self._chunk) - start)
         self._taken += count
         self.position += count
-        return count
+        return memoryview(self._chunk)[start : start + count]
 
     def read(self, size: int = -1) -> bytes:
         parts = []

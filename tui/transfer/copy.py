@@ -110,15 +110,20 @@ def copy_stream(
     Raises:
         SourceChanged: more than ``limit`` bytes came. Cancelled. What reader and writer raise.
     """
-    buffer = bytearray(block_size)
-    view = memoryview(buffer)
+    # A reader that hands out what it received (SFTP's) spares a copy through the buffer.
+    chunks: Callable[[int], memoryview] | None = getattr(reader, "read_chunk", None)
+    view = memoryview(bytearray(0 if chunks else block_size))
     total = 0
     while True:
         if cancel is not None and cancel.is_set():
             raise Cancelled("Cancelled by the user")
         # With a limit, ask for at most one byte past it: enough to see that more is coming.
         want = block_size if limit is None else max(1, min(block_size, limit - total + 1))
-        count = reader.readinto(view[:want])
+        if chunks is not None:
+            view = chunks(want)
+            count = len(view)
+        else:
+            count = reader.readinto(view[:want])
         if not count:
             return total
         if limit is not None and total + count > limit:
