@@ -91,7 +91,9 @@ def render_any(report: Report, *, url: str = "URL") -> list[str]:
 
 def _verdict(verdict: str, noun: str) -> str:
     return {
-        "trusted-ca": "trusted (vouched for by an authority you trust)",
+        "trusted-ca": "trusted (your known_hosts vouches for it)"
+        if noun == "host key"
+        else "trusted (vouched for by an authority you trust)",
         "trusted-store": f"trusted (you accepted this {noun} before)",
         "untrusted": "NOT TRUSTED",
         "changed": "CHANGED since you trusted it: possible attack",

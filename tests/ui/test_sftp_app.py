@@ -64,6 +64,7 @@ async def test_a_transports_own_question__is_a_modal_and_its_answer_goes_back(ma
     """ssh's key passphrase or one-time code (SSH_ASKPASS) reaches the app as a modal, with
     the answer hidden unless ssh asked to echo it, never drawn by ssh over the screen."""
     import asyncio
+    import time
 
     from textual.widgets import Input
 
@@ -75,10 +76,9 @@ async def test_a_transports_own_question__is_a_modal_and_its_answer_goes_back(ma
         answer = loop.run_in_executor(
             None, app.ask_transport, "Enter passphrase for key '/k/id_ed25519': ", False
         )
-        for _ in range(200):
-            if isinstance(app.screen, InputScreen):
-                break
-            await pilot.pause(0.01)
+        deadline = time.monotonic() + 10  # the question crosses threads: slow under load
+        while not isinstance(app.screen, InputScreen) and time.monotonic() < deadline:
+            await pilot.pause(0.02)
         assert isinstance(app.screen, InputScreen)
         field = app.screen.query_one(Input)
         assert field.password

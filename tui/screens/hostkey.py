@@ -38,8 +38,8 @@ from tui.trust.kinds import Report
 from tui.trust.policy import TrustDecision
 from tui.trust.randomart import key_bits, key_title, randomart
 
-VERDICT_TEXT = {  # the identity viewer's words: one voice for every kind
-    "trusted-ca": ("Trusted: vouched for by an authority you trust", "green"),
+VERDICT_TEXT = {  # the identity viewer's words, but a host key's "authority" is known_hosts
+    "trusted-ca": ("Trusted: your known_hosts vouches for this key", "green"),
     "trusted-store": ("Trusted: you accepted this host key before", "green"),
     "untrusted": ("NOT TRUSTED: check it before you accept it", "bold red"),
     "changed": ("WARNING: THE HOST KEY HAS CHANGED", "bold white on red"),
