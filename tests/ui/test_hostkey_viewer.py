@@ -249,3 +249,22 @@ def test_a_fingerprint_in_any_width__is_whole_or_in_halves():
             assert lines == [shown]
         elif width >= 29:
             assert len(lines) == 2 and max(map(len, lines)) <= width
+
+
+async def test_a_jump_hosts_key__says_which_site_it_leads_to(make_app):
+    """A ProxyJump host's key is asked about before the site's: the viewer says which site
+    the connection is on its way to, whole at 80 columns."""
+    from tui.identity import ON_THE_WAY
+
+    key_type, key = key_of("hostkey-ed25519.pub")
+    identity = Identity(
+        site="bastion:22", host="bastion", kind=SSH_HOST_KEY, sha256=fingerprint(key),
+        details=(("key_type", key_type), ("key", base64.b64encode(key).decode()),
+                 (ON_THE_WAY, "db.internal:22"), ("known_hosts_name", "bastion"),
+                 ("known_hosts_files", "/nonexistent/known_hosts")),
+    )  # fmt: skip
+    report = HostKeyRules().report(identity)
+    async with viewer_open(make_app, report) as (_, viewer, _):
+        text = shown_text(viewer)
+        assert "Host key of bastion:22" in text
+        assert any(line.split() == ["Leads", "to", "db.internal:22"] for line in text.splitlines())

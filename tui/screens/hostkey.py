@@ -31,7 +31,7 @@ from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.screen import ModalScreen
 from textual.widgets import Button, Label, Static
 
-from tui.identity import normalize_fingerprint, show_fingerprint
+from tui.identity import ON_THE_WAY, normalize_fingerprint, show_fingerprint
 from tui.screens.quiet import QuietScreen
 from tui.textsafe import printable
 from tui.trust.kinds import Report
@@ -44,7 +44,12 @@ VERDICT_TEXT = {  # the identity viewer's words, but a host key's "authority" is
     "untrusted": ("NOT TRUSTED: check it before you accept it", "bold red"),
     "changed": ("WARNING: THE HOST KEY HAS CHANGED", "bold white on red"),
 }
-LABELS = {"key_type": "Key type", "known_hosts": "known_hosts", "certificate": "Certificate"}
+LABELS = {
+    "key_type": "Key type",
+    "known_hosts": "known_hosts",
+    "certificate": "Certificate",
+    ON_THE_WAY: "Leads to",
+}  # a ProxyJump host's: the site it is on the way to
 HIDDEN = ("key", "known_hosts_name", "known_hosts_files")  # the blob; how ssh searched
 LABEL_WIDTH = max(len(label) for label in (*LABELS.values(), "SHA-256", "Randomart", "Problem"))
 
