@@ -243,7 +243,9 @@ class SFTPFS(RemoteFS):
             return  # the server cannot be asked: its own rename is what there is
         target = self.resolve(path)
         action = f"Cannot flush {target} to the server's disk"
-        body = self._path(target) + wire.u32(wire.O_READ) + wire.Attrs().encode()
+        # Opened for writing (never truncating): a server may allow fsync on such a handle
+        # only, and the file is the one this session just wrote.
+        body = self._path(target) + wire.u32(wire.O_WRITE) + wire.Attrs().encode()
         handle = client.handle(client.send(wire.OPEN, body), action)
         try:
             name = wire.string(b"fsync@openssh.com")
