@@ -135,12 +135,19 @@ def test_a_jump_host_whose_key_changed__is_refused_loudly_with_both_fingerprints
         again.stop()
 
 
-def test_an_unknown_jump_host_asking_for_a_password__is_judged_then_asks_as_another_host(
-    server, client
+@pytest.mark.parametrize("known", [False, True], ids=["unknown", "in-known_hosts"])
+def test_a_jump_host_asking_for_a_password__is_judged_then_asks_as_another_host(
+    server, client, known, tmp_path
 ):
+    """The site's password never answers a jump host's prompt, known or not."""
     jump = SSHD().start()  # no key of the client's: a password login
     try:
-        client.add_host("jumphost", jump, "PubkeyAuthentication no")
+        options = ["PubkeyAuthentication no"]
+        if known:  # in a file of the jump host's own: the shared known_hosts stays as it is
+            own = tmp_path / "jump_known_hosts"
+            own.write_text(f"{jump.name} {jump.host_keys['ssh-ed25519']}\n")
+            options.append(f"UserKnownHostsFile {own}")
+        client.add_host("jumphost", jump, *options)
         prompts: list[str] = []
 
         def ask(prompt, echo):
@@ -154,7 +161,8 @@ def test_an_unknown_jump_host_asking_for_a_password__is_judged_then_asks_as_anot
         service = ConnectionService(prompt=asked, check_revocation=False,
                                     password_prompt=site_password, ask=ask)  # fmt: skip
         service.open(behind(client, server)).close()
-        assert [report.site for report in asked.shown] == ["jumphost:22", "behind:22"]
+        sites = [report.site for report in asked.shown]
+        assert sites == (["behind:22"] if known else ["jumphost:22", "behind:22"])
         ((prompt),) = prompts
         assert prompt.startswith(OTHER_HOST_PROMPT) and prompt.endswith("password:")
     finally:

@@ -26,7 +26,7 @@ from tui.connection import ConnectionService
 from tui.errors import AuthFailed, CertificateNotTrusted, ConfigError, ConnectFailed, NotSupported
 from tui.identity import SSH_HOST_KEY, fingerprint, openssh_fingerprint
 from tui.remote import sshbridge
-from tui.remote.base import OTHER_HOST_PROMPT, SessionSettings
+from tui.remote.base import SessionSettings
 from tui.remote.sshchannel import open_channel
 from tui.sites import Site
 from tui.trust.policy import TrustDecision
@@ -234,30 +234,6 @@ def test_an_alias_behind_a_proxyjump__connects_through_the_jump_host(server, cli
         (report,) = asked.shown
         assert report.site == "behind:22" and report.fingerprint == host_fingerprint(server)
         assert "connection from 127.0.0.1" in jump.log_text().lower()
-    finally:
-        jump.stop()
-
-
-def test_a_jump_hosts_password_prompt__is_never_answered_with_the_sites_password(server, client):
-    jump = SSHD().start()
-    try:
-        client.know(f"{jump.name} {jump.host_keys['ssh-ed25519']}")
-        client.add_host("jumphost", jump, "PubkeyAuthentication no")
-        client.add_host("behind", server, "ProxyJump jumphost")
-        prompts: list[str] = []
-
-        def ask(prompt, echo):
-            prompts.append(prompt)
-            return password()
-
-        def site_password(site):
-            raise AssertionError(f"the site's password was asked for: {site}")
-
-        service = ConnectionService(prompt=Prompt(TrustDecision.ONCE), check_revocation=False,
-                                    password_prompt=site_password, ask=ask)  # fmt: skip
-        service.open("sftpprobe://behind/").close()
-        ((prompt),) = prompts
-        assert prompt.startswith(OTHER_HOST_PROMPT) and prompt.endswith("password:")
     finally:
         jump.stop()
 

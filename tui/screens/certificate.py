@@ -18,6 +18,7 @@ from textual.widgets.option_list import Option
 
 from tui.remote.tls import fingerprint
 from tui.screens.quiet import QuietScreen
+from tui.screens.viewer_body import ScrollingBody, scroll_bindings
 from tui.textsafe import printable
 from tui.trust.certificate import CertificateReport, Section, alt_names, name_fields, short_name
 from tui.trust.policy import TrustDecision
@@ -109,7 +110,7 @@ def link_text(der: bytes) -> Text:
     return text
 
 
-class CertificateScreen(QuietScreen, ModalScreen[TrustDecision]):
+class CertificateScreen(QuietScreen, ScrollingBody, ModalScreen[TrustDecision]):
     """Shows a CertificateReport; with ``ask=True`` returns the user's trust decision."""
 
     # Reject (Close when only viewing) has the focus: a stray Enter never accepts.
@@ -117,13 +118,7 @@ class CertificateScreen(QuietScreen, ModalScreen[TrustDecision]):
 
     BINDINGS = [
         Binding("escape", "decide('reject')", "Reject / close", id="cert.reject"),
-        # The body scrolls from the first moment, whatever has the focus (Reject has it).
-        Binding("down,j", "scroll('down')", "Scroll", show=False, id="cert.down"),
-        Binding("up,k", "scroll('up')", "Scroll", show=False, id="cert.up"),
-        Binding("pagedown", "scroll('page_down')", "Page", show=False, id="cert.page"),
-        Binding("pageup", "scroll('page_up')", "Page", show=False, id="cert.page-up"),
-        Binding("home", "scroll('home')", "Top", show=False, id="cert.top"),
-        Binding("end", "scroll('end')", "End", show=False, id="cert.end"),
+        *scroll_bindings("cert"),  # the body scrolls at once, whatever has the focus
         Binding("o", "decide('once')", "Accept once", id="cert.once"),
         Binding("a", "decide('always')", "Always trust", id="cert.always"),
     ]
@@ -197,15 +192,6 @@ class CertificateScreen(QuietScreen, ModalScreen[TrustDecision]):
     def _show_link(self, event: OptionList.OptionHighlighted) -> None:
         index = int(event.option.id or 0)
         self.query_one("#cert-link", Static).update(link_text(self.report.chain[index].der))
-
-    def action_scroll(self, where: str) -> None:
-        body = self.query_one("#cert-body", VerticalScroll)
-        {"down": lambda: body.scroll_down(animate=False),
-         "up": lambda: body.scroll_up(animate=False),
-         "page_down": lambda: body.scroll_page_down(animate=False),
-         "page_up": lambda: body.scroll_page_up(animate=False),
-         "home": lambda: body.scroll_home(animate=False),
-         "end": lambda: body.scroll_end(animate=False)}[where]()  # fmt: skip
 
     @on(Button.Pressed)
     def _pressed(self, event: Button.Pressed) -> None:

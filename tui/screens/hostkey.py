@@ -33,6 +33,7 @@ from textual.widgets import Button, Label, Static
 
 from tui.identity import ON_THE_WAY, normalize_fingerprint, show_fingerprint
 from tui.screens.quiet import QuietScreen
+from tui.screens.viewer_body import ScrollingBody, scroll_bindings
 from tui.textsafe import printable
 from tui.trust.kinds import Report
 from tui.trust.policy import TrustDecision
@@ -103,20 +104,14 @@ class Fitted(Static):
         self.update(self.build(self.content_size.width))
 
 
-class HostKeyScreen(QuietScreen, ModalScreen[TrustDecision]):
+class HostKeyScreen(QuietScreen, ScrollingBody, ModalScreen[TrustDecision]):
     """Shows a host-key report; with ``ask=True`` returns the user's trust decision."""
 
     AUTO_FOCUS = "#reject"  # a stray Enter never accepts
 
     BINDINGS = [
         Binding("escape", "decide('reject')", "Reject / close", id="hostkey.reject"),
-        # The body scrolls from the first moment, whatever has the focus (Reject has it).
-        Binding("down,j", "scroll('down')", "Scroll", show=False, id="hostkey.down"),
-        Binding("up,k", "scroll('up')", "Scroll", show=False, id="hostkey.up"),
-        Binding("pagedown", "scroll('page_down')", "Page", show=False, id="hostkey.page"),
-        Binding("pageup", "scroll('page_up')", "Page", show=False, id="hostkey.page-up"),
-        Binding("home", "scroll('home')", "Top", show=False, id="hostkey.top"),
-        Binding("end", "scroll('end')", "End", show=False, id="hostkey.end"),
+        *scroll_bindings("hostkey"),  # the body scrolls at once, whatever has the focus
         Binding("o", "decide('once')", "Accept once", id="hostkey.once"),
         Binding("a", "decide('always')", "Always trust", id="hostkey.always"),
     ]
@@ -214,15 +209,6 @@ class HostKeyScreen(QuietScreen, ModalScreen[TrustDecision]):
             art = art_text(digest_of(report.sha256), self.art_title)
             table.add_row(Text("Randomart", style="dim"), art)
         return table
-
-    def action_scroll(self, where: str) -> None:
-        body = self.query_one("#cert-body", VerticalScroll)
-        {"down": lambda: body.scroll_down(animate=False),
-         "up": lambda: body.scroll_up(animate=False),
-         "page_down": lambda: body.scroll_page_down(animate=False),
-         "page_up": lambda: body.scroll_page_up(animate=False),
-         "home": lambda: body.scroll_home(animate=False),
-         "end": lambda: body.scroll_end(animate=False)}[where]()  # fmt: skip
 
     @on(Button.Pressed)
     def _pressed(self, event: Button.Pressed) -> None:
