@@ -180,7 +180,10 @@ class SFTPClient:
 
     def _room(self) -> int:
         """Bytes the request pipe takes before it is nearly full."""
-        fcntl.ioctl(self._out, termios.FIONREAD, self._level)
+        try:
+            fcntl.ioctl(self._out, termios.FIONREAD, self._level)
+        except OSError as error:  # the pipe is gone: what the transport says happened
+            raise self._lost() from error
         return self._capacity - PIPE_SLACK - int.from_bytes(self._level, "little")
 
     def _due(self) -> bool:
