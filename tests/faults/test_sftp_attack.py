@@ -1,0 +1,73 @@
+"""Attacks on what a hardened or hostile SFTP server does to an upload that replaces a file:
+the flush before the rename (``fsync@openssh.com``) must not turn a server's ordinary
+set-up into a refused upload, and a refused flush must never cost the good file there."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import tempfile
+
+import pytest
+
+from tests.sftp_local import SFTP_SERVER, LocalChannel, local_site
+from tui.remote.sftp import SFTPFS
+from tui.transfer.copy import IN_PLACE_LIMIT, upload_file
+
+pytestmark = pytest.mark.skipif(
+    SFTP_SERVER is None or (os.geteuid() == 0 and shutil.which("setpriv") is None),
+    reason="sftp-server (and, as root, setpriv) is needed",
+)
+
+NOBODY = 65534
+BIG = IN_PLACE_LIMIT + 1  # through the temporary name and a rename
+
+
+@pytest.fixture
+def served():
+    """A folder a non-root sftp-server may write (root would bypass the file modes)."""
+    folder = tempfile.mkdtemp(prefix="ferryman-attack-")
+    os.chmod(folder, 0o777)
+    yield folder
+    shutil.rmtree(folder, ignore_errors=True)
+
+
+def _as_owner(folder: str, path: str) -> None:
+    if os.geteuid() == 0:
+        os.chown(path, NOBODY, NOBODY)
+
+
+def hardened_server(folder: str, umask: str) -> SFTPFS:
+    """OpenSSH's sftp-server with ``-u UMASK`` (as ``ForceCommand internal-sftp -u``), run
+    as an ordinary user even when the tests run as root."""
+    assert SFTP_SERVER is not None
+    command = [SFTP_SERVER, "-d", folder, "-e", "-l", "VERBOSE", "-u", umask]
+    if os.geteuid() == 0:
+        command = ["setpriv", f"--reuid={NOBODY}", f"--regid={NOBODY}", "--clear-groups",
+                   *command]  # fmt: skip
+    return SFTPFS(local_site(), LocalChannel(command), timeout=10)
+
+
+def _log(fs: SFTPFS) -> str:
+    """What the server logged so far (its requests, in order)."""
+    errors = fs.client.channel._errors  # type: ignore[attr-defined]
+    errors.seek(0)
+    return errors.read().decode(errors="replace")
+
+
+@pytest.mark.parametrize("umask", ["0277", "0222"])
+def test_an_upload_over_a_file_on_a_server_that_makes_files_read_only__replaces_it_flushed(
+    served, tmp_path, umask
+):
+    target = os.path.join(served, "report.bin")
+    with open(target, "wb") as handle:
+        handle.write(b"the good old copy")
+    _as_owner(served, target)
+    source = tmp_path / "report.bin"
+    source.write_bytes(os.urandom(BIG))
+    with hardened_server(served, umask) as fs:
+        upload_file(fs, str(source), target)
+        said = _log(fs)
+    assert "fsync " in said and said.index("fsync ") < said.index("rename ")
+    assert open(target, "rb").read() == source.read_bytes()
+    assert os.listdir(served) == ["report.bin"]
