@@ -10,7 +10,8 @@ import tempfile
 
 import pytest
 
-from tests.sftp_local import SFTP_SERVER, LocalChannel, local_site
+from tests.sftp_local import SFTP_SERVER, LocalChannel, local_site, script_channel
+from tui.errors import ConnectionLost, NotSupported, ProtocolError, RemoteError
 from tui.remote.sftp import SFTPFS
 from tui.transfer.copy import IN_PLACE_LIMIT, upload_file
 
@@ -71,3 +72,29 @@ def test_an_upload_over_a_file_on_a_server_that_makes_files_read_only__replaces_
     assert "fsync " in said and said.index("fsync ") < said.index("rename ")
     assert open(target, "rb").read() == source.read_bytes()
     assert os.listdir(served) == ["report.bin"]
+
+
+PROXY = os.path.join(os.path.dirname(__file__), "sftp_tamper_proxy.py")
+
+
+@pytest.mark.parametrize(
+    ("mode", "error"),
+    [("fsync-failure", RemoteError), ("fsync-garbage", ProtocolError),
+     ("fsync-unsupported", NotSupported), ("fsync-hangup", ConnectionLost),
+     ("rename-hangup", ConnectionLost)],  # fmt: skip
+)
+def test_a_flush_that_fails_or_lies__leaves_the_good_file_and_is_one_error(
+    tmp_path, mode, error
+):
+    served = tmp_path / "served"
+    served.mkdir()
+    target = served / "report.bin"
+    target.write_bytes(b"the good old copy")
+    source = tmp_path / "report.bin"
+    source.write_bytes(os.urandom(BIG))
+    assert SFTP_SERVER is not None
+    real = [SFTP_SERVER, "-d", str(served), "-e", "-l", "ERROR"]
+    fs = SFTPFS(local_site(), script_channel(PROXY, mode, *real), timeout=5)
+    with fs, pytest.raises(error):
+        upload_file(fs, str(source), str(target))
+    assert target.read_bytes() == b"the good old copy"
