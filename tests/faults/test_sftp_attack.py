@@ -79,13 +79,15 @@ PROXY = os.path.join(os.path.dirname(__file__), "sftp_tamper_proxy.py")
 
 @pytest.mark.parametrize(
     ("mode", "error"),
-    [("fsync-failure", RemoteError), ("fsync-garbage", ProtocolError),
-     ("fsync-unsupported", NotSupported), ("fsync-hangup", ConnectionLost),
-     ("rename-hangup", ConnectionLost)],  # fmt: skip
+    [
+        ("fsync-failure", RemoteError),
+        ("fsync-garbage", ProtocolError),
+        ("fsync-unsupported", NotSupported),
+        ("fsync-hangup", ConnectionLost),
+        ("rename-hangup", ConnectionLost),
+    ],  # fmt: skip
 )
-def test_a_flush_that_fails_or_lies__leaves_the_good_file_and_is_one_error(
-    tmp_path, mode, error
-):
+def test_a_flush_that_fails_or_lies__leaves_the_good_file_and_is_one_error(tmp_path, mode, error):
     served = tmp_path / "served"
     served.mkdir()
     target = served / "report.bin"
