@@ -5,7 +5,8 @@ never imported by ``tui``.
 
 Modes: ``fsync-failure`` (fsync@openssh.com answers FAILURE), ``fsync-garbage`` (it answers
 a HANDLE), ``fsync-hangup`` (the server is gone when it comes), ``rename-hangup`` (gone when a
-rename comes, after the flush), ``fsync-unsupported`` (offered, then OP_UNSUPPORTED).
+rename comes, after the flush), ``fsync-unsupported`` (offered, then OP_UNSUPPORTED),
+``slow-reader`` (reads requests steadily at 256 KiB/s, as a slow link takes them).
 """
 
 from __future__ import annotations
@@ -15,12 +16,19 @@ import struct
 import subprocess
 import sys
 import threading
+import time
+
+RATE = 0  # bytes a second the client's requests are read at (``slow-reader``); 0: at once
 
 
 def read_exact(fd: int, count: int) -> bytes:
     data = b""
     while len(data) < count:
-        chunk = os.read(fd, count - len(data))
+        want = count - len(data)
+        if RATE and fd == 0:
+            want = min(want, RATE // 20)
+            time.sleep(0.05)
+        chunk = os.read(fd, want)
         if not chunk:
             os._exit(0)
         data += chunk
@@ -84,4 +92,6 @@ def main(mode: str, command: list[str]) -> None:
 
 
 if __name__ == "__main__":
+    if sys.argv[1] == "slow-reader":
+        RATE = 256 * 1024
     main(sys.argv[1], sys.argv[2:])

@@ -100,3 +100,19 @@ def test_a_flush_that_fails_or_lies__leaves_the_good_file_and_is_one_error(tmp_p
     with fs, pytest.raises(error):
         upload_file(fs, str(source), str(target))
     assert target.read_bytes() == b"the good old copy"
+
+
+def test_an_upload_to_a_server_that_reads_slowly_but_steadily__is_not_dropped_as_stalled(tmp_path):
+    """Over a slow link a WRITE's status comes long after its first bytes were taken: the
+    request pipe draining is bytes moving, and the idle timeout is about bytes moving."""
+    served = tmp_path / "served"
+    served.mkdir()
+    source = tmp_path / "data.bin"
+    source.write_bytes(os.urandom(400_000))  # ~2 s at the proxy's 256 KiB/s
+    assert SFTP_SERVER is not None
+    real = [SFTP_SERVER, "-d", str(served), "-e", "-l", "ERROR"]
+    # A status every 0.5 s (128 KiB blocks): longer than the timeout; bytes every 0.05 s.
+    fs = SFTPFS(local_site(), script_channel(PROXY, "slow-reader", *real), timeout=0.25)
+    with fs:
+        upload_file(fs, str(source), str(served / "data.bin"))
+    assert (served / "data.bin").read_bytes() == source.read_bytes()
