@@ -1,6 +1,8 @@
-"""Attacks on what a hardened or hostile SFTP server does to an upload that replaces a file:
-the flush before the rename (``fsync@openssh.com``) must not turn a server's ordinary
-set-up into a refused upload, and a refused flush must never cost the good file there."""
+"""Attacks on today's SFTP paths by a hardened or hostile server and a hostile ssh config: the
+flush before a replacing rename (``fsync@openssh.com``) must not turn a server's ordinary
+set-up into a refused upload, and a refused flush must never cost the good file there; a
+slow but steady server is not a stalled one; a ProxyJump host's name never carries
+terminal escapes or invisible characters into what Ferryman says."""
 
 from __future__ import annotations
 
@@ -9,10 +11,15 @@ import shutil
 import tempfile
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from tests.sftp_local import SFTP_SERVER, LocalChannel, local_site, script_channel
-from tui.errors import ConnectionLost, NotSupported, ProtocolError, RemoteError
+from tui.errors import ConfigError, ConnectionLost, NotSupported, ProtocolError, RemoteError
 from tui.remote.sftp import SFTPFS
+from tui.remote.sshexplain import resolved
+from tui.remote.sshjump import parse_jump, route
+from tui.textsafe import printable
 from tui.transfer.copy import IN_PLACE_LIMIT, upload_file
 
 pytestmark = pytest.mark.skipif(
@@ -116,3 +123,32 @@ def test_an_upload_to_a_server_that_reads_slowly_but_steadily__is_not_dropped_as
     with fs:
         upload_file(fs, str(source), str(served / "data.bin"))
     assert (served / "data.bin").read_bytes() == source.read_bytes()
+
+
+@pytest.mark.parametrize(
+    "name",
+    ["b\x1b]0;owned\x07x", "b\x1b[2Jx", "bastion\u202etxt", "ba\u200bstion", "u\x1b[31m@bastion"],
+)
+def test_a_proxyjump_host_with_escapes_or_invisible_characters__is_one_config_error(tmp_path, name):
+    """ssh -G prints such a ProxyJump as written; its name would reach the terminal, the
+    trust store and ``trust add`` advice as it stands."""
+    config = tmp_path / "ssh_config"
+    config.write_bytes(f"Host target\n  ProxyJump {name}\n".encode())
+    base = ["ssh", "-F", str(config)]
+    destination = resolved(base, "target")
+    assert destination.get("proxyjump") == name  # ssh itself takes it
+    with pytest.raises(ConfigError) as refused:
+        route(base, destination, lambda hop: [], "target")
+    assert printable(str(refused.value)) == str(refused.value)
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.text(max_size=40))
+def test_any_proxyjump_text__gives_hops_named_in_printable_characters_or_a_config_error(text):
+    try:
+        hops = parse_jump(text)
+    except ConfigError as error:
+        assert printable(str(error)) == str(error)
+        return
+    for hop in hops:
+        assert printable(hop.host) == hop.host and printable(hop.user or "") == (hop.user or "")
