@@ -25,6 +25,7 @@ from tui.errors import (
     ListingFailed,
     NotFound,
     NotSupported,
+    PermissionDenied,
     ProtocolError,
     UsageError,
 )
@@ -244,14 +245,21 @@ class SFTPFS(RemoteFS):
         target = self.resolve(path)
         action = f"Cannot flush {target} to the server's disk"
         # Opened for writing (never truncating): a server may allow fsync on such a handle
-        # only, and the file is the one this session just wrote.
-        body = self._path(target) + wire.u32(wire.O_WRITE) + wire.Attrs().encode()
-        handle = client.handle(client.send(wire.OPEN, body), action)
+        # only, and the file is the one this session just wrote. A server whose umask
+        # makes new files read-only (``internal-sftp -u 0277``) refuses that: reading then.
+        try:
+            handle = self._open_for_flush(target, wire.O_WRITE, action)
+        except PermissionDenied:
+            handle = self._open_for_flush(target, wire.O_READ, action)
         try:
             name = wire.string(b"fsync@openssh.com")
             client.status(client.send(wire.EXTENDED, name + wire.string(handle)), action)
         finally:
             close_handle(client, handle)
+
+    def _open_for_flush(self, target: str, flags: int, action: str) -> bytes:
+        body = self._path(target) + wire.u32(flags) + wire.Attrs().encode()
+        return self.client.handle(self.client.send(wire.OPEN, body), action)
 
     def size(self, path: str) -> int:
         target = self.resolve(path)

@@ -16,7 +16,8 @@ Ferryman wakes once per reply rather than each time ssh takes 32 KiB from a full
 1 GiB upload: about 28,000 wake-ups and 0.15 s of CPU fewer). Memory is bounded: one
 packet buffer, the outbox (``send`` waits once it holds ``OUTBOX_LIMIT``), and the replies
 to requests in flight, which each file stream bounds by its window. Every wait has an idle
-timeout.
+timeout, which bytes moving either way put off: replies read, requests written, and requests
+ssh takes from the pipe (a slow link's WRITE is answered long after it began to go).
 
 Not thread-safe: one thread uses a client at a time (as every ``RemoteFS``).
 """
@@ -180,11 +181,7 @@ class SFTPClient:
 
     def _room(self) -> int:
         """Bytes the request pipe takes before it is nearly full."""
-        try:
-            fcntl.ioctl(self._out, termios.FIONREAD, self._level)
-        except OSError as error:  # the pipe is gone: what the transport says happened
-            raise self._lost() from error
-        return self._capacity - PIPE_SLACK - int.from_bytes(self._level, "little")
+        return self._capacity - PIPE_SLACK - self._pipe_level()
 
     def _due(self) -> bool:
         """Replies are on their way: one will wake the poll loop."""
@@ -225,7 +222,8 @@ class SFTPClient:
             parts = parts[len(batch) :]
         return parts
 
-    def _flush(self) -> bool:
+    def _flush(self) -> int:
+        """Write what the outbox holds as the pipe takes it; returns the bytes written."""
         parts = list(self._outbox)
         left = self._write(parts)
         self._outbox = collections.deque(left)
@@ -233,7 +231,17 @@ class SFTPClient:
         self._queued = sum(len(part) for part in left)
         self._want_out(bool(left))
         self._window_bytes += before - self._queued
-        return self._queued < before
+        return before - self._queued
+
+    def _pipe_level(self) -> int:
+        """Bytes in the request pipe that ssh has not taken yet (0 when not known)."""
+        if not self._capacity:
+            return 0
+        try:
+            fcntl.ioctl(self._out, termios.FIONREAD, self._level)
+        except OSError as error:  # the pipe is gone: what the transport says happened
+            raise self._lost() from error
+        return int.from_bytes(self._level, "little")
 
     def _want_out(self, wanted: bool) -> None:
         if wanted != self._polling_out:
@@ -254,11 +262,17 @@ class SFTPClient:
                 f"The server did not answer within {self.timeout:g} s; the connection was dropped"
             ))  # fmt: skip
         moved = False
+        level, written = self._pipe_level(), 0
         for fd, _events in self._poll.poll(min(remaining, 0.25) * 1000):
             if fd == self._out:
-                moved = self._flush() or moved
+                written += self._flush()
             elif fd == self._in:
                 moved = self._read() or moved
+        # Requests taken from the pipe are bytes moving too: over a slow link a WRITE's
+        # status comes long after ssh began to take it, and nothing else moves meanwhile.
+        taken = level + written - self._pipe_level()
+        self._window_bytes += max(0, taken - written)  # what was written: counted already
+        moved = moved or written > 0 or taken > 0
         now = time.monotonic()
         if self._rule.min_bytes and now - self._window_start >= self._window:
             if self._window_bytes < self._rule.min_bytes:

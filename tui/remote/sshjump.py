@@ -131,7 +131,7 @@ def parse_jump(spec: str) -> list[Hop]:
     """A ProxyJump value (``[user@]host[:port]`` or ``ssh://[user@]host[:port]``, comma
     separated, as ``ssh -G`` prints it) as hops, in the order they are visited; ``[]`` for
     ``none``. The user is everything before the last ``@``, as ssh reads it; an IPv6 address
-    with a port is in brackets.
+    with a port is in brackets. A hop is named in printable characters only.
 
     Raises:
         ConfigError: a hop that ssh would not accept either.
@@ -145,7 +145,10 @@ def parse_jump(spec: str) -> list[Hop]:
             text = text[6:].removesuffix("/")
         user, at, rest = text.rpartition("@")
         host, port = _host_port(rest)
-        if not host or (at and not user) or any(c.isspace() or c in "'\"\\%" for c in text):
+        # Nor a name with terminal escapes or invisible characters (ssh takes them): it
+        # would reach the screen, the trust store and the advice to trust it as it stands.
+        unsafe = printable(text) != text or any(c.isspace() or c in "'\"\\%" for c in text)
+        if not host or (at and not user) or unsafe:
             raise ConfigError(f"ssh's ProxyJump {printable(spec)[:200]!r} names a hop Ferryman "
                               f"cannot read: {printable(part)[:100]!r}")  # fmt: skip
         hops.append(Hop(host, port, user if at else None))
