@@ -15,7 +15,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from tests.sftp_local import SFTP_SERVER, LocalChannel, local_site, script_channel
-from tui.errors import ConfigError, ConnectionLost, NotSupported, ProtocolError, RemoteError
+from tui.errors import ConfigError, ConnectionLost, ProtocolError, RemoteError
 from tui.remote.sftp import SFTPFS
 from tui.remote.sshexplain import resolved
 from tui.remote.sshjump import parse_jump, route
@@ -89,7 +89,6 @@ PROXY = os.path.join(os.path.dirname(__file__), "sftp_tamper_proxy.py")
     [
         ("fsync-failure", RemoteError),
         ("fsync-garbage", ProtocolError),
-        ("fsync-unsupported", NotSupported),
         ("fsync-hangup", ConnectionLost),
         ("rename-hangup", ConnectionLost),
     ],  # fmt: skip
@@ -107,6 +106,24 @@ def test_a_flush_that_fails_or_lies__leaves_the_good_file_and_is_one_error(tmp_p
     with fs, pytest.raises(error):
         upload_file(fs, str(source), str(target))
     assert target.read_bytes() == b"the good old copy"
+
+
+def test_a_flush_the_server_offers_then_calls_unsupported__replaces_as_without_one(tmp_path):
+    """fsync@openssh.com offered, then answered OP_UNSUPPORTED: the server cannot flush that
+    file, as one that never offered it cannot; refusing would make every upload over a
+    file fail there for good. The copy is complete and checked; it replaces the file."""
+    served = tmp_path / "served"
+    served.mkdir()
+    target = served / "report.bin"
+    target.write_bytes(b"the good old copy")
+    source = tmp_path / "report.bin"
+    source.write_bytes(os.urandom(BIG))
+    assert SFTP_SERVER is not None
+    real = [SFTP_SERVER, "-d", str(served), "-e", "-l", "ERROR"]
+    with SFTPFS(local_site(), script_channel(PROXY, "fsync-unsupported", *real), timeout=5) as fs:
+        upload_file(fs, str(source), str(target))
+    assert target.read_bytes() == source.read_bytes()
+    assert os.listdir(served) == ["report.bin"]
 
 
 def test_an_upload_to_a_server_that_reads_slowly_but_steadily__is_not_dropped_as_stalled(tmp_path):

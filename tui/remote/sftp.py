@@ -254,6 +254,8 @@ class SFTPFS(RemoteFS):
         try:
             name = wire.string(b"fsync@openssh.com")
             client.status(client.send(wire.EXTENDED, name + wire.string(handle)), action)
+        except NotSupported:
+            pass  # offered, then refused as unsupported (its file system, say): as if unoffered
         finally:
             close_handle(client, handle)
 
