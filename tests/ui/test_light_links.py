@@ -76,7 +76,9 @@ async def test_a_rate_that_is_not_one__is_refused_and_the_cap_stays(make_app, pl
 async def test_the_browsing_session__outlives_the_server_idle_timeout(
     plain_server, root, local_dir
 ):
-    plain_server._server.handler.timeout = 2.0  # 1 s: a loaded CI machine missed a NOOP
+    # The server runs in this process: starved of the GIL on a loaded 2-core machine, its
+    # loop ran its idle timer before reading the NOOP waiting for it (1 s and 2 s failed).
+    plain_server._server.handler.timeout = 4.0
     write(root, "a.txt", b"a")
     app = FerrymanApp(url=plain_server.url("ftp"), local_path=local_dir, check_revocation=False,
                       config=Config(keepalive=0.3))  # fmt: skip
@@ -84,13 +86,13 @@ async def test_the_browsing_session__outlives_the_server_idle_timeout(
         await settle(pilot, app)
         log = app.screen.query_one(LogPanel)
         connected = time.monotonic()
-        for _ in range(600):  # until ten keep-alives went: well past the idle timeout
-            if sum("keep-alive" in line for line in log.lines_seen) >= 10:
+        for _ in range(800):  # until sixteen keep-alives went: well past the idle timeout
+            if sum("keep-alive" in line for line in log.lines_seen) >= 16:
                 break
             await pilot.pause(0.025)
-        assert time.monotonic() - connected > 2.5
+        assert time.monotonic() - connected > 4.5
         await pilot.press("ctrl+r")  # reload: a command on the same session
         await settle(pilot, app)
         seen = list(log.lines_seen)
-    assert seen.count("> NOOP") >= 10
-    assert not any("reconnect" in line or "421" in line for line in seen)
+    assert seen.count("> NOOP") >= 16
+    assert not any("reconnect" in line or "421" in line for line in seen), seen
