@@ -6,7 +6,7 @@ never imported by ``tui``.
 Modes: ``fsync-failure`` (fsync@openssh.com answers FAILURE), ``fsync-garbage`` (it answers
 a HANDLE), ``fsync-hangup`` (the server is gone when it comes), ``rename-hangup`` (gone when a
 rename comes, after the flush), ``fsync-unsupported`` (offered, then OP_UNSUPPORTED),
-``slow-reader`` (reads requests steadily at 256 KiB/s, as a slow link takes them).
+``slow-reader`` (reads requests steadily at 128 KiB/s, as a slow link takes them).
 """
 
 from __future__ import annotations
@@ -93,5 +93,5 @@ def main(mode: str, command: list[str]) -> None:
 
 if __name__ == "__main__":
     if sys.argv[1] == "slow-reader":
-        RATE = 256 * 1024
+        RATE = 128 * 1024
     main(sys.argv[1], sys.argv[2:])

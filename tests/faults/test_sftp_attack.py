@@ -132,11 +132,12 @@ def test_an_upload_to_a_server_that_reads_slowly_but_steadily__is_not_dropped_as
     served = tmp_path / "served"
     served.mkdir()
     source = tmp_path / "data.bin"
-    source.write_bytes(os.urandom(400_000))  # ~2 s at the proxy's 256 KiB/s
+    source.write_bytes(os.urandom(300_000))  # ~2.3 s at the proxy's 128 KiB/s
     assert SFTP_SERVER is not None
     real = [SFTP_SERVER, "-d", str(served), "-e", "-l", "ERROR"]
-    # A status every 0.5 s (128 KiB blocks): longer than the timeout; bytes every 0.05 s.
-    fs = SFTPFS(local_site(), script_channel(PROXY, "slow-reader", *real), timeout=0.25)
+    # A status every 1 s (128 KiB blocks): longer than the timeout; bytes every 0.05 s,
+    # which leaves 0.7 s for a loaded machine to be late.
+    fs = SFTPFS(local_site(), script_channel(PROXY, "slow-reader", *real), timeout=0.75)
     with fs:
         upload_file(fs, str(source), str(served / "data.bin"))
     assert (served / "data.bin").read_bytes() == source.read_bytes()

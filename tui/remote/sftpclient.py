@@ -102,6 +102,7 @@ class SFTPClient:
         for fd in (self._in, self._out):
             _widen(fd)
         self._capacity = _pipe_capacity(self._out)
+        self._unsettled = False  # requests may wait in the pipe (its level is worth reading)
         self._level = bytearray(4)  # FIONREAD's answer: bytes in the request pipe
         self._outbox: collections.deque[memoryview] = collections.deque()
         self._queued = 0
@@ -213,6 +214,7 @@ class SFTPClient:
                 return parts
             except OSError as error:
                 raise self._lost() from error
+            self._unsettled = True  # bytes in the pipe: _pump watches them go
             done = 0
             while done < len(batch) and written >= len(batch[done]):
                 written -= len(batch[done])
@@ -262,7 +264,8 @@ class SFTPClient:
                 f"The server did not answer within {self.timeout:g} s; the connection was dropped"
             ))  # fmt: skip
         moved = False
-        level, written = self._pipe_level(), 0
+        level = self._pipe_level() if self._unsettled else 0  # a download's pipe: empty
+        written = 0
         for fd, _events in self._poll.poll(min(remaining, 0.25) * 1000):
             if fd == self._out:
                 written += self._flush()
@@ -270,8 +273,12 @@ class SFTPClient:
                 moved = self._read() or moved
         # Requests taken from the pipe are bytes moving too: over a slow link a WRITE's
         # status comes long after ssh began to take it, and nothing else moves meanwhile.
-        taken = level + written - self._pipe_level()
-        self._window_bytes += max(0, taken - written)  # what was written: counted already
+        taken = 0
+        if level or written:
+            after = self._pipe_level()
+            self._unsettled = after > 0
+            taken = level + written - after
+            self._window_bytes += max(0, taken - written)  # what was written: counted
         moved = moved or written > 0 or taken > 0
         now = time.monotonic()
         if self._rule.min_bytes and now - self._window_start >= self._window:
