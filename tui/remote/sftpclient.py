@@ -25,16 +25,15 @@ Not thread-safe: one thread uses a client at a time (as every ``RemoteFS``).
 from __future__ import annotations
 
 import collections
-import fcntl
 import os
 import select
 import struct
-import termios
 import time
 from collections.abc import Callable
 from typing import BinaryIO, Protocol
 
 from tui.errors import ConnectionLost, FerrymanError, ProtocolError
+from tui.remote import sftppipe
 from tui.remote import sftpwire as wire
 from tui.remote.base import MinimumProgress
 
@@ -52,9 +51,6 @@ WINDOW_BYTES = 8 * 1024 * 1024
 """The most bytes one file stream keeps in flight (its replies may wait in memory)."""
 
 IOV_MAX = 512  # parts a writev takes at once (Linux's limit is 1024)
-PIPE_SLACK = 128 * 1024
-"""Room a payload leaves free in the request pipe: a pipe never quite full does not wake
-Ferryman each time ssh reads from it (the pipe counts pages, not bytes: this covers both)."""
 
 
 class Channel(Protocol):
@@ -100,8 +96,8 @@ class SFTPClient:
         self._in = channel.stdout.fileno()
         os.set_blocking(self._out, False)
         for fd in (self._in, self._out):
-            _widen(fd)
-        self._capacity = _pipe_capacity(self._out)
+            sftppipe.widen(fd)
+        self._capacity = sftppipe.capacity(self._out)
         self._unsettled = False  # requests may wait in the pipe (its level is worth reading)
         self._level = bytearray(4)  # FIONREAD's answer: bytes in the request pipe
         self._outbox: collections.deque[memoryview] = collections.deque()
@@ -162,7 +158,7 @@ class SFTPClient:
         if self._queued > OUTBOX_LIMIT:
             self._wait_while(lambda: self._queued > OUTBOX_LIMIT)
         if payload and self._capacity:
-            need = min(len(body) + len(payload) + 9, self._capacity - PIPE_SLACK)
+            need = min(len(body) + len(payload) + 9, self._capacity - sftppipe.PIPE_SLACK)
             if self._room() < need and self._due():
                 self._wait_while(lambda: self._room() < need and self._due())
         self._next_id = (self._next_id + 1) & 0xFFFFFFFF
@@ -182,7 +178,7 @@ class SFTPClient:
 
     def _room(self) -> int:
         """Bytes the request pipe takes before it is nearly full."""
-        return self._capacity - PIPE_SLACK - self._pipe_level()
+        return self._capacity - sftppipe.PIPE_SLACK - self._pipe_level()
 
     def _due(self) -> bool:
         """Replies are on their way: one will wake the poll loop."""
@@ -240,10 +236,9 @@ class SFTPClient:
         if not self._capacity:
             return 0
         try:
-            fcntl.ioctl(self._out, termios.FIONREAD, self._level)
+            return sftppipe.level(self._out, self._level)
         except OSError as error:  # the pipe is gone: what the transport says happened
             raise self._lost() from error
-        return int.from_bytes(self._level, "little")
 
     def _want_out(self, wanted: bool) -> None:
         if wanted != self._polling_out:
@@ -456,26 +451,3 @@ class SFTPClient:
                 pass
             self.broken = ConnectionLost("The SFTP session was closed")
         self._close_channel()
-
-
-PIPE_SIZE = 1024 * 1024
-MIN_PACED_PIPE = 4 * PIPE_SLACK  # a smaller pipe (a system limit) is written as it takes
-
-
-def _widen(fd: int) -> None:
-    """Give a pipe 1 MiB instead of Linux's 64 KiB: a fourth as many wake-ups and reads for
-    a large file (a socket or an unprivileged limit just keeps its size)."""
-    try:
-        fcntl.fcntl(fd, getattr(fcntl, "F_SETPIPE_SZ", 1031), PIPE_SIZE)
-    except OSError:
-        pass
-
-
-def _pipe_capacity(fd: int) -> int:
-    """The pipe's size, or 0 when it is too small to pace writes by (or not a pipe)."""
-    try:
-        size = fcntl.fcntl(fd, getattr(fcntl, "F_GETPIPE_SZ", 1032))
-        fcntl.ioctl(fd, termios.FIONREAD, bytearray(4))
-    except OSError:
-        return 0
-    return size if size >= MIN_PACED_PIPE else 0
