@@ -84,6 +84,24 @@ def test_an_upload_over_a_file_on_a_server_that_makes_files_read_only__replaces_
 PROXY = os.path.join(os.path.dirname(__file__), "sftp_tamper_proxy.py")
 
 
+def tampered(served, mode: str, timeout: float = 5.0) -> SFTPFS:  # type: ignore[no-untyped-def]
+    """An SFTPFS on the real sftp-server in ``served``, behind the proxy in ``mode``."""
+    assert SFTP_SERVER is not None
+    real = [SFTP_SERVER, "-d", str(served), "-e", "-l", "ERROR"]
+    return SFTPFS(local_site(), script_channel(PROXY, mode, *real), timeout=timeout)
+
+
+def _good_file_and_its_update(tmp_path):  # type: ignore[no-untyped-def]
+    """A served folder holding a good ``report.bin``, and a new local version of it."""
+    served = tmp_path / "served"
+    served.mkdir()
+    target = served / "report.bin"
+    target.write_bytes(b"the good old copy")
+    source = tmp_path / "report.bin"
+    source.write_bytes(os.urandom(BIG))
+    return served, target, source
+
+
 @pytest.mark.parametrize(
     ("mode", "error"),
     [
@@ -94,16 +112,8 @@ PROXY = os.path.join(os.path.dirname(__file__), "sftp_tamper_proxy.py")
     ],  # fmt: skip
 )
 def test_a_flush_that_fails_or_lies__leaves_the_good_file_and_is_one_error(tmp_path, mode, error):
-    served = tmp_path / "served"
-    served.mkdir()
-    target = served / "report.bin"
-    target.write_bytes(b"the good old copy")
-    source = tmp_path / "report.bin"
-    source.write_bytes(os.urandom(BIG))
-    assert SFTP_SERVER is not None
-    real = [SFTP_SERVER, "-d", str(served), "-e", "-l", "ERROR"]
-    fs = SFTPFS(local_site(), script_channel(PROXY, mode, *real), timeout=5)
-    with fs, pytest.raises(error):
+    served, target, source = _good_file_and_its_update(tmp_path)
+    with tampered(served, mode) as fs, pytest.raises(error):
         upload_file(fs, str(source), str(target))
     assert target.read_bytes() == b"the good old copy"
 
@@ -112,15 +122,8 @@ def test_a_flush_the_server_offers_then_calls_unsupported__replaces_as_without_o
     """fsync@openssh.com offered, then answered OP_UNSUPPORTED: the server cannot flush that
     file, as one that never offered it cannot; refusing would make every upload over a
     file fail there for good. The copy is complete and checked; it replaces the file."""
-    served = tmp_path / "served"
-    served.mkdir()
-    target = served / "report.bin"
-    target.write_bytes(b"the good old copy")
-    source = tmp_path / "report.bin"
-    source.write_bytes(os.urandom(BIG))
-    assert SFTP_SERVER is not None
-    real = [SFTP_SERVER, "-d", str(served), "-e", "-l", "ERROR"]
-    with SFTPFS(local_site(), script_channel(PROXY, "fsync-unsupported", *real), timeout=5) as fs:
+    served, target, source = _good_file_and_its_update(tmp_path)
+    with tampered(served, "fsync-unsupported") as fs:
         upload_file(fs, str(source), str(target))
     assert target.read_bytes() == source.read_bytes()
     assert os.listdir(served) == ["report.bin"]
@@ -133,11 +136,9 @@ def test_an_upload_to_a_server_that_reads_slowly_but_steadily__is_not_dropped_as
     served.mkdir()
     source = tmp_path / "data.bin"
     source.write_bytes(os.urandom(300_000))  # ~2.3 s at the proxy's 128 KiB/s
-    assert SFTP_SERVER is not None
-    real = [SFTP_SERVER, "-d", str(served), "-e", "-l", "ERROR"]
     # A status every 1 s (128 KiB blocks): longer than the timeout; bytes every 0.05 s,
     # which leaves 0.7 s for a loaded machine to be late.
-    fs = SFTPFS(local_site(), script_channel(PROXY, "slow-reader", *real), timeout=0.75)
+    fs = tampered(served, "slow-reader", timeout=0.75)
     with fs:
         upload_file(fs, str(source), str(served / "data.bin"))
     assert (served / "data.bin").read_bytes() == source.read_bytes()
